@@ -1,0 +1,71 @@
+import { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from './codec/frames.ts';
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+const utf8 = new TextEncoder();
+
+/** Why a name or a text was refused, in words a user can act on. */
+export type Validation = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+/**
+ * Checks a user name: 1 to 32 ASCII letters, digits, `_` or `-`. ASCII only, so that two names that
+ * look alike are alike, and case-insensitive uniqueness has one meaning everywhere.
+ */
+export function validateName(name: string): Validation {
+  if (name.length === 0) {
+    return { ok: false, message: 'the name is empty; choose 1 to 32 letters, digits, _ or -' };
+  }
+  if (name.length > NAME_LENGTH_MAX) {
+    return {
+      ok: false,
+      message: `the name "${sanitizeForTerminal(name.slice(0, 40))}…" has ${name.length} characters; the limit is ${NAME_LENGTH_MAX}`,
+    };
+  }
+  if (!NAME_PATTERN.test(name)) {
+    return {
+      ok: false,
+      message: `the name "${sanitizeForTerminal(name)}" may only hold letters A-Z, digits, _ and -`,
+    };
+  }
+  return { ok: true };
+}
+
+/** The form under which names are unique: `Ana` and `ana` are the same member. */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+/** Bytes of UTF-8 that `text` takes on the wire. */
+export function utf8ByteLength(text: string): number {
+  return utf8.encode(text).length;
+}
+
+/** Checks a chat message before it is sent: not empty, at most 1000 bytes of UTF-8, never truncated. */
+export function validateText(text: string): Validation {
+  if (text.length === 0) {
+    return { ok: false, message: 'the message is empty; type some text' };
+  }
+  const byteCount = utf8ByteLength(text);
+  if (byteCount > TEXT_BYTES_MAX) {
+    return {
+      ok: false,
+      message: `the message is ${byteCount} bytes of UTF-8; the limit is ${TEXT_BYTES_MAX}: shorten it or split it`,
+    };
+  }
+  if (!text.isWellFormed()) {
+    return { ok: false, message: 'the message holds a lone surrogate, which UTF-8 cannot carry' };
+  }
+  return { ok: true };
+}
+
+// C0 and C1 control characters and DEL, except tab; and the bidirectional overrides, which can make a
+// line read differently from what it holds.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_PATTERN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Makes network text safe to print on a terminal: control characters (ESC included) become U+FFFD,
+ * so no peer can move the cursor, clear the screen or recolour the output.
+ */
+export function sanitizeForTerminal(text: string): string {
+  return text.replace(CONTROL_PATTERN, '\uFFFD');
+}

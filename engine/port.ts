@@ -1,0 +1,36 @@
+import type { Clock } from 'xstate';
+
+/** Where a datagram came from or goes to. IPv6 hosts are written without brackets (`::1`). */
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * The one way the engine reaches the network. Adapters implement it: `adapters/udp` over node:dgram,
+ * `adapters/sim` over the simulated network. Sending never throws and never blocks: a datagram the
+ * adapter cannot send is lost, which the reliable link already handles.
+ */
+export interface DatagramPort {
+  send(datagram: Uint8Array, to: PeerAddress): void;
+}
+
+/**
+ * Everything the engine needs from the world, passed in so that a simulation can replace all of it.
+ * The engine itself never reads a clock, a random source or a socket.
+ */
+export interface Environment {
+  /** Sends datagrams. */
+  readonly port: DatagramPort;
+  /** Schedules the machines' timers (xstate's clock). Must agree with `now`. */
+  readonly clock: Clock;
+  /** Milliseconds since the Unix epoch (or since the start of a simulation). */
+  readonly now: () => number;
+  /** Returns `byteCount` unpredictable bytes (a seeded generator in simulations). */
+  readonly random: (byteCount: number) => Uint8Array;
+}
+
+/** A stable text form of an address, used as a map key and in logs: `127.0.0.1:8080`, `[::1]:8080`. */
+export function formatAddress(address: PeerAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
