@@ -1,4 +1,11 @@
-import type { Clock } from 'xstate';
+/**
+ * A timer source, the shape of xstate's `Clock` (which xstate does not export by name). Machines'
+ * delayed events are scheduled on it; the simulation passes a virtual clock.
+ */
+export interface Clock {
+  setTimeout(fn: () => void, timeoutMs: number): unknown;
+  clearTimeout(id: unknown): void;
+}
 
 /** Where a datagram came from or goes to. IPv6 hosts are written without brackets (`::1`). */
 export interface PeerAddress {

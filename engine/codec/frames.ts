@@ -140,7 +140,14 @@ export interface GoodbyeFrame {
 }
 
 /** Frames delivered reliably, in `msgSeq` order, exactly once. */
-export type ReliableFrame = SayFrame | ByeFrame | MembersFrame | JoinedFrame | MessageFrame | LeftFrame | GoodbyeFrame;
+export type ReliableFrame =
+  | SayFrame
+  | ByeFrame
+  | MembersFrame
+  | JoinedFrame
+  | MessageFrame
+  | LeftFrame
+  | GoodbyeFrame;
 export type Frame = AckFrame | PingFrame | ReliableFrame;
 
 /** A reliable frame before the link has given it a `msgSeq`. */
@@ -177,4 +184,6 @@ export interface DecodeError {
   readonly version?: number;
 }
 
-export type DecodeResult = { readonly ok: true; readonly packet: Packet } | { readonly ok: false; readonly error: DecodeError };
+export type DecodeResult =
+  | { readonly ok: true; readonly packet: Packet }
+  | { readonly ok: false; readonly error: DecodeError };

@@ -1,0 +1,55 @@
+import type { LeaveReason, RefuseReason } from '../codec/frames.ts';
+
+/** Why a client stopped. */
+export type CloseReason = 'quit' | 'timeout' | 'unreachable' | 'rejected';
+
+/** Why the client refused to send something its user asked it to. */
+export type ClientErrorCode =
+  | 'text-empty'
+  | 'text-too-long'
+  | 'text-malformed'
+  | 'send-queue-full'
+  | 'not-open';
+
+/**
+ * Everything a user of the client sees, emitted by the client machine (`client.on('message', …)`).
+ * The JSON mode of the command prints these, one per line.
+ */
+export type ClientEvent =
+  | {
+      readonly type: 'welcome';
+      readonly name: string;
+      readonly members: readonly string[];
+      readonly roomSeq: number;
+    }
+  | { readonly type: 'joined'; readonly name: string; readonly roomSeq: number }
+  | {
+      readonly type: 'message';
+      readonly from: string;
+      readonly text: string;
+      readonly roomSeq: number;
+      /** When the server sequenced it, in the server's clock (ms since the epoch on real networks). */
+      readonly timeMs: number;
+      /** True for the client's own message coming back: the server's confirmation. */
+      readonly self: boolean;
+    }
+  | { readonly type: 'left'; readonly name: string; readonly reason: LeaveReason; readonly roomSeq: number }
+  | { readonly type: 'rejected'; readonly reason: RefuseReason; readonly message: string }
+  | { readonly type: 'closed'; readonly reason: CloseReason; readonly message: string }
+  | { readonly type: 'error'; readonly code: ClientErrorCode; readonly message: string };
+
+/** Words for a refusal, for people. */
+export function describeRefusal(reason: RefuseReason, name: string): string {
+  switch (reason) {
+    case 'bad-password':
+      return 'the room password is wrong';
+    case 'name-taken':
+      return `the name "${name}" is taken in this room; choose another`;
+    case 'bad-name':
+      return `the name "${name}" is not allowed: use 1 to 32 letters, digits, _ or -`;
+    case 'room-full':
+      return 'the room is full; try again later';
+    case 'version':
+      return 'the server speaks another version of the gaschat protocol; upgrade one of the two';
+  }
+}

@@ -1,0 +1,391 @@
+import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
+import { decodePacket, encodePacket } from '../codec/codec.ts';
+import {
+  type AcceptPacket,
+  type ChallengePacket,
+  NONCE_BYTES,
+  type RefusePacket,
+  type SessionPacket,
+} from '../codec/frames.ts';
+import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
+import { LINK_TICK, LinkDriver, type LinkTickEvent } from '../link/driver.ts';
+import { Link } from '../link/link.ts';
+import type { LinkConfig } from '../link/link-config.ts';
+import { validateName, validateText } from '../names.ts';
+import type { Environment, PeerAddress } from '../port.ts';
+import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
+import { applyDelivered } from './deliver.ts';
+
+/** Every limit of the client, named. */
+export interface ClientConfig {
+  /** HELLO or JOIN attempts after the first before the server is declared unreachable. */
+  readonly handshakeRetryCountMax: number;
+  /** How long a QUIT waits for the server's goodbye before giving up. */
+  readonly quitTimeoutMs: number;
+  readonly link: LinkConfig;
+}
+
+export interface ClientInput {
+  readonly name: string;
+  readonly roomKey: Uint8Array;
+  readonly server: PeerAddress;
+  readonly config: ClientConfig;
+  readonly env: Environment;
+}
+
+export type ClientCommand =
+  | { readonly type: 'chat.say'; readonly text: string }
+  | { readonly type: 'chat.quit' };
+
+type ServerPacketEvent =
+  | { readonly type: 'server.challenge'; readonly packet: ChallengePacket }
+  | { readonly type: 'server.accept'; readonly packet: AcceptPacket }
+  | { readonly type: 'server.refuse'; readonly packet: RefusePacket }
+  | { readonly type: 'server.session'; readonly packet: SessionPacket }
+  | { readonly type: 'server.goodbye' };
+
+export type ClientMachineEvent =
+  | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
+  | ClientCommand
+  | ServerPacketEvent
+  | LinkTickEvent;
+
+export interface ClientContext {
+  readonly name: string;
+  readonly roomKey: Uint8Array;
+  readonly server: PeerAddress;
+  readonly config: ClientConfig;
+  readonly env: Environment;
+  readonly clientNonce: Uint8Array;
+  readonly challenge: ChallengePacket | undefined;
+  readonly handshakeAttempt: number;
+  /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
+  readonly driver: LinkDriver | undefined;
+  readonly pendingTexts: readonly string[];
+  /** Member names gathered from MEMBERS frames until the final one. */
+  readonly welcomeNames: readonly string[];
+  /** The room as this client knows it: the members, in the order they joined. */
+  readonly members: readonly string[];
+  readonly closeReason: CloseReason;
+  readonly closeMessage: string;
+  readonly datagramsIgnored: number;
+}
+
+function handshakeDelayMs(context: ClientContext): number {
+  const link = context.config.link;
+  return Math.min(link.rtoMaxMs, link.rtoInitialMs * 2 ** context.handshakeAttempt);
+}
+
+/**
+ * The client: idle until started, then handshaking (HELLO, then JOIN with the proof), joined, leaving
+ * after QUIT, and closed. It emits what a user sees as `ClientEvent`s, and takes `chat.say` and
+ * `chat.quit` commands.
+ */
+export const clientMachine = setup({
+  types: {
+    input: {} as ClientInput,
+    context: {} as ClientContext,
+    events: {} as ClientMachineEvent,
+    emitted: {} as ClientEvent,
+  },
+  delays: {
+    handshakeRetry: ({ context }) => handshakeDelayMs(context),
+    quitTimeout: ({ context }) => context.config.quitTimeoutMs,
+  },
+  actions: {
+    classifyDatagram: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'datagram.received');
+      const decoded = decodePacket(event.datagram);
+      const packet = decoded.ok ? decoded.packet : undefined;
+      const ours =
+        packet !== undefined &&
+        (packet.type === 'session'
+          ? packet.sessionId === context.driver?.link.sessionId
+          : 'clientNonce' in packet && macEqual(packet.clientNonce, context.clientNonce));
+      if (packet === undefined || !ours) {
+        enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
+        return;
+      }
+      switch (packet.type) {
+        case 'challenge':
+          enqueue.raise({ type: 'server.challenge', packet });
+          return;
+        case 'accept':
+          enqueue.raise({ type: 'server.accept', packet });
+          return;
+        case 'refuse':
+          enqueue.raise({ type: 'server.refuse', packet });
+          return;
+        case 'session':
+          enqueue.raise({ type: 'server.session', packet });
+          return;
+        case 'hello':
+        case 'join':
+          enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
+          return;
+      }
+    }),
+    sendHello: ({ context }) => {
+      context.env.port.send(
+        encodePacket({ type: 'hello', clientNonce: context.clientNonce }),
+        context.server,
+      );
+    },
+    sendJoin: ({ context }) => {
+      const challenge = context.challenge;
+      if (challenge === undefined) {
+        return;
+      }
+      const proof = makeJoinProof(context.roomKey, context.clientNonce, challenge.cookie, context.name);
+      const join = { ...challenge, type: 'join', proof, name: context.name } as const;
+      context.env.port.send(encodePacket(join), context.server);
+    },
+    countAttempt: assign({ handshakeAttempt: ({ context }) => context.handshakeAttempt + 1 }),
+    takeChallenge: assign(({ event }) => {
+      assertEvent(event, 'server.challenge');
+      return { challenge: event.packet, handshakeAttempt: 0 };
+    }),
+    openLink: assign(({ context, event }) => {
+      assertEvent(event, 'server.accept');
+      const link = new Link(context.config.link, event.packet.sessionId, context.env.now());
+      for (const text of context.pendingTexts) {
+        link.enqueue({ type: 'say', text });
+      }
+      return { driver: new LinkDriver(link, context.server, context.env), pendingTexts: [] };
+    }),
+    rejectBadName: enqueueActions(({ context, enqueue }) => {
+      const validation = validateName(context.name);
+      const message = validation.ok ? describeRefusal('bad-name', context.name) : validation.message;
+      enqueue.emit({ type: 'rejected', reason: 'bad-name', message });
+      enqueue.assign({ closeReason: 'rejected', closeMessage: message });
+    }),
+    emitRejected: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'server.refuse');
+      const message = describeRefusal(event.packet.reason, context.name);
+      enqueue.emit({ type: 'rejected', reason: event.packet.reason, message });
+      enqueue.assign({ closeReason: 'rejected', closeMessage: message });
+    }),
+    say: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'chat.say');
+      const validation = validateText(event.text);
+      if (!validation.ok) {
+        const code =
+          event.text.length === 0
+            ? 'text-empty'
+            : event.text.isWellFormed()
+              ? 'text-too-long'
+              : 'text-malformed';
+        enqueue.emit({ type: 'error', code, message: validation.message });
+        return;
+      }
+      const queueCountMax = context.config.link.sendQueueCountMax;
+      if (context.driver === undefined) {
+        if (context.pendingTexts.length >= queueCountMax) {
+          enqueue.emit({
+            type: 'error',
+            code: 'send-queue-full',
+            message: `${queueCountMax} messages are waiting to be sent; wait for them`,
+          });
+          return;
+        }
+        enqueue.assign({ pendingTexts: [...context.pendingTexts, event.text] });
+        return;
+      }
+      if (!context.driver.link.enqueue({ type: 'say', text: event.text })) {
+        enqueue.emit({
+          type: 'error',
+          code: 'send-queue-full',
+          message: `${queueCountMax} messages are waiting to be sent; wait for them`,
+        });
+      }
+    }),
+    refuseSay: emit({
+      type: 'error',
+      code: 'not-open',
+      message: 'the client is leaving; the message was not sent',
+    }),
+    sayBye: ({ context }) => {
+      context.driver?.link.enqueue({ type: 'bye' });
+    },
+    receive: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'server.session');
+      const driver = context.driver;
+      if (driver === undefined) {
+        return;
+      }
+      const frames = driver.link.receive(event.packet, driver.now());
+      const outcome = applyDelivered(context, frames);
+      if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
+        enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
+      }
+      for (const clientEvent of outcome.events) {
+        enqueue.emit(clientEvent);
+      }
+      if (outcome.goodbye) {
+        // Acknowledge the goodbye before going quiet, so the server need not retransmit it.
+        driver.flush();
+        enqueue.raise({ type: 'server.goodbye' });
+      }
+    }),
+    tick: ({ context }) => context.driver?.tick(),
+    armTimer: enqueueActions(({ context, enqueue }) => {
+      context.driver?.arm({
+        cancel: (id) => enqueue.cancel(id),
+        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
+      });
+    }),
+    closeWith: assign((_, params: { reason: CloseReason; message: string }) => ({
+      closeReason: params.reason,
+      closeMessage: params.message,
+    })),
+    emitClosed: enqueueActions(({ context, enqueue }) => {
+      context.driver?.disarm({ cancel: (id) => enqueue.cancel(id), raiseTick: () => undefined });
+      enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
+    }),
+  },
+  guards: {
+    handshakeAttemptsLeft: ({ context }) => context.handshakeAttempt < context.config.handshakeRetryCountMax,
+    acceptProofValid: ({ context, event }) => {
+      assertEvent(event, 'server.accept');
+      const cookie = context.challenge?.cookie;
+      return (
+        cookie !== undefined &&
+        macEqual(
+          makeAcceptProof(context.roomKey, context.clientNonce, cookie, event.packet.sessionId),
+          event.packet.proof,
+        )
+      );
+    },
+    linkDead: ({ context }) => context.driver?.link.dead !== undefined,
+    nameInvalid: ({ context }) => !validateName(context.name).ok,
+  },
+}).createMachine({
+  id: 'client',
+  context: ({ input }) => ({
+    ...input,
+    clientNonce: input.env.random(NONCE_BYTES),
+    challenge: undefined,
+    handshakeAttempt: 0,
+    driver: undefined,
+    pendingTexts: [],
+    welcomeNames: [],
+    members: [],
+    closeReason: 'quit',
+    closeMessage: 'left the room',
+    datagramsIgnored: 0,
+  }),
+  initial: 'starting',
+  on: {
+    'datagram.received': { actions: 'classifyDatagram' },
+  },
+  states: {
+    starting: {
+      always: [
+        { guard: 'nameInvalid', target: 'closed', actions: 'rejectBadName' },
+        { target: 'handshaking' },
+      ],
+    },
+    handshaking: {
+      initial: 'hello',
+      on: {
+        'chat.say': { actions: 'say' },
+        'chat.quit': {
+          target: 'closed',
+          actions: { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
+        },
+        'server.refuse': { target: 'closed', actions: 'emitRejected' },
+      },
+      states: {
+        hello: {
+          entry: 'sendHello',
+          on: { 'server.challenge': { target: 'joining', actions: 'takeChallenge' } },
+          after: {
+            handshakeRetry: [
+              { guard: 'handshakeAttemptsLeft', target: 'hello', reenter: true, actions: 'countAttempt' },
+              { target: '#client.unreachable' },
+            ],
+          },
+        },
+        joining: {
+          entry: 'sendJoin',
+          on: {
+            'server.accept': { guard: 'acceptProofValid', target: '#client.joined', actions: 'openLink' },
+          },
+          after: {
+            handshakeRetry: [
+              { guard: 'handshakeAttemptsLeft', target: 'joining', reenter: true, actions: 'countAttempt' },
+              { target: '#client.unreachable' },
+            ],
+          },
+        },
+      },
+    },
+    unreachable: {
+      always: {
+        target: 'closed',
+        actions: {
+          type: 'closeWith',
+          params: ({ context }) => ({
+            reason: 'unreachable' as const,
+            message: `no answer from the server after ${context.config.handshakeRetryCountMax + 1} attempts`,
+          }),
+        },
+      },
+    },
+    joined: {
+      entry: 'armTimer',
+      on: {
+        'server.session': { actions: ['receive', 'armTimer'] },
+        'chat.say': { actions: ['say', 'armTimer'] },
+        'chat.quit': { target: 'leaving', actions: 'sayBye' },
+        'link.tick': { target: 'checking', actions: 'tick' },
+      },
+    },
+    checking: {
+      always: [
+        {
+          guard: 'linkDead',
+          target: 'closed',
+          actions: {
+            type: 'closeWith',
+            params: { reason: 'timeout', message: 'the server stopped answering' },
+          },
+        },
+        { target: 'joined' },
+      ],
+    },
+    leaving: {
+      entry: 'armTimer',
+      on: {
+        'server.session': { actions: ['receive', 'armTimer'] },
+        'chat.say': { actions: 'refuseSay' },
+        'link.tick': { actions: ['tick', 'armTimer'] },
+        'server.goodbye': {
+          target: 'closed',
+          actions: { type: 'closeWith', params: { reason: 'quit', message: 'left the room' } },
+        },
+      },
+      always: {
+        guard: 'linkDead',
+        target: 'closed',
+        actions: {
+          type: 'closeWith',
+          params: { reason: 'timeout', message: 'the server did not confirm the QUIT' },
+        },
+      },
+      after: {
+        quitTimeout: {
+          target: 'closed',
+          actions: {
+            type: 'closeWith',
+            params: { reason: 'timeout', message: 'the server did not confirm the QUIT in time' },
+          },
+        },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: 'emitClosed',
+    },
+  },
+});

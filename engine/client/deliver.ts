@@ -1,0 +1,68 @@
+import type { ReliableFrame } from '../codec/frames.ts';
+import { nameKey } from '../names.ts';
+import type { ClientEvent } from './client-events.ts';
+
+export interface DeliveryState {
+  readonly name: string;
+  readonly welcomeNames: readonly string[];
+  readonly members: readonly string[];
+}
+
+export interface DeliveryOutcome {
+  readonly events: readonly ClientEvent[];
+  readonly welcomeNames: readonly string[];
+  readonly members: readonly string[];
+  /** The server confirmed our QUIT. */
+  readonly goodbye: boolean;
+}
+
+/**
+ * Turns the frames the link delivered, in order, into what the user sees, and keeps the client's
+ * picture of the room current. Pure: the machine assigns and emits what this returns.
+ */
+export function applyDelivered(state: DeliveryState, frames: readonly ReliableFrame[]): DeliveryOutcome {
+  let welcomeNames = state.welcomeNames;
+  let members = state.members;
+  let goodbye = false;
+  const events: ClientEvent[] = [];
+  for (const frame of frames) {
+    switch (frame.type) {
+      case 'members':
+        welcomeNames = [...welcomeNames, ...frame.names];
+        if (frame.final) {
+          members = welcomeNames;
+          welcomeNames = [];
+          events.push({ type: 'welcome', name: state.name, members, roomSeq: frame.roomSeq });
+        }
+        break;
+      case 'joined':
+        members = [...members, frame.name];
+        events.push({ type: 'joined', name: frame.name, roomSeq: frame.roomSeq });
+        break;
+      case 'left': {
+        const key = nameKey(frame.name);
+        members = members.filter((member) => nameKey(member) !== key);
+        events.push({ type: 'left', name: frame.name, reason: frame.reason, roomSeq: frame.roomSeq });
+        break;
+      }
+      case 'message':
+        events.push({
+          type: 'message',
+          from: frame.from,
+          text: frame.text,
+          roomSeq: frame.roomSeq,
+          timeMs: frame.timeMs,
+          self: frame.from === state.name,
+        });
+        break;
+      case 'goodbye':
+        goodbye = true;
+        break;
+      case 'say':
+      case 'bye':
+        // Client-to-server frames arriving at a client are a confused server's; nothing to show.
+        break;
+    }
+  }
+  return { events, welcomeNames, members, goodbye };
+}

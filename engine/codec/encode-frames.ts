@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { utf8ByteLength, validateName } from '../names.ts';
+import type { ByteWriter } from './bytes.ts';
+import { varintSize } from './bytes.ts';
+import type { AckRange, Frame } from './frames.ts';
+import { TEXT_BYTES_MAX } from './frames.ts';
+import {
+  ACK_RANGE_COUNT_MAX,
+  FRAME_TYPE_CODES,
+  LEAVE_REASONS,
+  PACKET_NUMBER_MAX,
+  reasonCode,
+} from './layout.ts';
+
+/**
+ * A frame is described once, as a list of fields, and that list is both measured (`frameSize`) and
+ * written (`encodePacket`): the size the link packs by cannot drift from the bytes it gets.
+ */
+type Field =
+  | { readonly kind: 'u8'; readonly value: number }
+  | { readonly kind: 'varint'; readonly value: number }
+  | { readonly kind: 'name'; readonly value: string }
+  | { readonly kind: 'text'; readonly value: string };
+
+const utf8 = new TextEncoder();
+
+const u8 = (value: number): Field => ({ kind: 'u8', value });
+const varint = (value: number): Field => ({ kind: 'varint', value });
+const name = (value: string): Field => ({ kind: 'name', value });
+const text = (value: string): Field => ({ kind: 'text', value });
+
+function frameFields(frame: Frame): readonly Field[] {
+  const type = u8(FRAME_TYPE_CODES[frame.type]);
+  switch (frame.type) {
+    case 'ack':
+      return [type, ...ackValues(frame.ranges).map(varint)];
+    case 'ping':
+      return [type];
+    case 'say':
+      return [type, varint(frame.msgSeq), text(frame.text)];
+    case 'bye':
+    case 'goodbye':
+      return [type, varint(frame.msgSeq)];
+    case 'members':
+      return [
+        type,
+        varint(frame.msgSeq),
+        varint(frame.roomSeq),
+        u8(frame.final ? 1 : 0),
+        varint(frame.names.length),
+        ...frame.names.map(name),
+      ];
+    case 'joined':
+      return [type, varint(frame.msgSeq), varint(frame.roomSeq), name(frame.name)];
+    case 'message':
+      return [
+        type,
+        varint(frame.msgSeq),
+        varint(frame.roomSeq),
+        varint(frame.timeMs),
+        name(frame.from),
+        text(frame.text),
+      ];
+    case 'left':
+      return [
+        type,
+        varint(frame.msgSeq),
+        varint(frame.roomSeq),
+        u8(reasonCode(LEAVE_REASONS, frame.reason)),
+        name(frame.name),
+      ];
+  }
+}
+
+/**
+ * The varints of an ACK frame (RFC 9000 §19.3): largest acknowledged, the count of ranges after the
+ * first, the first range's length, then a (gap, length) pair per further range.
+ */
+function ackValues(ranges: readonly AckRange[]): number[] {
+  assert.ok(ranges.length >= 1, 'an ACK frame needs at least one range');
+  assert.ok(ranges.length <= ACK_RANGE_COUNT_MAX, `an ACK frame holds at most ${ACK_RANGE_COUNT_MAX} ranges`);
+  const values: number[] = [];
+  let previous: AckRange | undefined;
+  for (const range of ranges) {
+    const shown = `ACK range ${range.smallest}..${range.largest}`;
+    assert.ok(Number.isInteger(range.smallest), `${shown} does not start at an integer`);
+    assert.ok(Number.isInteger(range.largest), `${shown} does not end at an integer`);
+    assert.ok(range.smallest >= 0, `${shown} starts below 0`);
+    assert.ok(range.smallest <= range.largest, `${shown} ends before it starts`);
+    assert.ok(range.largest <= PACKET_NUMBER_MAX, `${shown} ends past the u32 packet numbers`);
+    if (previous === undefined) {
+      values.push(range.largest, ranges.length - 1, range.largest - range.smallest);
+    } else {
+      // A gap of 0 means one missing packet number, so adjacent or overlapping ranges cannot be written.
+      assert.ok(
+        range.largest <= previous.smallest - 2,
+        'ACK ranges must be sorted, disjoint and non-adjacent',
+      );
+      values.push(previous.smallest - range.largest - 2, range.largest - range.smallest);
+    }
+    previous = range;
+  }
+  return values;
+}
+
+function fieldSize(field: Field): number {
+  switch (field.kind) {
+    case 'u8':
+      return 1;
+    case 'varint':
+      return varintSize(field.value);
+    case 'name':
+      // Names are ASCII, so characters and bytes agree; an invalid name is caught when it is written.
+      return 1 + field.value.length;
+    case 'text': {
+      const byteCount = utf8ByteLength(field.value);
+      return varintSize(byteCount) + byteCount;
+    }
+  }
+}
+
+function writeField(writer: ByteWriter, field: Field): void {
+  switch (field.kind) {
+    case 'u8':
+      writer.u8(field.value);
+      return;
+    case 'varint':
+      writer.varint(field.value);
+      return;
+    case 'name':
+      writeName(writer, field.value);
+      return;
+    case 'text':
+      writeText(writer, field.value);
+      return;
+  }
+}
+
+export function writeName(writer: ByteWriter, value: string): void {
+  const validation = validateName(value);
+  if (!validation.ok) {
+    assert.fail(validation.message);
+  }
+  writer.u8(value.length);
+  for (let index = 0; index < value.length; index += 1) {
+    writer.u8(value.charCodeAt(index));
+  }
+}
+
+function writeText(writer: ByteWriter, value: string): void {
+  // TextEncoder would silently turn a lone surrogate into U+FFFD: the peer would read other text.
+  assert.ok(value.isWellFormed(), 'message text holds a lone surrogate');
+  const bytes = utf8.encode(value);
+  assert.ok(
+    bytes.length <= TEXT_BYTES_MAX,
+    `message text is ${bytes.length} bytes; at most ${TEXT_BYTES_MAX}`,
+  );
+  writer.varint(bytes.length);
+  writer.bytesOf(bytes);
+}
+
+/**
+ * The exact number of bytes `frame` adds to a SESSION packet. The reliable link packs frames with it.
+ *
+ * @example frameSize({ type: 'ping' }) === 1; frameSize({ type: 'bye', msgSeq: 64 }) === 3
+ */
+export function frameSize(frame: Frame): number {
+  let size = 0;
+  for (const field of frameFields(frame)) {
+    size += fieldSize(field);
+  }
+  return size;
+}
+
+/** Writes one frame, asserting the invariants its fields must hold. */
+export function writeFrame(writer: ByteWriter, frame: Frame): void {
+  for (const field of frameFields(frame)) {
+    writeField(writer, field);
+  }
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import type { Frame, LeaveReason, Packet, RefuseReason, SessionId } from './frames.ts';
+import { COOKIE_BYTES, NONCE_BYTES, PROOF_BYTES, SESSION_ID_BYTES } from './frames.ts';
+
+/**
+ * The numbers that appear on the wire, shared by the encoder and the decoder. PROTOCOL.md documents
+ * the same layout in tables; the test of its worked example keeps the two in step.
+ */
+
+/** Byte 1 of every datagram. */
+export const PACKET_TYPE_CODES = {
+  hello: 0x01,
+  challenge: 0x02,
+  join: 0x03,
+  accept: 0x04,
+  refuse: 0x05,
+  session: 0x06,
+} as const satisfies Record<Packet['type'], number>;
+
+/** The first byte of every frame inside a SESSION packet. */
+export const FRAME_TYPE_CODES = {
+  ack: 0x01,
+  ping: 0x02,
+  say: 0x03,
+  bye: 0x04,
+  members: 0x05,
+  joined: 0x06,
+  message: 0x07,
+  left: 0x08,
+  goodbye: 0x09,
+} as const satisfies Record<Frame['type'], number>;
+
+/** REFUSE reasons; the code on the wire is the index plus one, so that 0 is never valid. */
+export const REFUSE_REASONS = [
+  'bad-password',
+  'name-taken',
+  'bad-name',
+  'room-full',
+  'version',
+] as const satisfies readonly RefuseReason[];
+
+/** LEFT reasons; the code on the wire is the index plus one. */
+export const LEAVE_REASONS = ['quit', 'timeout'] as const satisfies readonly LeaveReason[];
+
+/** The code of a reason: its index in `reasons`, plus one. */
+export function reasonCode<R extends string>(reasons: readonly R[], reason: R): number {
+  const index = reasons.indexOf(reason);
+  assert.ok(index >= 0, `"${reason}" has no wire code`);
+  return index + 1;
+}
+
+/** The reason a code stands for, or undefined for a code this version does not know. */
+export function reasonOf<R extends string>(reasons: readonly R[], code: number): R | undefined {
+  return reasons[code - 1];
+}
+
+/** Version and packet type: the two bytes every datagram starts with. */
+export const PREFIX_BYTES = 2;
+/** Packet numbers are u32 on the wire, so acknowledged packet numbers are bounded by the same limit. */
+export const PACKET_NUMBER_MAX = 0xffff_ffff;
+/** Version, type, session id and packet number: what a SESSION packet spends before its first frame. */
+export const SESSION_HEADER_BYTES = PREFIX_BYTES + SESSION_ID_BYTES + 4;
+/** At most this many ranges in one ACK frame: it bounds the frame at 134 bytes and the decoder's work. */
+export const ACK_RANGE_COUNT_MAX = 16;
+
+export const CHALLENGE_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES;
+/** JOIN without its name: the name adds a length byte and its characters. */
+export const JOIN_FIXED_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES + PROOF_BYTES;
+export const ACCEPT_BYTES = PREFIX_BYTES + NONCE_BYTES + SESSION_ID_BYTES + PROOF_BYTES;
+export const REFUSE_BYTES = PREFIX_BYTES + NONCE_BYTES + 1;
+
+const SESSION_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/** Whether `text` is a session id in its engine form: 16 lowercase hex digits. */
+export function isSessionId(text: string): boolean {
+  return SESSION_ID_PATTERN.test(text);
+}
+
+/**
+ * The engine form of the 8 session id bytes on the wire.
+ *
+ * @example sessionIdFromBytes(Uint8Array.of(0, 1, 2, 3, 0xaa, 0xbb, 0xcc, 0xff)) === '00010203aabbccff'
+ */
+export function sessionIdFromBytes(bytes: Uint8Array): SessionId {
+  assert.equal(
+    bytes.length,
+    SESSION_ID_BYTES,
+    `a session id has ${SESSION_ID_BYTES} bytes, not ${bytes.length}`,
+  );
+  let hex = '';
+  for (const byte of bytes) {
+    hex += byte.toString(16).padStart(2, '0');
+  }
+  return hex;
+}
+
+/**
+ * The 8 wire bytes of a session id.
+ *
+ * @example sessionIdToBytes('00010203aabbccff') deep-equals Uint8Array.of(0, 1, 2, 3, 0xaa, 0xbb, 0xcc, 0xff)
+ */
+export function sessionIdToBytes(sessionId: SessionId): Uint8Array {
+  assert.ok(isSessionId(sessionId), `session id "${sessionId}" is not 16 lowercase hex digits`);
+  const bytes = new Uint8Array(SESSION_ID_BYTES);
+  for (let index = 0; index < SESSION_ID_BYTES; index += 1) {
+    bytes[index] = Number.parseInt(sessionId.slice(index * 2, index * 2 + 2), 16);
+  }
+  return bytes;
+}

@@ -1,0 +1,42 @@
+import type { ClientConfig } from './client/client-machine.ts';
+import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
+import type { ServerConfig } from './server/room-logic.ts';
+
+/** A config with every field optional, the link's too: what callers pass to override defaults. */
+export type ConfigOverrides<T extends { readonly link: LinkConfig }> = Partial<Omit<T, 'link'>> & {
+  readonly link?: Partial<LinkConfig>;
+};
+
+export const SERVER_CONFIG_DEFAULT = {
+  memberCountMax: 256,
+  sessionCountMax: 512,
+  cookieSlotMs: 10_000,
+  recentJoinCountMax: 4096,
+  link: LINK_CONFIG_DEFAULT,
+} as const satisfies ServerConfig;
+
+export const CLIENT_CONFIG_DEFAULT = {
+  handshakeRetryCountMax: 5,
+  quitTimeoutMs: 10_000,
+  link: LINK_CONFIG_DEFAULT,
+} as const satisfies ClientConfig;
+
+/** Merges overrides into defaults and checks that every limit is a positive whole number. */
+export function resolveConfig<T extends { readonly link: LinkConfig }>(
+  defaults: T,
+  overrides: ConfigOverrides<T> = {},
+): T {
+  const { link, ...rest } = overrides;
+  const merged = { ...defaults, ...rest, link: { ...defaults.link, ...link } } as T;
+  for (const [key, value] of [...Object.entries(merged), ...Object.entries(merged.link)]) {
+    if (typeof value === 'number' && !(Number.isInteger(value) && value > 0)) {
+      throw new RangeError(`config ${key} is ${value}; it must be a whole number above 0`);
+    }
+  }
+  if (merged.link.rtoMinMs > merged.link.rtoMaxMs) {
+    throw new RangeError(
+      `config rtoMinMs (${merged.link.rtoMinMs}) is above rtoMaxMs (${merged.link.rtoMaxMs})`,
+    );
+  }
+  return merged;
+}

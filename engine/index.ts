@@ -1,0 +1,101 @@
+/**
+ * gaschat's engine: the server and client machines of a chat room over UDP, without I/O. An adapter
+ * supplies the environment (a datagram port, a clock, the time and random bytes) and feeds received
+ * datagrams in as `datagram.received` events.
+ *
+ * @example A bot that answers every message (the environment comes from `adapters/udp` or `adapters/sim`):
+ * ```ts
+ * const bot = createClient({ name: 'bot', password: 'rahasia', server: { host: '127.0.0.1', port: 8080 } }, env);
+ * bot.on('message', (m) => {
+ *   if (!m.self) bot.send({ type: 'chat.say', text: `${m.from} said ${m.text.length} characters` });
+ * });
+ * bot.start();
+ * ```
+ */
+import { type Actor, createActor } from 'xstate';
+import { type ClientConfig, clientMachine } from './client/client-machine.ts';
+import {
+  CLIENT_CONFIG_DEFAULT,
+  type ConfigOverrides,
+  resolveConfig,
+  SERVER_CONFIG_DEFAULT,
+} from './config.ts';
+import { deriveRoomKey, ROOM_KEY_ITERATIONS_DEFAULT } from './crypto.ts';
+import type { Environment, PeerAddress } from './port.ts';
+import { COOKIE_SECRET_BYTES } from './server/handshake.ts';
+import type { ServerConfig } from './server/room-logic.ts';
+import { roomMachine } from './server/room-machine.ts';
+import { createServerStats } from './server/server-events.ts';
+
+export type { ClientErrorCode, ClientEvent, CloseReason } from './client/client-events.ts';
+export { describeRefusal } from './client/client-events.ts';
+export type { ClientCommand, ClientConfig, ClientContext } from './client/client-machine.ts';
+export { decodePacket, encodePacket } from './codec/codec.ts';
+export * from './codec/frames.ts';
+export type { ConfigOverrides } from './config.ts';
+export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
+export type { LinkStats } from './link/link.ts';
+export { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
+export { nameKey, sanitizeForTerminal, utf8ByteLength, validateName, validateText } from './names.ts';
+export { type Clock, type DatagramPort, type Environment, formatAddress, type PeerAddress } from './port.ts';
+export type { ServerConfig } from './server/room-logic.ts';
+export type { RoomEvent } from './server/room-machine.ts';
+export type { DropReason, ServerEvent, ServerStats } from './server/server-events.ts';
+export { clientMachine, roomMachine };
+
+export interface ServerOptions {
+  /** The room password; members prove they know it without sending it. */
+  readonly password: string;
+  /** PBKDF2 rounds for the room key; clients must use the same number. */
+  readonly keyIterations?: number;
+  readonly config?: ConfigOverrides<ServerConfig>;
+}
+
+export interface ClientOptions {
+  readonly name: string;
+  readonly password: string;
+  readonly server: PeerAddress;
+  readonly keyIterations?: number;
+  readonly config?: ConfigOverrides<ClientConfig>;
+}
+
+export type ServerActor = Actor<typeof roomMachine>;
+export type ClientActor = Actor<typeof clientMachine>;
+
+/**
+ * Creates the server actor (not yet started). Feed it datagrams with
+ * `server.send({ type: 'datagram.received', datagram, from })`; read what it does with
+ * `server.on('*', (event) => …)`.
+ */
+export function createServer(options: ServerOptions, env: Environment): ServerActor {
+  const config = resolveConfig(SERVER_CONFIG_DEFAULT, options.config);
+  const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
+  const slot = Math.floor(env.now() / config.cookieSlotMs);
+  return createActor(roomMachine, {
+    clock: env.clock,
+    input: {
+      config,
+      roomKey,
+      env,
+      secrets: { slot, current: env.random(COOKIE_SECRET_BYTES), previous: undefined },
+      sessions: new Map(),
+      members: new Map(),
+      recentJoins: new Map(),
+      roomSeq: 0,
+      stats: createServerStats(),
+    },
+  });
+}
+
+/**
+ * Creates a client actor (not yet started); starting it begins the handshake. A name that is not
+ * valid (1 to 32 letters, digits, `_` or `-`) is rejected at once with `bad-name`, before any datagram.
+ */
+export function createClient(options: ClientOptions, env: Environment): ClientActor {
+  const config = resolveConfig(CLIENT_CONFIG_DEFAULT, options.config);
+  const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
+  return createActor(clientMachine, {
+    clock: env.clock,
+    input: { name: options.name, roomKey, server: options.server, config, env },
+  });
+}

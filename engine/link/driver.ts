@@ -1,0 +1,78 @@
+import type { Environment, PeerAddress } from '../port.ts';
+import type { Link } from './link.ts';
+
+/** The one timer event a machine that owns a link schedules for it. */
+export const LINK_TICK = 'link.tick';
+export interface LinkTickEvent {
+  readonly type: typeof LINK_TICK;
+}
+
+/** What a machine action can do with its timers: xstate's `enqueue.cancel` and delayed `enqueue.raise`. */
+export interface TimerScheduler {
+  cancel(id: string): void;
+  raiseTick(delayMs: number): void;
+}
+
+/**
+ * Drives a sans-I/O link from inside a machine: sends what the link wants sent and keeps exactly one
+ * `link.tick` timer armed for the link's next deadline. The timer is re-armed only when the deadline
+ * moves earlier; a tick that comes early (the idle deadline moved on) finds nothing due and re-arms,
+ * so a busy link costs no timer churn per datagram.
+ */
+export class LinkDriver {
+  readonly link: Link;
+  readonly peer: PeerAddress;
+  readonly #env: Environment;
+  #armedAtMs: number | undefined;
+
+  constructor(link: Link, peer: PeerAddress, env: Environment) {
+    this.link = link;
+    this.peer = peer;
+    this.#env = env;
+  }
+
+  /** The environment's clock reading, for the link's calls that take the time. */
+  now(): number {
+    return this.#env.now();
+  }
+
+  /** Arms the tick for the link's next deadline if it is earlier than the one armed. */
+  arm(timers: TimerScheduler): void {
+    const nowMs = this.#env.now();
+    const deadlineMs = this.link.nextDeadlineMs(nowMs);
+    if (deadlineMs === undefined) {
+      this.disarm(timers);
+      return;
+    }
+    if (this.#armedAtMs !== undefined && this.#armedAtMs <= deadlineMs) {
+      return;
+    }
+    if (this.#armedAtMs !== undefined) {
+      timers.cancel(LINK_TICK);
+    }
+    this.#armedAtMs = deadlineMs;
+    timers.raiseTick(Math.max(0, deadlineMs - nowMs));
+  }
+
+  disarm(timers: TimerScheduler): void {
+    if (this.#armedAtMs !== undefined) {
+      timers.cancel(LINK_TICK);
+      this.#armedAtMs = undefined;
+    }
+  }
+
+  /** Handles a fired tick: runs the link's timers and sends what is due. */
+  tick(): void {
+    this.#armedAtMs = undefined;
+    const nowMs = this.#env.now();
+    this.link.handleTimeout(nowMs);
+    this.flush();
+  }
+
+  /** Sends every datagram the link has ready now. */
+  flush(): void {
+    for (const datagram of this.link.poll(this.#env.now())) {
+      this.#env.port.send(datagram, this.peer);
+    }
+  }
+}

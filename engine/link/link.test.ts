@@ -1,0 +1,192 @@
+import { fc, testProp } from '@fast-check/ava';
+import test from 'ava';
+import { decodePacket } from '../codec/codec.ts';
+import type { ReliableFrame, SessionPacket } from '../codec/frames.ts';
+import { Link } from './link.ts';
+import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link-config.ts';
+
+const SESSION = '0123456789abcdef';
+
+function decodeSession(datagram: Uint8Array): SessionPacket {
+  const decoded = decodePacket(datagram);
+  if (!decoded.ok || decoded.packet.type !== 'session') {
+    throw new Error(`not a session packet: ${JSON.stringify(decoded)}`);
+  }
+  return decoded.packet;
+}
+
+/**
+ * Two links joined by a wire that loses the datagrams `lose` picks. Time advances only when nothing is
+ * in flight, to the earlier of the two links' deadlines, as a simulation would.
+ */
+function pump(a: Link, b: Link, lose: (index: number) => boolean, stepCountMax = 2000) {
+  let now = 0;
+  let sent = 0;
+  let lost = 0;
+  const deliveredToB: ReliableFrame[] = [];
+  for (let step = 0; step < stepCountMax; step += 1) {
+    let moved = false;
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const datagram of from.poll(now)) {
+        moved = true;
+        const index = sent;
+        sent += 1;
+        if (lose(index)) {
+          lost += 1;
+        } else {
+          const frames = to.receive(decodeSession(datagram), now);
+          if (to === b) {
+            deliveredToB.push(...frames);
+          }
+        }
+      }
+    }
+    if (a.dead !== undefined || b.dead !== undefined) {
+      break;
+    }
+    if (!moved) {
+      if (a.sendQueueCount === 0) {
+        break;
+      }
+      const next = Math.min(
+        a.nextDeadlineMs(now) ?? Number.POSITIVE_INFINITY,
+        b.nextDeadlineMs(now) ?? Number.POSITIVE_INFINITY,
+      );
+      now = Math.max(now, next);
+      a.handleTimeout(now);
+      b.handleTimeout(now);
+    }
+  }
+  return { deliveredToB, now, sent, lost };
+}
+
+function texts(frames: readonly ReliableFrame[]): string[] {
+  return frames.flatMap((frame) => (frame.type === 'say' ? [frame.text] : []));
+}
+
+test('frames arrive in order, each once, over a perfect wire', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const sent = Array.from({ length: 50 }, (_, index) => `pesan ${index}`);
+  for (const text of sent) {
+    t.true(a.enqueue({ type: 'say', text }));
+  }
+  const { deliveredToB } = pump(a, b, () => false);
+  t.deepEqual(texts(deliveredToB), sent);
+  t.is(a.sendQueueCount, 0);
+  t.is(a.stats.framesRetransmitted, 0);
+});
+
+testProp(
+  'frames arrive in order and exactly once whatever datagrams the wire loses, as long as it heals',
+  [fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 60 })],
+  (t, losses, count) => {
+    const config: LinkConfig = {
+      ...LINK_CONFIG_DEFAULT,
+      retransmitCountMax: 100,
+      idleTimeoutMs: 10_000_000,
+      windowCount: 8,
+    };
+    const a = new Link(config, SESSION, 0);
+    const b = new Link(config, SESSION, 0);
+    const sent = Array.from({ length: count }, (_, index) => `m${index} ✓`);
+    for (const text of sent) {
+      a.enqueue({ type: 'say', text });
+    }
+    const { deliveredToB, lost } = pump(a, b, (index) => losses[index] === true);
+    t.deepEqual(texts(deliveredToB), sent);
+    t.is(a.sendQueueCount, 0);
+    // Every lost datagram carried data or an acknowledgement of it; either way the sender resent.
+    t.is(lost > 0, a.stats.framesRetransmitted > 0);
+  },
+);
+
+test('a lost datagram is sent again after the retransmission timeout', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  a.enqueue({ type: 'say', text: 'halo' });
+  const { deliveredToB, now } = pump(a, b, (index) => index === 0);
+  t.deepEqual(texts(deliveredToB), ['halo']);
+  t.is(a.stats.retransmitTimeouts, 1);
+  t.is(now, LINK_CONFIG_DEFAULT.rtoInitialMs);
+});
+
+test('a peer that never answers is declared dead after the bounded number of retransmissions', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000 };
+  const a = new Link(config, SESSION, 0);
+  a.enqueue({ type: 'say', text: 'anyone?' });
+  let now = 0;
+  let sends = 0;
+  for (let step = 0; step < 100 && a.dead === undefined; step += 1) {
+    sends += a.poll(now).length;
+    now = a.nextDeadlineMs(now) ?? now;
+    a.handleTimeout(now);
+  }
+  t.is(a.dead, 'retransmit-limit');
+  t.is(sends, config.retransmitCountMax + 1);
+  // 1 + 2 + 4 + 8 + 8 + 8 + 8 + 8 + 8 seconds of doubling, clamped at 8 s.
+  t.is(now, 55_000);
+});
+
+test('a silent peer is declared dead after the idle timeout', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  let now = 0;
+  for (let step = 0; step < 1000 && a.dead === undefined; step += 1) {
+    a.poll(now);
+    now = a.nextDeadlineMs(now) ?? now;
+    a.handleTimeout(now);
+  }
+  t.is(a.dead, 'idle-timeout');
+  t.is(now, LINK_CONFIG_DEFAULT.idleTimeoutMs);
+});
+
+test('a quiet link sends a keepalive PING after the keepalive interval', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  t.is(a.nextDeadlineMs(0), LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
+  a.handleTimeout(LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
+  const datagrams = a.poll(LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
+  t.is(datagrams.length, 1);
+  const [datagram] = datagrams;
+  t.deepEqual(datagram === undefined ? [] : decodeSession(datagram).frames, [{ type: 'ping' }]);
+});
+
+test('the send queue refuses frames past its maximum', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 3 };
+  const a = new Link(config, SESSION, 0);
+  const accepted = Array.from({ length: 5 }, (_, index) => a.enqueue({ type: 'say', text: `${index}` }));
+  t.deepEqual(accepted, [true, true, true, false, false]);
+  t.is(a.stats.sendQueueHighWater, 3);
+});
+
+test('a duplicated datagram delivers its frames once', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  a.enqueue({ type: 'say', text: 'sekali' });
+  const [datagram] = a.poll(0);
+  t.not(datagram, undefined);
+  const packet = decodeSession(datagram ?? new Uint8Array());
+  t.is(b.receive(packet, 1).length, 1);
+  t.is(b.receive(packet, 2).length, 0);
+  t.is(b.stats.duplicatePacketsReceived, 1);
+});
+
+test('no datagram the link builds is larger than 1200 bytes, even with the longest messages', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  for (let index = 0; index < 20; index += 1) {
+    a.enqueue({
+      type: 'message',
+      roomSeq: 2 ** 31 + index,
+      timeMs: 1_790_000_000_000,
+      from: 'x'.repeat(32),
+      text: 'é'.repeat(500),
+    });
+  }
+  const datagrams = a.poll(0);
+  t.true(datagrams.length >= 20);
+  for (const datagram of datagrams) {
+    t.true(datagram.length <= 1200, `${datagram.length} bytes`);
+  }
+});

@@ -1,0 +1,387 @@
+import { decodePacket, encodePacket, peekHelloNonce } from '../codec/codec.ts';
+import {
+  type JoinPacket,
+  type MembersFrame,
+  type RefuseReason,
+  type ReliableFrameBody,
+  SESSION_ID_BYTES,
+  type SessionId,
+  type SessionPacket,
+} from '../codec/frames.ts';
+import { macEqual, makeAcceptProof, makeJoinProof, toHex } from '../crypto.ts';
+import type { LinkStats } from '../link/link.ts';
+import type { LinkConfig } from '../link/link-config.ts';
+import { nameKey, utf8ByteLength } from '../names.ts';
+import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import { type CookieSecrets, challengeFor, cookieIsValid, rotateSecrets } from './handshake.ts';
+import type { DropReason, ServerEvent, ServerStats } from './server-events.ts';
+import type { SessionDeath } from './session-machine.ts';
+
+/** Every limit of the server, named. */
+export interface ServerConfig {
+  /** Members the room holds at most; a join past it is refused with `room-full`. */
+  readonly memberCountMax: number;
+  /** Sessions at most, members and those still saying goodbye. */
+  readonly sessionCountMax: number;
+  /** Length of a cookie time slot; a cookie is good for one to two slots. */
+  readonly cookieSlotMs: number;
+  /** Recent joins remembered (to answer duplicates and refuse replays) at most. */
+  readonly recentJoinCountMax: number;
+  readonly link: LinkConfig;
+}
+
+export interface SessionRecord {
+  readonly sessionId: SessionId;
+  readonly address: PeerAddress;
+  readonly addressKey: string;
+  readonly name: string;
+  /** False once the member has quit and the session is only saying goodbye. */
+  readonly member: boolean;
+  /** The ACCEPT datagram, sent again if the client's JOIN is duplicated or its ACCEPT lost. */
+  readonly accept: Uint8Array;
+}
+
+export interface RoomState {
+  readonly config: ServerConfig;
+  readonly roomKey: Uint8Array;
+  readonly env: Environment;
+  readonly secrets: CookieSecrets;
+  readonly sessions: ReadonlyMap<SessionId, SessionRecord>;
+  /** Members by case-folded name, in the order they joined. */
+  readonly members: ReadonlyMap<string, SessionId>;
+  /** Client nonces of recent joins, with when they may be forgotten. */
+  readonly recentJoins: ReadonlyMap<string, { readonly sessionId: SessionId; readonly expiresAtMs: number }>;
+  /** The number of the last room event (joined, message, left); the room's single order. */
+  readonly roomSeq: number;
+  /** Counters: the one mutable part, owned by the room actor alone. */
+  readonly stats: ServerStats;
+}
+
+/** What the room machine carries out for a step of the room logic, in order. */
+export type RoomEffect =
+  | { readonly kind: 'send'; readonly datagram: Uint8Array; readonly to: PeerAddress }
+  | { readonly kind: 'emit'; readonly event: ServerEvent }
+  | { readonly kind: 'spawn'; readonly sessionId: SessionId; readonly address: PeerAddress }
+  | { readonly kind: 'forward'; readonly sessionId: SessionId; readonly packet: SessionPacket }
+  | { readonly kind: 'deliver'; readonly sessionId: SessionId; readonly frames: readonly ReliableFrameBody[] }
+  | { readonly kind: 'goodbye'; readonly sessionId: SessionId }
+  | { readonly kind: 'stop'; readonly sessionId: SessionId };
+
+export interface RoomStep {
+  readonly state: RoomState;
+  readonly effects: readonly RoomEffect[];
+}
+
+/** Member names per MEMBERS frame: 30 names of 32 characters stay well inside one datagram. */
+const MEMBERS_PER_FRAME_MAX = 30;
+
+function drop(state: RoomState, from: PeerAddress, reason: DropReason, detail?: string): RoomStep {
+  state.stats.datagramsDropped[reason] += 1;
+  const event: ServerEvent =
+    detail === undefined
+      ? { type: 'datagram.dropped', address: formatAddress(from), reason }
+      : { type: 'datagram.dropped', address: formatAddress(from), reason, detail };
+  return { state, effects: [{ kind: 'emit', event }] };
+}
+
+/** A datagram arrived at the server. */
+export function onDatagram(state: RoomState, datagram: Uint8Array, from: PeerAddress): RoomStep {
+  state.stats.datagramsReceived += 1;
+  const decoded = decodePacket(datagram);
+  if (!decoded.ok) {
+    const stepped = drop(state, from, 'malformed', decoded.error.kind);
+    const nonce = decoded.error.kind === 'version' ? peekHelloNonce(datagram) : undefined;
+    if (nonce === undefined) {
+      return stepped;
+    }
+    // A client of another version learns why it gets no challenge; the reply is smaller than a HELLO.
+    const refuse = encodePacket({ type: 'refuse', clientNonce: nonce, reason: 'version' });
+    return { state, effects: [...stepped.effects, { kind: 'send', datagram: refuse, to: from }] };
+  }
+  const packet = decoded.packet;
+  switch (packet.type) {
+    case 'hello': {
+      const secrets = rotateSecrets(state.secrets, slotAt(state), state.env.random);
+      const challenge = encodePacket(challengeFor(secrets, formatAddress(from), packet.clientNonce));
+      if (challenge.length > datagram.length) {
+        return drop(state, from, 'amplification');
+      }
+      return {
+        state: secrets === state.secrets ? state : { ...state, secrets },
+        effects: [
+          { kind: 'send', datagram: challenge, to: from },
+          { kind: 'emit', event: { type: 'handshake.challenged', address: formatAddress(from) } },
+        ],
+      };
+    }
+    case 'join':
+      return onJoin(state, packet, from);
+    case 'session':
+      return onSessionPacket(state, packet, from);
+    case 'challenge':
+    case 'accept':
+    case 'refuse':
+      return drop(state, from, 'unexpected', packet.type);
+  }
+}
+
+function slotAt(state: RoomState): number {
+  return Math.floor(state.env.now() / state.config.cookieSlotMs);
+}
+
+function onSessionPacket(state: RoomState, packet: SessionPacket, from: PeerAddress): RoomStep {
+  const record = state.sessions.get(packet.sessionId);
+  if (record === undefined) {
+    return drop(state, from, 'unknown-session');
+  }
+  if (record.addressKey !== formatAddress(from)) {
+    return drop(state, from, 'wrong-address', `session ${packet.sessionId} belongs to ${record.addressKey}`);
+  }
+  return { state, effects: [{ kind: 'forward', sessionId: record.sessionId, packet }] };
+}
+
+function refuse(state: RoomState, join: JoinPacket, from: PeerAddress, reason: RefuseReason): RoomStep {
+  state.stats.joinsRefused += 1;
+  const address = formatAddress(from);
+  return {
+    state,
+    effects: [
+      {
+        kind: 'send',
+        datagram: encodePacket({ type: 'refuse', clientNonce: join.clientNonce, reason }),
+        to: from,
+      },
+      { kind: 'emit', event: { type: 'join.refused', address, name: join.name, reason } },
+    ],
+  };
+}
+
+function onJoin(stateBefore: RoomState, join: JoinPacket, from: PeerAddress): RoomStep {
+  const secrets = rotateSecrets(stateBefore.secrets, slotAt(stateBefore), stateBefore.env.random);
+  const state = secrets === stateBefore.secrets ? stateBefore : { ...stateBefore, secrets };
+  const address = formatAddress(from);
+  if (!cookieIsValid(secrets, address, join)) {
+    return drop(state, from, 'bad-cookie');
+  }
+  const nonceKey = toHex(join.clientNonce);
+  const recent = state.recentJoins.get(nonceKey);
+  if (recent !== undefined) {
+    const record = state.sessions.get(recent.sessionId);
+    if (record !== undefined && record.addressKey === address && record.member) {
+      // The client did not get its ACCEPT (or the JOIN was duplicated): the same answer again.
+      return { state, effects: [{ kind: 'send', datagram: record.accept, to: from }] };
+    }
+    return drop(state, from, 'replayed-join');
+  }
+  if (!macEqual(makeJoinProof(state.roomKey, join.clientNonce, join.cookie, join.name), join.proof)) {
+    return refuse(state, join, from, 'bad-password');
+  }
+  if (state.members.has(nameKey(join.name))) {
+    return refuse(state, join, from, 'name-taken');
+  }
+  if (
+    state.members.size >= state.config.memberCountMax ||
+    state.sessions.size >= state.config.sessionCountMax
+  ) {
+    return refuse(state, join, from, 'room-full');
+  }
+  const nowMs = state.env.now();
+  const recentJoins = pruneRecentJoins(state.recentJoins, nowMs);
+  if (recentJoins.size >= state.config.recentJoinCountMax) {
+    return drop(state, from, 'busy');
+  }
+  return admit({ ...state, recentJoins }, join, from, nonceKey);
+}
+
+function pruneRecentJoins(recentJoins: RoomState['recentJoins'], nowMs: number): RoomState['recentJoins'] {
+  let pruned: Map<string, { readonly sessionId: SessionId; readonly expiresAtMs: number }> | undefined;
+  for (const [nonce, entry] of recentJoins) {
+    if (entry.expiresAtMs <= nowMs) {
+      pruned ??= new Map(recentJoins);
+      pruned.delete(nonce);
+    }
+  }
+  return pruned ?? recentJoins;
+}
+
+function newSessionId(state: RoomState): SessionId {
+  for (;;) {
+    const sessionId = toHex(state.env.random(SESSION_ID_BYTES));
+    if (!state.sessions.has(sessionId)) {
+      return sessionId;
+    }
+  }
+}
+
+function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: string): RoomStep {
+  const sessionId = newSessionId(state);
+  const proof = makeAcceptProof(state.roomKey, join.clientNonce, join.cookie, sessionId);
+  const accept = encodePacket({ type: 'accept', clientNonce: join.clientNonce, sessionId, proof });
+  const record: SessionRecord = {
+    sessionId,
+    address: from,
+    addressKey: formatAddress(from),
+    name: join.name,
+    member: true,
+    accept,
+  };
+  const roomSeq = state.roomSeq + 1;
+  const others = [...state.members.values()];
+  const members = new Map(state.members).set(nameKey(join.name), sessionId);
+  const sessions = new Map(state.sessions).set(sessionId, record);
+  const nowMs = state.env.now();
+  const recentJoins = new Map(state.recentJoins).set(nonceKey, {
+    sessionId,
+    expiresAtMs: nowMs + 2 * state.config.cookieSlotMs,
+  });
+  const names = [...members.values()].map((id) => sessions.get(id)?.name ?? id);
+  const effects: RoomEffect[] = [
+    { kind: 'spawn', sessionId, address: from },
+    { kind: 'send', datagram: accept, to: from },
+    { kind: 'deliver', sessionId, frames: membersFrames(roomSeq, names) },
+  ];
+  for (const other of others) {
+    effects.push({
+      kind: 'deliver',
+      sessionId: other,
+      frames: [{ type: 'joined', roomSeq, name: join.name }],
+    });
+  }
+  effects.push({
+    kind: 'emit',
+    event: {
+      type: 'member.joined',
+      roomSeq,
+      name: join.name,
+      address: record.addressKey,
+      sessionId,
+      memberCount: members.size,
+    },
+  });
+  return { state: { ...state, sessions, members, recentJoins, roomSeq }, effects };
+}
+
+function membersFrames(roomSeq: number, names: readonly string[]): Omit<MembersFrame, 'msgSeq'>[] {
+  const frames: Omit<MembersFrame, 'msgSeq'>[] = [];
+  for (let start = 0; start < names.length; start += MEMBERS_PER_FRAME_MAX) {
+    const chunk = names.slice(start, start + MEMBERS_PER_FRAME_MAX);
+    frames.push({
+      type: 'members',
+      roomSeq,
+      final: start + MEMBERS_PER_FRAME_MAX >= names.length,
+      names: chunk,
+    });
+  }
+  return frames;
+}
+
+/** A member said something: it is sequenced and relayed to every member, its author included. */
+export function onSaid(state: RoomState, sessionId: SessionId, text: string): RoomStep {
+  const record = state.sessions.get(sessionId);
+  if (record === undefined || !record.member) {
+    return { state, effects: [] };
+  }
+  const roomSeq = state.roomSeq + 1;
+  const timeMs = state.env.now();
+  const frame: ReliableFrameBody = { type: 'message', roomSeq, timeMs, from: record.name, text };
+  const effects: RoomEffect[] = [
+    {
+      kind: 'emit',
+      event: {
+        type: 'message.received',
+        roomSeq,
+        from: record.name,
+        text,
+        byteCount: utf8ByteLength(text),
+        timeMs,
+      },
+    },
+  ];
+  for (const member of state.members.values()) {
+    effects.push({ kind: 'deliver', sessionId: member, frames: [frame] });
+  }
+  state.stats.messagesRelayed += 1;
+  effects.push({
+    kind: 'emit',
+    event: { type: 'message.relayed', roomSeq, recipientCount: state.members.size },
+  });
+  return { state: { ...state, roomSeq }, effects };
+}
+
+/** A member leaves: by QUIT (the session then says goodbye) or because its session died. */
+export function onLeave(
+  state: RoomState,
+  sessionId: SessionId,
+  leave:
+    | { readonly reason: 'quit' }
+    | { readonly reason: 'timeout'; readonly cause: SessionDeath; readonly stats: Readonly<LinkStats> },
+): RoomStep {
+  const record = state.sessions.get(sessionId);
+  if (record === undefined) {
+    return { state, effects: [] };
+  }
+  const effects: RoomEffect[] = [];
+  let next = state;
+  if (record.member) {
+    const roomSeq = state.roomSeq + 1;
+    const members = new Map(state.members);
+    members.delete(nameKey(record.name));
+    const sessions = new Map(state.sessions).set(sessionId, { ...record, member: false });
+    for (const member of members.values()) {
+      effects.push({
+        kind: 'deliver',
+        sessionId: member,
+        frames: [{ type: 'left', roomSeq, name: record.name, reason: leave.reason }],
+      });
+    }
+    const left: ServerEvent =
+      leave.reason === 'quit'
+        ? {
+            type: 'member.left',
+            roomSeq,
+            name: record.name,
+            address: record.addressKey,
+            reason: 'quit',
+            memberCount: members.size,
+          }
+        : {
+            type: 'member.left',
+            roomSeq,
+            name: record.name,
+            address: record.addressKey,
+            reason: 'timeout',
+            cause: leave.cause,
+            memberCount: members.size,
+          };
+    effects.push({ kind: 'emit', event: left });
+    next = { ...state, members, sessions, roomSeq };
+  }
+  if (leave.reason === 'quit') {
+    effects.push({ kind: 'goodbye', sessionId });
+    return { state: next, effects };
+  }
+  return endSession(next, sessionId, leave.stats, effects);
+}
+
+/** A session is over (goodbye acknowledged, or dead): forget it and stop its actor. */
+export function endSession(
+  state: RoomState,
+  sessionId: SessionId,
+  stats: Readonly<LinkStats>,
+  effectsBefore: readonly RoomEffect[] = [],
+): RoomStep {
+  const record = state.sessions.get(sessionId);
+  if (record === undefined) {
+    return { state, effects: effectsBefore };
+  }
+  const sessions = new Map(state.sessions);
+  sessions.delete(sessionId);
+  return {
+    state: { ...state, sessions },
+    effects: [
+      ...effectsBefore,
+      { kind: 'stop', sessionId },
+      { kind: 'emit', event: { type: 'session.ended', sessionId, address: record.addressKey, stats } },
+    ],
+  };
+}

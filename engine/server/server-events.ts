@@ -1,0 +1,101 @@
+import type { DecodeErrorKind, LeaveReason, RefuseReason, SessionId } from '../codec/frames.ts';
+import type { LinkStats } from '../link/link.ts';
+import type { SessionDeath } from './session-machine.ts';
+
+/** Why the server dropped a datagram without acting on it. */
+export type DropReason =
+  /** The bytes are not a packet of this protocol (the detail says what was wrong). */
+  | 'malformed'
+  /** A session packet for a session the server does not have (ended, or never existed). */
+  | 'unknown-session'
+  /** A session packet from an address other than the session's: a replay, or a spoof. */
+  | 'wrong-address'
+  /** A JOIN whose cookie is not one this server issued to that address recently. */
+  | 'bad-cookie'
+  /** A JOIN for a session that has already ended (a late duplicate or a replay). */
+  | 'replayed-join'
+  /** A HELLO too small to answer without amplifying. */
+  | 'amplification'
+  /** A packet only a server sends, arriving at the server. */
+  | 'unexpected'
+  /** The table of recent joins is full; the client will retry. */
+  | 'busy';
+
+/**
+ * Everything the server does, as events a log can print (the original printed every action). The room
+ * emits them with xstate's `emit`; subscribe with `server.on('*', …)` or by type.
+ */
+export type ServerEvent =
+  | { readonly type: 'handshake.challenged'; readonly address: string }
+  | {
+      readonly type: 'member.joined';
+      readonly roomSeq: number;
+      readonly name: string;
+      readonly address: string;
+      readonly sessionId: SessionId;
+      readonly memberCount: number;
+    }
+  | {
+      readonly type: 'join.refused';
+      readonly address: string;
+      readonly name: string;
+      readonly reason: RefuseReason;
+    }
+  | {
+      readonly type: 'message.received';
+      readonly roomSeq: number;
+      readonly from: string;
+      readonly text: string;
+      readonly byteCount: number;
+      readonly timeMs: number;
+    }
+  | { readonly type: 'message.relayed'; readonly roomSeq: number; readonly recipientCount: number }
+  | {
+      readonly type: 'member.left';
+      readonly roomSeq: number;
+      readonly name: string;
+      readonly address: string;
+      readonly reason: LeaveReason;
+      /** For a timeout: what the link saw. */
+      readonly cause?: SessionDeath;
+      readonly memberCount: number;
+    }
+  | {
+      readonly type: 'session.ended';
+      readonly sessionId: SessionId;
+      readonly address: string;
+      /** What the session's link counted over its life. */
+      readonly stats: Readonly<LinkStats>;
+    }
+  | {
+      readonly type: 'datagram.dropped';
+      readonly address: string;
+      readonly reason: DropReason;
+      readonly detail?: DecodeErrorKind | string;
+    };
+
+/** Counters the server keeps; `datagramsDropped` is by reason. */
+export interface ServerStats {
+  datagramsReceived: number;
+  datagramsDropped: Record<DropReason, number>;
+  joinsRefused: number;
+  messagesRelayed: number;
+}
+
+export function createServerStats(): ServerStats {
+  return {
+    datagramsReceived: 0,
+    datagramsDropped: {
+      malformed: 0,
+      'unknown-session': 0,
+      'wrong-address': 0,
+      'bad-cookie': 0,
+      'replayed-join': 0,
+      amplification: 0,
+      unexpected: 0,
+      busy: 0,
+    },
+    joinsRefused: 0,
+    messagesRelayed: 0,
+  };
+}

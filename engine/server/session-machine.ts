@@ -1,0 +1,157 @@
+import { assertEvent, enqueueActions, sendParent, setup } from 'xstate';
+import type { ReliableFrameBody, SessionId, SessionPacket } from '../codec/frames.ts';
+import { LINK_TICK, LinkDriver, type LinkTickEvent } from '../link/driver.ts';
+import { Link, type LinkDeath, type LinkStats } from '../link/link.ts';
+import type { LinkConfig } from '../link/link-config.ts';
+import type { Environment, PeerAddress } from '../port.ts';
+
+/** Why a session ended without a goodbye: its link died, or it fell too far behind (queue full). */
+export type SessionDeath = LinkDeath | 'send-queue-full';
+
+export interface SessionInput {
+  readonly sessionId: SessionId;
+  readonly address: PeerAddress;
+  readonly linkConfig: LinkConfig;
+  readonly env: Environment;
+}
+
+export type SessionEvent =
+  | { readonly type: 'link.packet'; readonly packet: SessionPacket }
+  | { readonly type: 'room.deliver'; readonly frames: readonly ReliableFrameBody[] }
+  | { readonly type: 'room.goodbye' }
+  | LinkTickEvent;
+
+/** What a session tells its room. */
+export type SessionReport =
+  | { readonly type: 'session.said'; readonly sessionId: SessionId; readonly text: string }
+  | { readonly type: 'session.quit'; readonly sessionId: SessionId }
+  | {
+      readonly type: 'session.dead';
+      readonly sessionId: SessionId;
+      readonly reason: SessionDeath;
+      readonly stats: Readonly<LinkStats>;
+    }
+  | { readonly type: 'session.closed'; readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> };
+
+interface SessionContext {
+  readonly sessionId: SessionId;
+  readonly driver: LinkDriver;
+}
+
+/**
+ * One peer of the server: owns the reliable link to it (sequence numbers, acknowledgements,
+ * retransmission, keepalive, idle timeout) and reports what the peer said to the room. The room owns
+ * membership; a session only carries frames.
+ */
+export const sessionMachine = setup({
+  types: {
+    input: {} as SessionInput,
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+  },
+  actions: {
+    receivePacket: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'link.packet');
+      const { driver, sessionId } = context;
+      for (const frame of driver.link.receive(event.packet, driver.now())) {
+        if (frame.type === 'say') {
+          enqueue(sendParent({ type: 'session.said', sessionId, text: frame.text } satisfies SessionReport));
+        } else if (frame.type === 'bye') {
+          enqueue(sendParent({ type: 'session.quit', sessionId } satisfies SessionReport));
+        }
+        // Server-to-client frame types arriving here are a confused peer's; the link has acknowledged
+        // them and there is nothing else to do.
+      }
+    }),
+    ignoreFramesOfPacket: ({ context, event }) => {
+      assertEvent(event, 'link.packet');
+      context.driver.link.receive(event.packet, context.driver.now());
+    },
+    enqueueDelivery: ({ context, event }) => {
+      assertEvent(event, 'room.deliver');
+      for (const frame of event.frames) {
+        context.driver.link.enqueue(frame);
+      }
+    },
+    enqueueGoodbye: ({ context }) => {
+      context.driver.link.enqueue({ type: 'goodbye' });
+    },
+    tick: ({ context }) => context.driver.tick(),
+    armTimer: enqueueActions(({ context, enqueue }) => {
+      context.driver.arm({
+        cancel: (id) => enqueue.cancel(id),
+        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
+      });
+    }),
+    disarmTimer: enqueueActions(({ context, enqueue }) => {
+      context.driver.disarm({ cancel: (id) => enqueue.cancel(id), raiseTick: () => undefined });
+    }),
+    reportDeath: sendParent(({ context }): SessionReport => {
+      const link = context.driver.link;
+      const reason: SessionDeath = link.dead ?? 'send-queue-full';
+      return { type: 'session.dead', sessionId: context.sessionId, reason, stats: { ...link.stats } };
+    }),
+    reportClosed: sendParent(
+      ({ context }): SessionReport => ({
+        type: 'session.closed',
+        sessionId: context.sessionId,
+        stats: { ...context.driver.link.stats },
+      }),
+    ),
+  },
+  guards: {
+    linkDead: ({ context }) => context.driver.link.dead !== undefined,
+    // A peer too slow to take what the room sends is dropped rather than allowed to hold the room's
+    // memory hostage; the room announces it as timed out.
+    cannotTakeDelivery: ({ context, event }) => {
+      assertEvent(event, 'room.deliver');
+      const link = context.driver.link;
+      return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax;
+    },
+    allAcknowledged: ({ context }) => context.driver.link.sendQueueCount === 0,
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    driver: new LinkDriver(
+      new Link(input.linkConfig, input.sessionId, input.env.now()),
+      input.address,
+      input.env,
+    ),
+  }),
+  initial: 'open',
+  states: {
+    open: {
+      entry: 'armTimer',
+      on: {
+        'link.packet': { actions: ['receivePacket', 'armTimer'] },
+        'room.deliver': [
+          { guard: 'cannotTakeDelivery', target: 'closed', actions: 'reportDeath' },
+          { actions: ['enqueueDelivery', 'armTimer'] },
+        ],
+        'room.goodbye': { target: 'closing', actions: 'enqueueGoodbye' },
+        'link.tick': { actions: 'tick', target: 'checking' },
+      },
+    },
+    // A transient state: after each tick, either the link died or the session goes on.
+    checking: {
+      always: [{ guard: 'linkDead', target: 'closed', actions: 'reportDeath' }, { target: 'open' }],
+    },
+    closing: {
+      entry: 'armTimer',
+      always: [
+        { guard: 'allAcknowledged', target: 'closed', actions: 'reportClosed' },
+        { guard: 'linkDead', target: 'closed', actions: 'reportClosed' },
+      ],
+      on: {
+        'link.packet': { actions: ['ignoreFramesOfPacket', 'armTimer'] },
+        'link.tick': { actions: ['tick', 'armTimer'] },
+      },
+    },
+    closed: {
+      entry: 'disarmTimer',
+      type: 'final',
+    },
+  },
+});
