@@ -1,9 +1,9 @@
 import type { ChalkInstance } from 'chalk';
 import fc from 'fast-check';
+import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
 import { checkRun, type Violation } from '../adapters/sim/check.ts';
 import { type RunRecord, runScenario } from '../adapters/sim/run.ts';
 import type { Scenario } from '../adapters/sim/scenario.ts';
-import { scenarioArb } from '../properties/arbitraries/scenario.ts';
 
 export interface SimOptions {
   readonly runs: number;

@@ -1,4 +1,5 @@
 import type { ClientConfig } from './client/client-machine.ts';
+import { ACK_RANGE_COUNT_MAX } from './codec/codec.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
 import type { ServerConfig } from './server/room-logic.ts';
 
@@ -36,6 +37,11 @@ export function resolveConfig<T extends { readonly link: LinkConfig }>(
   if (merged.link.rtoMinMs > merged.link.rtoMaxMs) {
     throw new RangeError(
       `config rtoMinMs (${merged.link.rtoMinMs}) is above rtoMaxMs (${merged.link.rtoMaxMs})`,
+    );
+  }
+  if (merged.link.ackRangeCountMax > ACK_RANGE_COUNT_MAX) {
+    throw new RangeError(
+      `config ackRangeCountMax is ${merged.link.ackRangeCountMax}; an ACK frame carries at most ${ACK_RANGE_COUNT_MAX} ranges`,
     );
   }
   return merged;

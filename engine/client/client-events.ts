@@ -9,7 +9,8 @@ export type ClientErrorCode =
   | 'text-too-long'
   | 'text-malformed'
   | 'send-queue-full'
-  | 'not-open';
+  | 'not-open'
+  | 'not-sent';
 
 /**
  * Everything a user of the client sees, emitted by the client machine (`client.on('message', …)`).

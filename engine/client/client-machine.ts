@@ -145,6 +145,10 @@ export const clientMachine = setup({
       assertEvent(event, 'server.challenge');
       return { challenge: event.packet, handshakeAttempt: 0 };
     }),
+    takeFreshCookie: assign(({ event }) => {
+      assertEvent(event, 'server.challenge');
+      return { challenge: event.packet };
+    }),
     openLink: assign(({ context, event }) => {
       assertEvent(event, 'server.accept');
       const link = new Link(context.config.link, event.packet.sessionId, context.env.now());
@@ -204,6 +208,16 @@ export const clientMachine = setup({
       code: 'not-open',
       message: 'the client is leaving; the message was not sent',
     }),
+    reportUnsent: enqueueActions(({ context, enqueue }) => {
+      const count = context.pendingTexts.length;
+      if (count > 0) {
+        enqueue.emit({
+          type: 'error',
+          code: 'not-sent',
+          message: `${count} message${count === 1 ? ' was' : 's were'} not sent: the client left before joining`,
+        });
+      }
+    }),
     sayBye: ({ context }) => {
       context.driver?.link.enqueue({ type: 'bye' });
     },
@@ -256,6 +270,14 @@ export const clientMachine = setup({
         )
       );
     },
+    freshCookieUsable: ({ context, event }) => {
+      assertEvent(event, 'server.challenge');
+      const cookie = context.challenge?.cookie;
+      return (
+        context.handshakeAttempt < context.config.handshakeRetryCountMax &&
+        (cookie === undefined || !macEqual(cookie, event.packet.cookie))
+      );
+    },
     linkDead: ({ context }) => context.driver?.link.dead !== undefined,
     nameInvalid: ({ context }) => !validateName(context.name).ok,
   },
@@ -291,7 +313,10 @@ export const clientMachine = setup({
         'chat.say': { actions: 'say' },
         'chat.quit': {
           target: 'closed',
-          actions: { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
+          actions: [
+            'reportUnsent',
+            { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
+          ],
         },
         'server.refuse': { target: 'closed', actions: 'emitRejected' },
       },
@@ -310,6 +335,14 @@ export const clientMachine = setup({
           entry: 'sendJoin',
           on: {
             'server.accept': { guard: 'acceptProofValid', target: '#client.joined', actions: 'openLink' },
+            // The cookie expired while the JOIN was retried: join again with the fresh one. The count of
+            // attempts carries on, so a server that only ever challenges cannot keep the client here.
+            'server.challenge': {
+              guard: 'freshCookieUsable',
+              target: 'joining',
+              reenter: true,
+              actions: ['takeFreshCookie', 'countAttempt'],
+            },
           },
           after: {
             handshakeRetry: [

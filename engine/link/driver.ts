@@ -47,11 +47,11 @@ export class LinkDriver {
     if (this.#armedAtMs !== undefined && this.#armedAtMs <= deadlineMs) {
       return;
     }
-    if (this.#armedAtMs !== undefined) {
-      timers.cancel(LINK_TICK);
-    }
+    // Cancelling a timer that already fired is harmless; two armed ticks never are.
+    timers.cancel(LINK_TICK);
     this.#armedAtMs = deadlineMs;
-    timers.raiseTick(Math.max(0, deadlineMs - nowMs));
+    // Whole milliseconds, rounded up: a tick never fires before the deadline it was armed for.
+    timers.raiseTick(Math.max(0, Math.ceil(deadlineMs - nowMs)));
   }
 
   disarm(timers: TimerScheduler): void {

@@ -190,3 +190,26 @@ test('no datagram the link builds is larger than 1200 bytes, even with the longe
     t.true(datagram.length <= 1200, `${datagram.length} bytes`);
   }
 });
+
+test('a late acknowledgement of a packet already declared lost clears its frame and keeps the peer alive', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000, retransmitCountMax: 2 };
+  const a = new Link(config, SESSION, 0);
+  const b = new Link(config, SESSION, 0);
+  a.enqueue({ type: 'say', text: 'slow path' });
+  const [first] = a.poll(0);
+  // The path is slow, not dead: the retransmission timer fires twice before anything comes back.
+  a.handleTimeout(1000);
+  t.is(a.poll(1000).length, 1);
+  a.handleTimeout(3000);
+  t.is(a.poll(3000).length, 1);
+  t.is(a.stats.retransmitTimeouts, 2);
+  // Now the first copy arrives and its acknowledgement comes back.
+  t.truthy(first);
+  b.receive(decodeSession(first ?? new Uint8Array()), 3500);
+  const [ack] = b.poll(3500);
+  a.receive(decodeSession(ack ?? new Uint8Array()), 3600);
+  t.is(a.sendQueueCount, 0, 'the frame is acknowledged by its first copy');
+  // Without the late ack, one more timeout would exceed retransmitCountMax and kill the link.
+  a.handleTimeout(7000);
+  t.is(a.dead, undefined);
+});

@@ -84,6 +84,11 @@ export class Link {
   /** Frames whose packet was lost, to send again before anything fresh, lowest msgSeq first. */
   #lost: ReliableFrame[] = [];
   readonly #inFlight = new Map<number, SentPacket>();
+  /**
+   * Packets declared lost, kept (at most `windowCount`, oldest evicted) so that a late acknowledgement
+   * still clears their frames and proves the peer alive: a slow path is not a dead peer.
+   */
+  readonly #declaredLost = new Map<number, SentPacket>();
   #pingPending = false;
   #rtoDeadlineMs: number | undefined;
   #consecutiveTimeouts = 0;
@@ -243,6 +248,13 @@ export class Link {
   #declareLost(packets: readonly SentPacket[]): void {
     let added = false;
     for (const packet of packets) {
+      this.#declaredLost.set(packet.packetNumber, packet);
+      if (this.#declaredLost.size > this.config.windowCount) {
+        const oldest = this.#declaredLost.keys().next();
+        if (oldest.done !== true) {
+          this.#declaredLost.delete(oldest.value);
+        }
+      }
       for (const frame of packet.frames) {
         if (this.#unacked.has(frame.msgSeq)) {
           this.#lost.push(frame);
@@ -263,21 +275,12 @@ export class Link {
     if (largest === undefined) {
       return;
     }
-    let newlyAcked = false;
-    let largestNewlySentAtMs: number | undefined;
-    for (const packet of [...this.#inFlight.values()]) {
-      if (!rangesContain(frame.ranges, packet.packetNumber)) {
-        continue;
-      }
-      newlyAcked = true;
-      this.#inFlight.delete(packet.packetNumber);
-      for (const acked of packet.frames) {
-        this.#unacked.delete(acked.msgSeq);
-      }
-      if (packet.packetNumber === largest) {
-        largestNewlySentAtMs = packet.sentAtMs;
-      }
-    }
+    const ackedInFlight = this.#takeAcked(this.#inFlight, frame);
+    // A packet already declared lost may be acknowledged late: its frames arrived, and the peer is alive,
+    // but its time is no RTT sample (Karn's rule).
+    const ackedLate = this.#takeAcked(this.#declaredLost, frame);
+    const newlyAcked = ackedInFlight.length > 0 || ackedLate.length > 0;
+    const largestNewlySentAtMs = ackedInFlight.find((packet) => packet.packetNumber === largest)?.sentAtMs;
     if (!newlyAcked) {
       return;
     }
@@ -294,6 +297,23 @@ export class Link {
     this.#declareLost(lost);
     // RFC 6298 (5.2, 5.3): restart the timer when new data is acknowledged, stop it when none is left.
     this.#rtoDeadlineMs = this.#inFlight.size > 0 ? nowMs + this.#rtt.rtoMs : undefined;
+  }
+
+  /** Removes from `packets` those the ACK covers, and their frames from the unacknowledged set. */
+  #takeAcked(packets: Map<number, SentPacket>, ack: AckFrame): SentPacket[] {
+    const acked: SentPacket[] = [];
+    for (const packet of packets.values()) {
+      if (rangesContain(ack.ranges, packet.packetNumber)) {
+        acked.push(packet);
+      }
+    }
+    for (const packet of acked) {
+      packets.delete(packet.packetNumber);
+      for (const frame of packet.frames) {
+        this.#unacked.delete(frame.msgSeq);
+      }
+    }
+    return acked;
   }
 
   #accept(frame: ReliableFrame): void {

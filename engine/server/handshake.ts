@@ -58,3 +58,8 @@ export function cookieIsValid(secrets: CookieSecrets, address: string, join: Joi
   }
   return macEqual(makeCookie(secret, address, join.clientNonce, join.timeSlot), join.cookie);
 }
+
+/** Whether a JOIN's time slot is one this server still holds a secret for (whatever its MAC says). */
+export function cookieIsCurrent(secrets: CookieSecrets, join: JoinPacket): boolean {
+  return secretForSlot(secrets, join.timeSlot) !== undefined;
+}

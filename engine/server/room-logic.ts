@@ -13,7 +13,13 @@ import type { LinkStats } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import { nameKey, utf8ByteLength } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
-import { type CookieSecrets, challengeFor, cookieIsValid, rotateSecrets } from './handshake.ts';
+import {
+  type CookieSecrets,
+  challengeFor,
+  cookieIsCurrent,
+  cookieIsValid,
+  rotateSecrets,
+} from './handshake.ts';
 import type { DropReason, ServerEvent, ServerStats } from './server-events.ts';
 import type { SessionDeath } from './session-machine.ts';
 
@@ -37,8 +43,8 @@ export interface SessionRecord {
   readonly name: string;
   /** False once the member has quit and the session is only saying goodbye. */
   readonly member: boolean;
-  /** The ACCEPT datagram, sent again if the client's JOIN is duplicated or its ACCEPT lost. */
-  readonly accept: Uint8Array;
+  /** The client nonce of the JOIN that opened it, hex: a repeated JOIN gets this session again. */
+  readonly nonceKey: string;
 }
 
 export interface RoomState {
@@ -160,17 +166,37 @@ function onJoin(stateBefore: RoomState, join: JoinPacket, from: PeerAddress): Ro
   const secrets = rotateSecrets(stateBefore.secrets, slotAt(stateBefore), stateBefore.env.random);
   const state = secrets === stateBefore.secrets ? stateBefore : { ...stateBefore, secrets };
   const address = formatAddress(from);
+  const nonceKey = toHex(join.clientNonce);
+  const admitted = findAdmitted(state, address, nonceKey);
+  if (admitted !== undefined) {
+    // The client did not get its ACCEPT (or the JOIN was duplicated): the same session again, proved
+    // over the cookie this JOIN carries, which is a fresh one if the first expired while it retried.
+    // The answer goes to the address the session belongs to and is smaller than the JOIN.
+    const proof = makeAcceptProof(state.roomKey, join.clientNonce, join.cookie, admitted.sessionId);
+    const accept = encodePacket({
+      type: 'accept',
+      clientNonce: join.clientNonce,
+      sessionId: admitted.sessionId,
+      proof,
+    });
+    return { state, effects: [{ kind: 'send', datagram: accept, to: from }] };
+  }
   if (!cookieIsValid(secrets, address, join)) {
+    if (!cookieIsCurrent(secrets, join)) {
+      // A cookie from a slot already forgotten: the client took long (its JOIN was lost, or slow).
+      // A fresh challenge, stateless and smaller than the JOIN, lets it try again.
+      const challenge = encodePacket(challengeFor(secrets, address, join.clientNonce));
+      return {
+        state,
+        effects: [
+          { kind: 'send', datagram: challenge, to: from },
+          { kind: 'emit', event: { type: 'handshake.challenged', address } },
+        ],
+      };
+    }
     return drop(state, from, 'bad-cookie');
   }
-  const nonceKey = toHex(join.clientNonce);
-  const recent = state.recentJoins.get(nonceKey);
-  if (recent !== undefined) {
-    const record = state.sessions.get(recent.sessionId);
-    if (record !== undefined && record.addressKey === address && record.member) {
-      // The client did not get its ACCEPT (or the JOIN was duplicated): the same answer again.
-      return { state, effects: [{ kind: 'send', datagram: record.accept, to: from }] };
-    }
+  if (state.recentJoins.has(nonceKey)) {
     return drop(state, from, 'replayed-join');
   }
   if (!macEqual(makeJoinProof(state.roomKey, join.clientNonce, join.cookie, join.name), join.proof)) {
@@ -191,6 +217,16 @@ function onJoin(stateBefore: RoomState, join: JoinPacket, from: PeerAddress): Ro
     return drop(state, from, 'busy');
   }
   return admit({ ...state, recentJoins }, join, from, nonceKey);
+}
+
+/** The live member session a JOIN with this nonce from this address already opened, if any. */
+function findAdmitted(state: RoomState, address: string, nonceKey: string): SessionRecord | undefined {
+  for (const record of state.sessions.values()) {
+    if (record.member && record.addressKey === address && record.nonceKey === nonceKey) {
+      return record;
+    }
+  }
+  return undefined;
 }
 
 function pruneRecentJoins(recentJoins: RoomState['recentJoins'], nowMs: number): RoomState['recentJoins'] {
@@ -223,7 +259,7 @@ function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: 
     addressKey: formatAddress(from),
     name: join.name,
     member: true,
-    accept,
+    nonceKey,
   };
   const roomSeq = state.roomSeq + 1;
   const others = [...state.members.values()];
@@ -282,7 +318,8 @@ export function onSaid(state: RoomState, sessionId: SessionId, text: string): Ro
     return { state, effects: [] };
   }
   const roomSeq = state.roomSeq + 1;
-  const timeMs = state.env.now();
+  // The wire carries whole milliseconds; a clock with a fractional reading (performance.now) is floored.
+  const timeMs = Math.floor(state.env.now());
   const frame: ReliableFrameBody = { type: 'message', roomSeq, timeMs, from: record.name, text };
   const effects: RoomEffect[] = [
     {

@@ -33,7 +33,7 @@ export type SessionReport =
     }
   | { readonly type: 'session.closed'; readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> };
 
-interface SessionContext {
+export interface SessionContext {
   readonly sessionId: SessionId;
   readonly driver: LinkDriver;
 }

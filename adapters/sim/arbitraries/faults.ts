@@ -1,0 +1,111 @@
+import fc from 'fast-check';
+import { type FaultDecision, NO_FAULT, type Partition } from '../network.ts';
+
+/** Extra delay at most this long by default: enough to reorder, short next to retransmission timers. */
+export const FAULT_DELAY_MS_MAX_DEFAULT = 50;
+/** A tape longer than the datagrams of a typical safety phase, so faults can strike late too. */
+export const FAULT_TAPE_LENGTH_MAX_DEFAULT = 2000;
+
+/** Relative weights (integers) of the kinds of decision, and the bounds of a tape. */
+export interface FaultTapeOptions {
+  /** Weight of "deliver normally". */
+  readonly cleanWeight?: number;
+  readonly lossWeight?: number;
+  readonly duplicateWeight?: number;
+  readonly delayWeight?: number;
+  readonly delayMsMax?: number;
+  readonly decisionCountMax?: number;
+}
+
+const FAULT_WEIGHTS_DEFAULT = { cleanWeight: 12, lossWeight: 2, duplicateWeight: 1, delayWeight: 2 } as const;
+
+/**
+ * One datagram's fate: mostly {@link NO_FAULT}, sometimes a loss, a duplicate or an extra delay. The
+ * clean case comes first and `withCrossShrink` is on, so shrinking tries "deliver normally" before
+ * anything else, and delays shrink toward 0.
+ *
+ * @example
+ * ```ts
+ * fc.sample(faultDecisionArb({ lossWeight: 10 }), 3);
+ * ```
+ */
+export function faultDecisionArb(options: FaultTapeOptions = {}): fc.Arbitrary<FaultDecision> {
+  const delayMsMax = options.delayMsMax ?? FAULT_DELAY_MS_MAX_DEFAULT;
+  const delayMs = fc.integer({ min: 0, max: delayMsMax });
+  return fc.oneof(
+    { withCrossShrink: true },
+    { weight: options.cleanWeight ?? FAULT_WEIGHTS_DEFAULT.cleanWeight, arbitrary: fc.constant(NO_FAULT) },
+    {
+      weight: options.lossWeight ?? FAULT_WEIGHTS_DEFAULT.lossWeight,
+      arbitrary: fc.constant<FaultDecision>({ drop: true, duplicate: false, delayMs: 0 }),
+    },
+    {
+      weight: options.duplicateWeight ?? FAULT_WEIGHTS_DEFAULT.duplicateWeight,
+      arbitrary: delayMs.map((ms): FaultDecision => ({ drop: false, duplicate: true, delayMs: ms })),
+    },
+    {
+      weight: options.delayWeight ?? FAULT_WEIGHTS_DEFAULT.delayWeight,
+      arbitrary: fc
+        .integer({ min: 1, max: Math.max(1, delayMsMax) })
+        .map((ms): FaultDecision => ({ drop: false, duplicate: false, delayMs: ms })),
+    },
+  );
+}
+
+/**
+ * A fault tape: the decisions for the first sends of a run, in send order; later sends are delivered
+ * normally. Lengths span the whole range (not fast-check's small default), and shrinking removes
+ * decisions and turns the rest into {@link NO_FAULT}.
+ *
+ * @example
+ * ```ts
+ * fc.assert(fc.property(faultTapeArb({ lossWeight: 6 }), (tape) => runWith(tape).ok));
+ * ```
+ */
+export function faultTapeArb(options: FaultTapeOptions = {}): fc.Arbitrary<readonly FaultDecision[]> {
+  return fc.array(faultDecisionArb(options), {
+    maxLength: options.decisionCountMax ?? FAULT_TAPE_LENGTH_MAX_DEFAULT,
+    size: 'max',
+  });
+}
+
+/**
+ * A partition among `nodeNames` that starts and heals within [0, horizonMs]. Groups are non-empty
+ * when there are nodes enough; shrinking moves the start to 0 and the duration toward 1 ms.
+ *
+ * @example
+ * ```ts
+ * fc.array(partitionArb(['server', 'c0', 'c1'], 10_000), { maxLength: 2 });
+ * ```
+ */
+export function partitionArb(nodeNames: readonly string[], horizonMs: number): fc.Arbitrary<Partition> {
+  const lastStartMs = Math.max(0, horizonMs - 1);
+  return fc
+    .record({
+      startMs: fc.integer({ min: 0, max: lastStartMs }),
+      durationMs: fc.integer({ min: 1, max: Math.max(1, horizonMs) }),
+      kind: fc.constantFrom<Partition['kind']>('symmetric', 'one-way', 'isolate'),
+      groups: groupsArb(nodeNames),
+    })
+    .map(({ startMs, durationMs, kind, groups }) => ({
+      startMs,
+      endMs: Math.min(horizonMs, startMs + durationMs),
+      kind,
+      groupA: groups.groupA,
+      groupB: kind === 'isolate' ? [] : groups.groupB,
+    }));
+}
+
+/** Two disjoint groups, each non-empty when at least two names are given. */
+function groupsArb(
+  nodeNames: readonly string[],
+): fc.Arbitrary<{ readonly groupA: readonly string[]; readonly groupB: readonly string[] }> {
+  const names = [...nodeNames];
+  if (names.length < 2) {
+    return fc.constant({ groupA: names, groupB: [] });
+  }
+  return fc.subarray(names, { minLength: 1, maxLength: names.length - 1 }).chain((groupA) => {
+    const rest = names.filter((name) => !groupA.includes(name));
+    return fc.subarray(rest, { minLength: 1 }).map((groupB) => ({ groupA, groupB }));
+  });
+}

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { type DatagramPort, type Environment, formatAddress, type PeerAddress } from '../../engine/port.ts';
+import { fnv1a32Hex } from './hash.ts';
+import { type Partition, PartitionSchedule } from './partitions.ts';
+import { createNetworkCounters, type NetworkStats, type SimNode, snapshotStats } from './sim-node.ts';
+import type { NetworkDropReason, Trace } from './trace.ts';
+import type { VirtualClock } from './virtual-clock.ts';
+
+export type { Partition } from './partitions.ts';
+export type { NetworkStats, NodeStats } from './sim-node.ts';
+
+/** A bound on attached nodes, so a runaway scenario fails loudly instead of exhausting memory. */
+export const NODE_COUNT_MAX = 4096;
+
+/**
+ * What the network does to one sent datagram. The n-th datagram sent (counting every send from every
+ * node, in order) gets the n-th decision of the fault tape; past the tape's end, {@link NO_FAULT}.
+ * - `drop`: lost (trace reason `loss`); the other fields then do not matter.
+ * - `delayMs`: extra delay on top of the latency; unequal delays reorder datagrams.
+ * - `duplicate`: a second copy arrives `delayMs + 1` ms after the first, so a bigger delay also makes a
+ *   later duplicate.
+ * Every field at its zero value means "deliver normally", so shrinking a tape moves toward fewer faults.
+ */
+export interface FaultDecision {
+  readonly drop: boolean;
+  readonly duplicate: boolean;
+  readonly delayMs: number;
+}
+
+export const NO_FAULT: FaultDecision = Object.freeze({ drop: false, duplicate: false, delayMs: 0 });
+
+export interface SimNetworkOptions {
+  readonly clock: VirtualClock;
+  readonly trace: Trace;
+  /** Every delivery takes at least this long. */
+  readonly latencyMs: number;
+  readonly faultTape: readonly FaultDecision[];
+  readonly partitions: readonly Partition[];
+}
+
+/** What a node does with a datagram delivered to it. */
+export type Receive = (datagram: Uint8Array, from: PeerAddress) => void;
+
+/** A datagram on the wire. Its bytes are the network's own copy. */
+interface InFlight {
+  readonly bytes: Uint8Array;
+  readonly from: SimNode;
+  readonly to: SimNode;
+  readonly sendIndex: number;
+  readonly hash: string;
+}
+
+/**
+ * A deterministic lossy network between named nodes, delivering through a {@link VirtualClock}.
+ * Drops, duplicates and delays come from a fault tape, partitions from a schedule, crashes from
+ * {@link crash}; everything that happens is counted in {@link stats} and recorded in the trace.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const network = new SimNetwork({ clock, trace: new Trace(), latencyMs: 5, faultTape: [], partitions: [] });
+ * const ana = network.attach('ana', { host: '10.0.0.2', port: 5000 }, () => {});
+ * network.attach('server', { host: '10.0.0.1', port: 8080 }, (datagram, from) => console.log(datagram, from));
+ * ana.send(new Uint8Array([1, 2, 3]), { host: '10.0.0.1', port: 8080 });
+ * clock.runUntil(10, 1000); // the server logs the datagram at 5 ms
+ * ```
+ */
+export class SimNetwork {
+  readonly #clock: VirtualClock;
+  readonly #trace: Trace;
+  readonly #latencyMs: number;
+  readonly #faultTape: readonly FaultDecision[];
+  readonly #partitions: PartitionSchedule;
+  readonly #nodesByName = new Map<string, SimNode>();
+  // Host then port, so that routing a datagram builds no address string.
+  readonly #nodesByHost = new Map<string, Map<number, SimNode>>();
+  readonly #counters = createNetworkCounters();
+  #healed = false;
+
+  constructor(options: SimNetworkOptions) {
+    assert.ok(Number.isFinite(options.latencyMs) && options.latencyMs >= 0, 'latencyMs must be at least 0');
+    for (const [index, decision] of options.faultTape.entries()) {
+      assert.ok(
+        decision.delayMs >= 0,
+        `fault tape entry ${index} has a negative delay (${decision.delayMs})`,
+      );
+    }
+    this.#clock = options.clock;
+    this.#trace = options.trace;
+    this.#latencyMs = options.latencyMs;
+    this.#faultTape = options.faultTape;
+    this.#partitions = new PartitionSchedule(options.partitions);
+  }
+
+  /** Registers a node; datagrams to `address` are handed to `receive`. Returns the node's port. */
+  attach(name: string, address: PeerAddress, receive: Receive): DatagramPort {
+    assert.ok(!this.#nodesByName.has(name), `a node named "${name}" is already attached`);
+    assert.ok(this.#lookup(address) === undefined, `${formatAddress(address)} already belongs to a node`);
+    assert.ok(this.#nodesByName.size < NODE_COUNT_MAX, `at most ${NODE_COUNT_MAX} nodes may attach`);
+    const node: SimNode = {
+      name,
+      index: this.#nodesByName.size,
+      address: { host: address.host, port: address.port },
+      receive,
+      crashed: false,
+      sentCount: 0,
+      receivedCount: 0,
+      highestSendIndexFrom: new Map(),
+    };
+    this.#nodesByName.set(name, node);
+    const byPort = this.#nodesByHost.get(address.host) ?? new Map<number, SimNode>();
+    byPort.set(address.port, node);
+    this.#nodesByHost.set(address.host, byPort);
+    return { send: (datagram, to) => this.#send(node, datagram, to) };
+  }
+
+  /**
+   * Attaches a node and returns the whole {@link Environment} its engine actor needs: the port, the
+   * virtual clock, its `now` and the given random source.
+   */
+  environmentFor(
+    name: string,
+    address: PeerAddress,
+    receive: Receive,
+    options: { readonly random: (byteCount: number) => Uint8Array },
+  ): Environment {
+    const port = this.attach(name, address, receive);
+    return { port, clock: this.#clock, now: this.#clock.now, random: options.random };
+  }
+
+  /** The node goes silent for good: its sends are dropped, and so is every datagram that reaches it. */
+  crash(name: string): void {
+    const node = this.#nodesByName.get(name);
+    assert.ok(node !== undefined, `cannot crash "${name}": no node has that name`);
+    node.crashed = true;
+  }
+
+  isCrashed(name: string): boolean {
+    return this.#nodesByName.get(name)?.crashed === true;
+  }
+
+  /**
+   * Ends the faults: later sends ignore the fault tape, and partitions no longer block anything (also
+   * for datagrams already in flight). Crashed nodes stay crashed.
+   */
+  heal(): void {
+    this.#healed = true;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): NetworkStats {
+    return snapshotStats(this.#counters, this.#nodesByName.values());
+  }
+
+  #lookup(address: PeerAddress): SimNode | undefined {
+    return this.#nodesByHost.get(address.host)?.get(address.port);
+  }
+
+  #isPartitioned(from: SimNode, to: SimNode): boolean {
+    return !this.#healed && this.#partitions.blocks(from.name, to.name, this.#clock.now());
+  }
+
+  #send(from: SimNode, datagram: Uint8Array, toAddress: PeerAddress): void {
+    const sendIndex = this.#counters.sent;
+    this.#counters.sent += 1;
+    from.sentCount += 1;
+    const decision = this.#healed ? NO_FAULT : (this.#faultTape[sendIndex] ?? NO_FAULT);
+    const to = this.#lookup(toAddress);
+    const toName = to?.name ?? formatAddress(toAddress);
+    const hash = fnv1a32Hex(datagram);
+    this.#record('send', from.name, toName, datagram.byteLength, hash);
+    if (from.crashed) {
+      this.#drop('crashed', from.name, toName, datagram.byteLength, hash);
+    } else if (to === undefined) {
+      this.#drop('no-such-node', from.name, toName, datagram.byteLength, hash);
+    } else if (this.#isPartitioned(from, to)) {
+      this.#drop('partition', from.name, toName, datagram.byteLength, hash);
+    } else if (decision.drop) {
+      this.#drop('loss', from.name, toName, datagram.byteLength, hash);
+    } else {
+      // Copy now: the sender may reuse its buffer as soon as send returns.
+      const flight: InFlight = { bytes: datagram.slice(), from, to, sendIndex, hash };
+      this.#schedule(flight, this.#latencyMs + decision.delayMs);
+      if (decision.duplicate) {
+        this.#counters.duplicated += 1;
+        this.#record('duplicate', from.name, toName, datagram.byteLength, hash);
+        // The copy gets its own bytes, in case a receiver keeps or alters the first.
+        this.#schedule({ ...flight, bytes: datagram.slice() }, this.#latencyMs + 2 * decision.delayMs + 1);
+      }
+    }
+  }
+
+  #schedule(flight: InFlight, delayMs: number): void {
+    this.#counters.inFlight += 1;
+    this.#clock.setTimeout(() => this.#deliver(flight), delayMs);
+  }
+
+  #deliver(flight: InFlight): void {
+    this.#counters.inFlight -= 1;
+    const { from, to } = flight;
+    if (to.crashed) {
+      this.#drop('crashed', from.name, to.name, flight.bytes.byteLength, flight.hash);
+      return;
+    }
+    if (this.#isPartitioned(from, to)) {
+      this.#drop('partition', from.name, to.name, flight.bytes.byteLength, flight.hash);
+      return;
+    }
+    this.#counters.delivered += 1;
+    to.receivedCount += 1;
+    const highest = to.highestSendIndexFrom.get(from.index);
+    if (highest !== undefined && flight.sendIndex < highest) {
+      this.#counters.reordered += 1;
+    } else {
+      to.highestSendIndexFrom.set(from.index, flight.sendIndex);
+    }
+    this.#record('deliver', from.name, to.name, flight.bytes.byteLength, flight.hash);
+    // A receiver that throws has broken an invariant: let it fail the run where it happened.
+    to.receive(flight.bytes, from.address);
+  }
+
+  #drop(reason: NetworkDropReason, from: string, to: string, size: number, hash: string): void {
+    this.#counters.dropped[reason] += 1;
+    this.#trace.append({ t: this.#clock.now(), kind: 'drop', from, to, size, hash, reason });
+  }
+
+  #record(
+    kind: 'send' | 'duplicate' | 'deliver',
+    from: string,
+    to: string,
+    size: number,
+    hash: string,
+  ): void {
+    this.#trace.append({ t: this.#clock.now(), kind, from, to, size, hash });
+  }
+}

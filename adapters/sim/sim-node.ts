@@ -1,0 +1,91 @@
+import type { PeerAddress } from '../../engine/port.ts';
+import type { NetworkDropReason } from './trace.ts';
+
+/** One attached node, as the network tracks it. */
+export interface SimNode {
+  readonly name: string;
+  /** Attach order, a cheap map key. */
+  readonly index: number;
+  readonly address: PeerAddress;
+  readonly receive: (datagram: Uint8Array, from: PeerAddress) => void;
+  crashed: boolean;
+  sentCount: number;
+  receivedCount: number;
+  /** By sender index: the highest send index delivered here from that sender (to count reorders). */
+  readonly highestSendIndexFrom: Map<number, number>;
+}
+
+/** The network's running counters. */
+export interface NetworkCounters {
+  sent: number;
+  delivered: number;
+  duplicated: number;
+  reordered: number;
+  inFlight: number;
+  readonly dropped: Record<NetworkDropReason, number>;
+}
+
+export function createNetworkCounters(): NetworkCounters {
+  return {
+    sent: 0,
+    delivered: 0,
+    duplicated: 0,
+    reordered: 0,
+    inFlight: 0,
+    dropped: { loss: 0, partition: 0, crashed: 0, 'no-such-node': 0 },
+  };
+}
+
+export interface NodeStats {
+  /** Datagrams the node sent, whatever became of them. */
+  readonly sent: number;
+  /** Datagrams delivered to the node, duplicates included. */
+  readonly received: number;
+}
+
+/**
+ * What the network did over a run. Every send and every duplicate ends in one delivery or one drop,
+ * unless still in flight: `sent + duplicated = delivered + (sum of dropped) + inFlight`.
+ */
+export interface NetworkStats {
+  /** Calls to a port's `send`. */
+  readonly sent: number;
+  /** Datagrams handed to a receiver, duplicates included. */
+  readonly delivered: number;
+  readonly dropped: {
+    readonly loss: number;
+    readonly partition: number;
+    readonly crashed: number;
+    readonly noSuchNode: number;
+  };
+  /** Extra copies the fault tape asked for. */
+  readonly duplicated: number;
+  /** Deliveries that arrived after a later-sent datagram on the same sender-to-receiver pair. */
+  readonly reordered: number;
+  /** Scheduled deliveries that have not happened yet. */
+  readonly inFlight: number;
+  /** By node name, in attach order. */
+  readonly perNode: Readonly<Record<string, NodeStats>>;
+}
+
+export function snapshotStats(counters: NetworkCounters, nodes: Iterable<SimNode>): NetworkStats {
+  const perNode: Record<string, NodeStats> = {};
+  for (const node of nodes) {
+    perNode[node.name] = { sent: node.sentCount, received: node.receivedCount };
+  }
+  const { dropped } = counters;
+  return {
+    sent: counters.sent,
+    delivered: counters.delivered,
+    dropped: {
+      loss: dropped.loss,
+      partition: dropped.partition,
+      crashed: dropped.crashed,
+      noSuchNode: dropped['no-such-node'],
+    },
+    duplicated: counters.duplicated,
+    reordered: counters.reordered,
+    inFlight: counters.inFlight,
+    perNode,
+  };
+}

@@ -1,0 +1,7 @@
+import { defineProperty } from './harness.ts';
+
+defineProperty(
+  'properties/join-notice.test.ts',
+  'every member present when someone joins gets exactly one notice of it, before any message from the joiner',
+  ['join-notice'],
+);

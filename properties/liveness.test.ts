@@ -1,0 +1,7 @@
+import { defineProperty } from './harness.ts';
+
+defineProperty(
+  'properties/liveness.test.ts',
+  'after the network heals nothing is stuck: every live client is closed or a member with all its messages sequenced',
+  ['liveness'],
+);

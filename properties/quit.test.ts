@@ -1,0 +1,7 @@
+import { defineProperty } from './harness.ts';
+
+defineProperty(
+  'properties/quit.test.ts',
+  'after QUIT every remaining member gets one left(quit) notice, the quitter gets nothing more, and the name is free again',
+  ['quit'],
+);
