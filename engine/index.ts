@@ -22,10 +22,8 @@ import {
 } from './config.ts';
 import { deriveRoomKey, ROOM_KEY_ITERATIONS_DEFAULT } from './crypto.ts';
 import type { Environment, PeerAddress } from './port.ts';
-import { COOKIE_SECRET_BYTES } from './server/handshake.ts';
-import type { ServerConfig } from './server/room-logic.ts';
+import { createRoomState, type ServerConfig } from './server/room-logic.ts';
 import { roomMachine } from './server/room-machine.ts';
-import { createServerStats } from './server/server-events.ts';
 
 export type { ClientErrorCode, ClientEvent, CloseReason } from './client/client-events.ts';
 export { describeRefusal } from './client/client-events.ts';
@@ -70,21 +68,7 @@ export type ClientActor = Actor<typeof clientMachine>;
 export function createServer(options: ServerOptions, env: Environment): ServerActor {
   const config = resolveConfig(SERVER_CONFIG_DEFAULT, options.config);
   const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
-  const slot = Math.floor(env.now() / config.cookieSlotMs);
-  return createActor(roomMachine, {
-    clock: env.clock,
-    input: {
-      config,
-      roomKey,
-      env,
-      secrets: { slot, current: env.random(COOKIE_SECRET_BYTES), previous: undefined },
-      sessions: new Map(),
-      members: new Map(),
-      recentJoins: new Map(),
-      roomSeq: 0,
-      stats: createServerStats(),
-    },
-  });
+  return createActor(roomMachine, { clock: env.clock, input: createRoomState(config, roomKey, env) });
 }
 
 /**

@@ -14,13 +14,14 @@ import type { LinkConfig } from '../link/link-config.ts';
 import { nameKey, utf8ByteLength } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
 import {
+  COOKIE_SECRET_BYTES,
   type CookieSecrets,
   challengeFor,
   cookieIsCurrent,
   cookieIsValid,
   rotateSecrets,
 } from './handshake.ts';
-import type { DropReason, ServerEvent, ServerStats } from './server-events.ts';
+import { createServerStats, type DropReason, type ServerEvent, type ServerStats } from './server-events.ts';
 import type { SessionDeath } from './session-machine.ts';
 
 /** Every limit of the server, named. */
@@ -76,6 +77,25 @@ export type RoomEffect =
 export interface RoomStep {
   readonly state: RoomState;
   readonly effects: readonly RoomEffect[];
+}
+
+/** A room with nobody in it, its first cookie secret drawn from the environment. */
+export function createRoomState(config: ServerConfig, roomKey: Uint8Array, env: Environment): RoomState {
+  return {
+    config,
+    roomKey,
+    env,
+    secrets: {
+      slot: Math.floor(env.now() / config.cookieSlotMs),
+      current: env.random(COOKIE_SECRET_BYTES),
+      previous: undefined,
+    },
+    sessions: new Map(),
+    members: new Map(),
+    recentJoins: new Map(),
+    roomSeq: 0,
+    stats: createServerStats(),
+  };
 }
 
 /** Member names per MEMBERS frame: 30 names of 32 characters stay well inside one datagram. */
