@@ -1,67 +1,219 @@
 #!/usr/bin/env node
 import chalk from 'chalk';
 import meow from 'meow';
+import { checkPort, UdpError } from '../adapters/udp/index.ts';
+import { validateName } from '../engine/index.ts';
+import { Connection } from './connection.ts';
+import { runJsonClient } from './json-client.ts';
+import { runServer } from './server-command.ts';
 import { simCommand } from './sim-command.ts';
+import { runTerminalClient } from './terminal-client.ts';
 
 const cli = meow(
   `
   Usage
-    $ gaschat sim [--runs N] [--seed S] [--json]
+    $ gaschat server [host] [-p port]             run a chat room (host 127.0.0.1, port 8080)
+    $ gaschat client <host> <server-port> [client-port]   join a room
+    $ gaschat sim [--runs N] [--seed S]           simulate rooms under faults and check every guarantee
 
-  Commands
-    sim    Run simulated chat rooms under loss, duplication, reordering, partitions and crashes,
-           and check every guarantee (join notices, relay, QUIT, passwords, names, timeouts).
+  Server options
+    -p, --port N            UDP port to listen on (default 8080); host 0.0.0.0 or :: serves a LAN
+    --password PW           the room password (or GASCHAT_PASSWORD); without one, one is made up and printed
+    --json                  print every action as one JSON object per line
+    --quiet                 print only errors
+    --idle-timeout-ms N     announce a silent member as left after N ms (default 30000)
 
-  Options
-    --runs N    Runs to simulate (default 200)
-    --seed S    Seed of the first run; run i uses seed S + i (default: from the clock)
-    --json      Print the summary and failures as JSON lines
-    --help      Show this help
-    --version   Show the version
+  Client options
+    -u, --username NAME     your name: 1 to 32 letters, digits, _ or - (asked for when missing)
+    --password PW           the room password (or GASCHAT_PASSWORD; asked for, masked, when missing)
+    --json                  scriptable: stdin lines are messages, QUIT or end of input leaves;
+                            every event is printed as one JSON object per line
+
+  In the chat
+    /who  members   /help  commands   QUIT or /quit (or Ctrl-C, Ctrl-D)  leave
+
+  Sim options
+    --runs N    runs to simulate (default 200)
+    --seed S    seed of the first run; run i uses seed S + i (default: from the clock)
+
+  Exit codes
+    0 left cleanly   1 runtime error   2 usage error   3 login refused or server unreachable
 
   Examples
-    $ gaschat sim --runs 1000
-    $ gaschat sim --runs 1 --seed 42
+    $ gaschat server 0.0.0.0 -p 8080 --password rahasia
+    $ gaschat client 192.168.1.10 8080 -u ana
+    $ echo halo | gaschat client 127.0.0.1 8080 --json -u bot --password rahasia
 `,
   {
     importMeta: import.meta,
+    allowUnknownFlags: false,
     flags: {
-      runs: { type: 'number', default: 200 },
-      seed: { type: 'number' },
+      port: { type: 'string', shortFlag: 'p' },
+      password: { type: 'string' },
+      username: { type: 'string', shortFlag: 'u' },
       json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      idleTimeoutMs: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
     },
   },
 );
 
+/** A usage error: says what was wrong and how to get help, and exits 2. */
 function usageError(message: string): never {
   console.error(chalk.red(`gaschat: ${message}`));
   console.error('Run gaschat --help for the commands and options.');
   process.exit(2);
 }
 
-const [command, ...rest] = cli.input;
-if (command === undefined) {
-  cli.showHelp(2);
-}
-if (rest.length > 0) {
-  usageError(`unexpected argument "${rest[0]}"`);
-}
-switch (command) {
-  case 'sim': {
-    const { runs, json } = cli.flags;
-    if (!Number.isSafeInteger(runs) || runs < 1) {
-      usageError(`--runs is ${runs}; give a whole number of runs, 1 or more`);
-    }
-    const seed = cli.flags.seed ?? Date.now() % 2 ** 31;
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      usageError(`--seed is ${cli.flags.seed}; give a whole number, 0 or more`);
-    }
-    if (!json) {
-      console.log(chalk.dim(`simulating ${runs} runs from seed ${seed}`));
-    }
-    process.exitCode = simCommand({ runs, seed, json }, chalk, (line) => console.log(line));
-    break;
+function wholeNumber(raw: string | undefined, flag: string, minimum: number): number | undefined {
+  if (raw === undefined) {
+    return undefined;
   }
-  default:
-    usageError(`unknown command "${command}"; the commands are: sim`);
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(value) || value < minimum) {
+    usageError(`${flag} is "${raw}"; give a whole number, ${minimum} or more`);
+  }
+  return value;
 }
+
+function portArgument(raw: unknown, what: string, allowZero: boolean): number {
+  try {
+    return checkPort(raw, what, allowZero);
+  } catch (error) {
+    usageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function expectArguments(count: { min: number; max: number }, usage: string): string[] {
+  const [, ...rest] = cli.input;
+  if (rest.length < count.min || rest.length > count.max) {
+    usageError(`expected ${usage}, got ${rest.length === 0 ? 'nothing' : `"${rest.join(' ')}"`}`);
+  }
+  return rest;
+}
+
+function passwordFlag(): string | undefined {
+  const password = cli.flags.password ?? process.env.GASCHAT_PASSWORD;
+  return password === '' ? undefined : password;
+}
+
+const output = {
+  chalk,
+  out: (line: string) => console.log(line),
+  err: (line: string) => console.error(line),
+};
+
+/** A UdpError (port in use, host not found, …) is the user's to fix: its message says how. */
+function runtimeError(error: unknown): number {
+  const message = error instanceof UdpError || error instanceof Error ? error.message : String(error);
+  if (cli.flags.json) {
+    console.log(JSON.stringify({ type: 'error', message }));
+  } else {
+    console.error(chalk.red(`gaschat: ${message}`));
+  }
+  return 1;
+}
+
+async function serverCommand(): Promise<void> {
+  const [host = '127.0.0.1'] = expectArguments({ min: 0, max: 1 }, 'at most a host');
+  if (cli.flags.json && cli.flags.quiet) {
+    usageError('--json and --quiet do not go together; choose one');
+  }
+  const port = portArgument(cli.flags.port ?? '8080', '--port', true);
+  const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100);
+  const server = await runServer(
+    {
+      host,
+      port,
+      password: passwordFlag(),
+      output: cli.flags.json ? 'json' : cli.flags.quiet ? 'quiet' : 'text',
+      idleTimeoutMs,
+    },
+    output,
+  );
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function clientCommand(): Promise<number> {
+  const [host = '', serverPortRaw, clientPortRaw] = expectArguments(
+    { min: 2, max: 3 },
+    '<host> <server-port> [client-port]',
+  );
+  const serverPort = portArgument(serverPortRaw, 'the server port', false);
+  const clientPort = clientPortRaw === undefined ? 0 : portArgument(clientPortRaw, 'the client port', true);
+  const name = cli.flags.username;
+  if (name !== undefined) {
+    const validation = validateName(name);
+    if (!validation.ok) {
+      usageError(`--username "${name}": ${validation.message}`);
+    }
+  }
+  const password = passwordFlag();
+  const interactive = !cli.flags.json;
+  if (!interactive && (name === undefined || password === undefined)) {
+    usageError('--json needs --username and --password (or GASCHAT_PASSWORD): its input is the messages');
+  }
+  if (interactive && !process.stdin.isTTY && (name === undefined || password === undefined)) {
+    usageError('not a terminal, so nothing can be asked: give --username and --password, or use --json');
+  }
+  const connection = await Connection.open({ host, serverPort, clientPort });
+  try {
+    if (!interactive && name !== undefined && password !== undefined) {
+      return await runJsonClient(connection, { name, password }, process.stdin, (line) => console.log(line));
+    }
+    return await runTerminalClient(
+      connection,
+      { name, password },
+      { input: process.stdin, output: process.stdout },
+      chalk,
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+function simFlags(): { runs: number; seed: number } {
+  expectArguments({ min: 0, max: 0 }, 'no arguments');
+  const runs = wholeNumber(cli.flags.runs, '--runs', 1) ?? 200;
+  const seed = wholeNumber(cli.flags.seed, '--seed', 0) ?? Date.now() % 2 ** 31;
+  return { runs, seed };
+}
+
+async function main(): Promise<void> {
+  const [command] = cli.input;
+  switch (command) {
+    case undefined:
+      cli.showHelp(2);
+      return;
+    case 'server':
+      await serverCommand();
+      return;
+    case 'client':
+      // Exit at once: a terminal left in reading mode must not keep a finished client alive. (Output to
+      // pipes, files and terminals is written synchronously on Linux, so nothing printed is lost.)
+      process.exit(await clientCommand());
+      return;
+    case 'sim': {
+      const { runs, seed } = simFlags();
+      if (!cli.flags.json) {
+        console.log(chalk.dim(`simulating ${runs} runs from seed ${seed}`));
+      }
+      process.exitCode = simCommand({ runs, seed, json: cli.flags.json }, chalk, (line) => console.log(line));
+      return;
+    }
+    default:
+      usageError(`unknown command "${command}"; the commands are: server, client, sim`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.exitCode = runtimeError(error);
+  // A client whose socket or stdin is still open would keep the process alive.
+  setImmediate(() => process.exit());
+});

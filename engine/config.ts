@@ -17,7 +17,10 @@ export const SERVER_CONFIG_DEFAULT = {
 } as const satisfies ServerConfig;
 
 export const CLIENT_CONFIG_DEFAULT = {
+  // Retries after 0.5, 1, 2, 2, 2 s: an absent server is reported within 9.5 s.
   handshakeRetryCountMax: 5,
+  handshakeRetryInitialMs: 500,
+  handshakeRetryMaxMs: 2000,
   quitTimeoutMs: 10_000,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ClientConfig;

@@ -54,6 +54,8 @@ export const SIM_SERVER_CONFIG = {
 
 export const SIM_CLIENT_CONFIG = {
   handshakeRetryCountMax: 6,
+  handshakeRetryInitialMs: 300,
+  handshakeRetryMaxMs: 2000,
   quitTimeoutMs: 6000,
   link: SIM_LINK_CONFIG,
 } as const satisfies ConfigOverrides<ClientConfig>;

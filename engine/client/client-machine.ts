@@ -20,6 +20,10 @@ import { applyDelivered } from './deliver.ts';
 export interface ClientConfig {
   /** HELLO or JOIN attempts after the first before the server is declared unreachable. */
   readonly handshakeRetryCountMax: number;
+  /** The wait before the first retry of a HELLO or JOIN; it doubles with each retry. */
+  readonly handshakeRetryInitialMs: number;
+  /** The longest wait between retries: with the count, it bounds how soon "unreachable" is said. */
+  readonly handshakeRetryMaxMs: number;
   /** How long a QUIT waits for the server's goodbye before giving up. */
   readonly quitTimeoutMs: number;
   readonly link: LinkConfig;
@@ -72,8 +76,8 @@ export interface ClientContext {
 }
 
 function handshakeDelayMs(context: ClientContext): number {
-  const link = context.config.link;
-  return Math.min(link.rtoMaxMs, link.rtoInitialMs * 2 ** context.handshakeAttempt);
+  const config = context.config;
+  return Math.min(config.handshakeRetryMaxMs, config.handshakeRetryInitialMs * 2 ** context.handshakeAttempt);
 }
 
 /**

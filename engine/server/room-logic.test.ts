@@ -19,7 +19,11 @@ function room(): { state: RoomState; setNow(ms: number): void } {
     port: { send: () => undefined },
     clock: { setTimeout: () => 0, clearTimeout: () => undefined },
     now: () => nowMs,
-    random: (count) => Uint8Array.from({ length: count }, () => (counter += 1) & 0xff),
+    random: (count) =>
+      Uint8Array.from({ length: count }, () => {
+        counter += 1;
+        return counter & 0xff;
+      }),
   };
   return {
     state: createRoomState(SERVER_CONFIG_DEFAULT, ROOM_KEY, env),

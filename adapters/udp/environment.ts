@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock, DatagramPort, Environment } from '../../engine/port.ts';
+
+/** The longest delay Node's setTimeout honours; longer ones would fire after 1 ms. */
+export const TIMER_DELAY_MAX_MS = 2 ** 31 - 1;
+
+/** A timer of {@link realClock}: a delay too long for one Node timer is covered by a chain of them. */
+class RealTimer {
+  #timeout: NodeJS.Timeout | undefined;
+
+  constructor(fn: () => void, delayMs: number) {
+    this.#arm(fn, delayMs);
+  }
+
+  #arm(fn: () => void, remainingMs: number): void {
+    this.#timeout =
+      remainingMs > TIMER_DELAY_MAX_MS
+        ? setTimeout(() => this.#arm(fn, remainingMs - TIMER_DELAY_MAX_MS), TIMER_DELAY_MAX_MS)
+        : setTimeout(fn, remainingMs);
+  }
+
+  cancel(): void {
+    clearTimeout(this.#timeout);
+  }
+}
+
+/** Node's timers as the engine's clock. A negative or NaN delay counts as 0; Infinity never fires. */
+export const realClock: Clock = {
+  setTimeout(fn, timeoutMs) {
+    return new RealTimer(fn, Number.isNaN(timeoutMs) ? 0 : Math.max(timeoutMs, 0));
+  },
+  clearTimeout(id) {
+    if (id instanceof RealTimer) {
+      id.cancel();
+    }
+  },
+};
+
+function randomView(byteCount: number): Uint8Array {
+  const bytes = randomBytes(byteCount);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The real world for the engine: this endpoint's port, Node's setTimeout/clearTimeout as the clock, Date.now, crypto.randomBytes. */
+export function realEnvironment(port: DatagramPort): Environment {
+  return { port, clock: realClock, now: Date.now, random: randomView };
+}

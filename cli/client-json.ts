@@ -1,0 +1,36 @@
+import type { ClientEvent } from '../engine/index.ts';
+
+/**
+ * A client event as the JSON mode's contract prints it: one object with a `type`. The fields named in
+ * the README may not change; others may be added.
+ */
+export function clientEventJson(event: ClientEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'welcome':
+      return { type: 'welcome', name: event.name, members: event.members, seq: event.roomSeq };
+    case 'joined':
+      return { type: 'joined', name: event.name, seq: event.roomSeq };
+    case 'message':
+      return {
+        type: 'message',
+        from: event.from,
+        text: event.text,
+        seq: event.roomSeq,
+        time: new Date(event.timeMs).toISOString(),
+        self: event.self,
+      };
+    case 'left':
+      return { type: 'left', name: event.name, reason: event.reason, seq: event.roomSeq };
+    case 'rejected':
+      return { type: 'rejected', reason: event.reason, message: event.message };
+    case 'closed':
+      return { type: 'closed', reason: event.reason, message: event.message };
+    case 'error':
+      return { type: 'error', message: event.message, code: event.code };
+  }
+}
+
+/** An error the command itself reports in JSON mode (not one of the engine's events). */
+export function errorJson(message: string): Record<string, unknown> {
+  return { type: 'error', message };
+}

@@ -1,0 +1,114 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { ClientActor, ClientEvent } from '../engine/index.ts';
+import { clientEventJson } from './client-json.ts';
+import { type Connection, exitCodeFor, loginOutcome } from './connection.ts';
+
+/** Messages sent but not yet confirmed, at most: input waits beyond this, so no line is ever dropped. */
+export const JSON_IN_FLIGHT_MAX = 32;
+
+/**
+ * Counts the client's own messages between sending and confirmation, and wakes whoever waits for
+ * room or for everything to be confirmed; a closed client wakes everyone.
+ */
+class InFlight {
+  count = 0;
+  closed = false;
+  #waiters: (() => void)[] = [];
+
+  observe(event: ClientEvent): void {
+    if (event.type === 'message' && event.self) {
+      this.count = Math.max(0, this.count - 1);
+    } else if (event.type === 'closed') {
+      this.closed = true;
+    } else {
+      return;
+    }
+    for (const wake of this.#waiters.splice(0)) {
+      wake();
+    }
+  }
+
+  async until(ready: () => boolean): Promise<void> {
+    while (!ready() && !this.closed) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+}
+
+/**
+ * The scriptable client: each input line is a message; `QUIT`, `/quit` or the end of input leaves
+ * once every message sent so far is confirmed. Prints one JSON object per line. Returns the exit code.
+ */
+export async function runJsonClient(
+  connection: Connection,
+  credentials: { readonly name: string; readonly password: string },
+  input: Readable,
+  out: (line: string) => void,
+): Promise<number> {
+  const inFlight = new InFlight();
+  let closing: Extract<ClientEvent, { type: 'closed' }> | undefined;
+  const actor = connection.login(credentials.name, credentials.password, (event) => {
+    out(JSON.stringify(clientEventJson(event)));
+    inFlight.observe(event);
+    if (event.type === 'closed') {
+      closing = event;
+    }
+  });
+  const outcome = await loginOutcome(actor);
+  if (outcome.kind !== 'welcome') {
+    await settled(actor);
+    return 3;
+  }
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (inFlight.closed) {
+        break;
+      }
+      if (line === 'QUIT' || line === '/quit') {
+        break;
+      }
+      await inFlight.until(() => inFlight.count < JSON_IN_FLIGHT_MAX);
+      if (inFlight.closed) {
+        break;
+      }
+      if (say(actor, line)) {
+        inFlight.count += 1;
+      }
+    }
+  } finally {
+    lines.close();
+  }
+  await inFlight.until(() => inFlight.count === 0);
+  if (!inFlight.closed) {
+    actor.send({ type: 'chat.quit' });
+  }
+  await inFlight.until(() => false);
+  return closing === undefined ? 1 : exitCodeFor(closing.reason);
+}
+
+/** Sends a line; false when the client refused it at once (it printed an error event saying why). */
+function say(actor: ClientActor, text: string): boolean {
+  let refused = false;
+  const subscription = actor.on('error', () => {
+    refused = true;
+  });
+  actor.send({ type: 'chat.say', text });
+  subscription.unsubscribe();
+  return !refused;
+}
+
+/** Waits for a refused or failed login's closing event, which follows its rejection. */
+async function settled(actor: ClientActor): Promise<void> {
+  if (actor.getSnapshot().status === 'active') {
+    await new Promise<void>((resolve) => {
+      const subscription = actor.subscribe({
+        complete: () => {
+          subscription.unsubscribe();
+          resolve();
+        },
+      });
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { ChalkInstance } from 'chalk';
+import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
+import { createServer, formatAddress, LINK_CONFIG_DEFAULT, type ServerEvent } from '../engine/index.ts';
+import { formatServerEvent, serverEventJson } from './server-log.ts';
+
+export interface ServerCommandOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The room password; undefined makes one up and prints it. */
+  readonly password: string | undefined;
+  readonly output: 'text' | 'json' | 'quiet';
+  /** Overrides the link's idle timeout (how soon a silent member is announced as left). */
+  readonly idleTimeoutMs: number | undefined;
+}
+
+export interface Output {
+  readonly chalk: ChalkInstance;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly address: string;
+  /** Stops serving and closes the socket. */
+  close(): Promise<void>;
+}
+
+/** A password people can read aloud: 4 groups of 4 lowercase letters and digits. */
+export function makeUpPassword(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const letters = [...randomBytes(16)].map((byte) => alphabet[byte % alphabet.length]);
+  return [0, 4, 8, 12].map((start) => letters.slice(start, start + 4).join('')).join('-');
+}
+
+/**
+ * The link settings for a given idle timeout: keepalives three times as often, so that a live but
+ * quiet member is never mistaken for a dead one.
+ */
+export function linkForIdleTimeout(idleTimeoutMs: number) {
+  return {
+    idleTimeoutMs,
+    keepaliveIntervalMs: Math.max(
+      1,
+      Math.min(LINK_CONFIG_DEFAULT.keepaliveIntervalMs, Math.floor(idleTimeoutMs / 3)),
+    ),
+  };
+}
+
+/** Runs a server on a real UDP socket and prints every action it takes. Rejects with a UdpError. */
+export async function runServer(options: ServerCommandOptions, io: Output): Promise<RunningServer> {
+  const endpoint = await openUdp({ host: options.host, port: options.port });
+  const password = options.password ?? makeUpPassword();
+  const server = createServer(
+    {
+      password,
+      ...(options.idleTimeoutMs === undefined
+        ? {}
+        : { config: { link: linkForIdleTimeout(options.idleTimeoutMs) } }),
+    },
+    realEnvironment(endpoint.port),
+  );
+  const address = formatAddress(endpoint.local);
+  let dropped = 0;
+  server.on('*', (event: ServerEvent) => {
+    if (event.type === 'datagram.dropped') {
+      dropped += 1;
+    }
+    const now = Date.now();
+    if (options.output === 'json') {
+      io.out(serverEventJson(event, now));
+    } else if (options.output === 'text') {
+      io.out(formatServerEvent(event, io.chalk, now, dropped));
+    }
+  });
+  server.subscribe({
+    error: (error) => io.err(io.chalk.red(`gaschat server: internal error: ${String(error)}`)),
+  });
+  endpoint.onDatagram((datagram, from) => server.send({ type: 'datagram.received', datagram, from }));
+  endpoint.onWarning((message) => {
+    if (options.output === 'json') {
+      io.out(JSON.stringify({ time: new Date().toISOString(), type: 'warning', message }));
+    } else {
+      io.err(io.chalk.yellow(`gaschat server: ${message}`));
+    }
+  });
+  server.start();
+  if (options.output === 'json') {
+    io.out(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        type: 'listening',
+        address,
+        host: endpoint.local.host,
+        port: endpoint.local.port,
+        ...(options.password === undefined ? { password } : {}),
+      }),
+    );
+  } else if (options.output === 'text') {
+    io.out(`${io.chalk.bold('gaschat server')} listening on ${io.chalk.bold(address)} (UDP)`);
+    if (options.password === undefined) {
+      io.out(
+        `room password: ${io.chalk.bold(password)}  (made up for this run; set one with --password or GASCHAT_PASSWORD)`,
+      );
+    }
+    io.out(io.chalk.dim('press Ctrl-C to stop'));
+  }
+  return {
+    address,
+    async close() {
+      server.stop();
+      await endpoint.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { ChalkInstance } from 'chalk';
+import { type DropReason, type ServerEvent, sanitizeForTerminal } from '../engine/index.ts';
+
+/** Local wall-clock time as HH:MM:SS, the stamp in front of every line. */
+export function clockStamp(timeMs: number): string {
+  const date = new Date(timeMs);
+  return [date.getHours(), date.getMinutes(), date.getSeconds()]
+    .map((part) => String(part).padStart(2, '0'))
+    .join(':');
+}
+
+const DROP_WORDS: Record<DropReason, string> = {
+  malformed: 'not a gaschat packet',
+  'unknown-session': 'for a session this server does not have',
+  'wrong-address': 'for a session that belongs to another address',
+  'bad-cookie': 'a JOIN with a cookie this server did not issue to that address',
+  'replayed-join': 'a JOIN replayed after its session ended',
+  amplification: 'a HELLO too small to answer',
+  unexpected: 'a packet only a server sends',
+  busy: 'a JOIN while the table of recent joins is full',
+};
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * One readable line for a server event, as the original server printed every action. `droppedSoFar`
+ * is the running count of dropped datagrams, shown on drop lines so a flood is visible at a glance.
+ */
+export function formatServerEvent(
+  event: ServerEvent,
+  chalk: ChalkInstance,
+  nowMs: number,
+  droppedSoFar: number,
+): string {
+  const stamp = chalk.dim(clockStamp(nowMs));
+  switch (event.type) {
+    case 'handshake.challenged':
+      return `${stamp} ${chalk.dim(`challenge sent to ${event.address}`)}`;
+    case 'member.joined':
+      return `${stamp} ${chalk.green('joined')}   ${chalk.bold(event.name)} from ${event.address} (${plural(event.memberCount, 'member')} now)`;
+    case 'join.refused':
+      return `${stamp} ${chalk.yellow('refused')}  ${sanitizeForTerminal(event.name)} from ${event.address}: ${event.reason}`;
+    case 'message.received':
+      return `${stamp} ${chalk.cyan('received')} #${event.roomSeq} from ${chalk.bold(event.from)}, ${plural(event.byteCount, 'byte')}: ${sanitizeForTerminal(event.text)}`;
+    case 'message.relayed':
+      return `${stamp} ${chalk.cyan('relayed')}  #${event.roomSeq} to ${plural(event.recipientCount, 'member')}`;
+    case 'member.left': {
+      const why =
+        event.reason === 'quit' ? 'QUIT' : `timeout${event.cause === undefined ? '' : ` (${event.cause})`}`;
+      return `${stamp} ${chalk.magenta('left')}     ${chalk.bold(event.name)} from ${event.address}: ${why} (${plural(event.memberCount, 'member')} now)`;
+    }
+    case 'session.ended':
+      return `${stamp} ${chalk.dim(`session ${event.sessionId} of ${event.address} ended: ${event.stats.datagramsSent} datagrams sent, ${event.stats.framesRetransmitted} frames resent`)}`;
+    case 'datagram.dropped': {
+      const detail = event.detail === undefined ? '' : ` (${sanitizeForTerminal(String(event.detail))})`;
+      return `${stamp} ${chalk.red('dropped')}  datagram from ${event.address}: ${DROP_WORDS[event.reason]}${detail}; ${droppedSoFar} dropped so far`;
+    }
+  }
+}
+
+/** The same event as one JSON object (the `--json` log): the event's own fields, with an ISO time. */
+export function serverEventJson(event: ServerEvent, nowMs: number): string {
+  return JSON.stringify({ time: new Date(nowMs).toISOString(), ...event });
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import test from 'ava';
+import { openUdp, realEnvironment } from '../../adapters/udp/index.ts';
+import { createClient, decodePacket } from '../../engine/index.ts';
+import { GaschatProcess, type JsonLine, PASSWORD, startClient, startServer } from './processes.ts';
+
+const isJoined = (name: string) => (line: JsonLine) => line.type === 'joined' && line.name === name;
+const isMessage = (from: string, text: string) => (line: JsonLine) =>
+  line.type === 'message' && line.from === from && line.text === text;
+
+test('three clients: join notices in order, relay to the others, own confirmations, QUIT, the name free again', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const ana = await startClient(t, { host, port }, 'ana');
+  const budi = await startClient(t, { host, port }, 'budi');
+  const citra = await startClient(t, { host, port }, 'citra');
+  await ana.waitFor('citra joined', isJoined('citra'));
+  t.deepEqual(
+    ana.json.filter((line) => line.type === 'joined').map((line) => line.name),
+    ['budi', 'citra'],
+  );
+  t.deepEqual((await citra.waitFor('welcome', (line) => line.type === 'welcome')).members, [
+    'ana',
+    'budi',
+    'citra',
+  ]);
+
+  ana.send('halo semua');
+  const atBudi = await budi.waitFor('ana at budi', isMessage('ana', 'halo semua'));
+  await citra.waitFor('ana at citra', isMessage('ana', 'halo semua'));
+  const own = await ana.waitFor('confirmation', isMessage('ana', 'halo semua'));
+  t.is(own.self, true);
+  t.is(atBudi.self, false);
+  t.is(own.seq, atBudi.seq);
+  t.regex(String(atBudi.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+  budi.send('QUIT');
+  t.is(await budi.exitCode(), 0);
+  t.like(budi.json.at(-1), { type: 'closed', reason: 'quit' });
+  for (const member of [ana, citra]) {
+    await member.waitFor('budi left', (line) => line.type === 'left' && line.name === 'budi');
+    t.like(
+      member.json.find((line) => line.type === 'left'),
+      { name: 'budi', reason: 'quit' },
+    );
+  }
+  await server.waitFor('server saw the leave', (line) => line.type === 'member.left' && line.name === 'budi');
+
+  const budiAgain = await startClient(t, { host, port }, 'BUDI');
+  t.like(
+    budiAgain.json.find((line) => line.type === 'welcome'),
+    { name: 'BUDI' },
+  );
+  await ana.waitFor('BUDI joined', isJoined('BUDI'));
+  // The server printed every action: joins, the message received and relayed, the leave.
+  const types = new Set(server.json.map((line) => line.type));
+  for (const type of ['member.joined', 'message.received', 'message.relayed', 'member.left']) {
+    t.true(types.has(type), `the server log has ${type}`);
+  }
+  t.like(
+    server.json.find((line) => line.type === 'message.relayed'),
+    { recipientCount: 3 },
+  );
+});
+
+test('a wrong password and a taken name are refused with the reason, exit code 3', async (t) => {
+  const { port, host } = await startServer(t);
+  await startClient(t, { host, port }, 'ana');
+  const wrong = await startClient(t, { host, port }, 'budi', { password: 'salah', expectWelcome: false });
+  t.is(await wrong.exitCode(), 3);
+  t.like(
+    wrong.json.find((line) => line.type === 'rejected'),
+    { reason: 'bad-password' },
+  );
+  t.like(wrong.json.at(-1), { type: 'closed', reason: 'rejected' });
+  const taken = await startClient(t, { host, port }, 'ANA', { expectWelcome: false });
+  t.is(await taken.exitCode(), 3);
+  t.like(
+    taken.json.find((line) => line.type === 'rejected'),
+    { reason: 'name-taken' },
+  );
+});
+
+test('a client killed with SIGKILL is announced as left (timeout)', async (t) => {
+  const { server, port, host } = await startServer(t, { extra: ['--idle-timeout-ms', '1500'] });
+  const ana = await startClient(t, { host, port }, 'ana');
+  const budi = await startClient(t, { host, port }, 'budi');
+  budi.kill('SIGKILL');
+  const left = await ana.waitFor('budi timed out', (line) => line.type === 'left' && line.name === 'budi');
+  t.is(left.reason, 'timeout');
+  t.like(
+    server.json.find((line) => line.type === 'member.left'),
+    { name: 'budi', reason: 'timeout' },
+  );
+  // Ana, alive and quiet all along, was kept: keepalives run faster than the short idle timeout.
+  t.false(ana.json.some((line) => line.type === 'closed'));
+});
+
+test('Indonesian text and emoji are relayed intact, over IPv4 and IPv6', async (t) => {
+  const text = 'Selamat pagi, apa kabar? 👋🏽🇮🇩 — “kopi” ☕, 日本語, ñ';
+  for (const host of ['127.0.0.1', '::1']) {
+    const probe = createSocket('udp6');
+    const ipv6Usable = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.bind(0, '::1', () => resolve(true));
+    });
+    probe.close();
+    if (host === '::1' && !ipv6Usable) {
+      t.log('::1 cannot be bound on this machine; the IPv6 half is skipped');
+      continue;
+    }
+    const { port } = await startServer(t, { host });
+    const ana = await startClient(t, { host, port }, 'ana');
+    const budi = await startClient(t, { host, port }, 'budi');
+    ana.send(text);
+    const got = await budi.waitFor('the text', (line) => line.type === 'message');
+    t.is(got.text, text, `over ${host}`);
+  }
+});
+
+test('JSON input is never dropped however fast it comes, and end of input leaves after the last confirmation', async (t) => {
+  const { port, host } = await startServer(t);
+  const ana = await startClient(t, { host, port }, 'ana');
+  const budi = await startClient(t, { host, port }, 'budi');
+  const count = 400;
+  ana.child.stdin.write(Array.from({ length: count }, (_, index) => `pesan ${index}`).join('\n'));
+  ana.endInput();
+  t.is(await ana.exitCode(30_000), 0);
+  const confirmed = ana.json.filter((line) => line.type === 'message' && line.self === true);
+  t.is(confirmed.length, count);
+  await budi.waitFor('the last one', isMessage('ana', `pesan ${count - 1}`));
+  const received = budi.json.filter((line) => line.type === 'message').map((line) => line.text);
+  t.deepEqual(
+    received,
+    Array.from({ length: count }, (_, index) => `pesan ${index}`),
+  );
+});
+
+test('usage errors exit 2 and say what was wrong', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['client'], /expected <host> <server-port>/],
+    [['client', '127.0.0.1', 'delapan'], /delapan/],
+    [['server', '-p', '70000'], /70000/],
+    [['client', '127.0.0.1', '8080', '--json', '-u', 'ana'], /--password/],
+    [['client', '127.0.0.1', '8080', '-u', 'nama dengan spasi', '--password', 'x'], /nama dengan spasi/],
+    [['terbang'], /unknown command "terbang"/],
+  ];
+  for (const [args, message] of cases) {
+    const run = new GaschatProcess(args, { GASCHAT_PASSWORD: '' });
+    t.is(await run.exitCode(), 2, args.join(' '));
+    t.regex(run.stderr.join(''), message, args.join(' '));
+  }
+});
+
+test('a port in use is a clear runtime error naming it, exit code 1', async (t) => {
+  const { port } = await startServer(t);
+  const second = new GaschatProcess(['server', '127.0.0.1', '-p', String(port), '--password', PASSWORD]);
+  t.is(await second.exitCode(), 1);
+  t.regex(second.stderr.join(''), new RegExp(`${port}.*in use`));
+});
+
+test('an unreachable server is reported and the client exits 3', async (t) => {
+  // A port nobody listens on: bind one, note it, close it.
+  const socket = createSocket('udp4');
+  const port = await new Promise<number>((resolve) =>
+    socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)),
+  );
+  socket.close();
+  const client = await startClient(t, { host: '127.0.0.1', port }, 'ana', { expectWelcome: false });
+  t.is(await client.exitCode(30_000), 3);
+  t.like(client.json.at(-1), { type: 'closed', reason: 'unreachable' });
+});
+
+test('bad datagrams at a running server are counted and dropped, and it keeps serving its clients', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const ana = await startClient(t, { host, port }, 'ana');
+  const budi = await startClient(t, { host, port }, 'budi');
+  // A member of our own, in process, so that we hold one of its real session datagrams.
+  const endpoint = await openUdp({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => endpoint.close());
+  const sent: Uint8Array[] = [];
+  const env = realEnvironment({
+    send: (datagram, to) => {
+      sent.push(datagram);
+      endpoint.port.send(datagram, to);
+    },
+  });
+  const citra = createClient({ name: 'citra', password: PASSWORD, server: { host, port } }, env);
+  endpoint.onDatagram((datagram, from) => citra.send({ type: 'datagram.received', datagram, from }));
+  const welcomed = new Promise((resolve) => citra.on('welcome', resolve));
+  citra.start();
+  await welcomed;
+  t.teardown(() => citra.stop());
+  const confirmed = new Promise((resolve) => citra.on('message', resolve));
+  citra.send({ type: 'chat.say', text: 'citra di sini' });
+  await confirmed;
+  const hello = sent[0];
+  const sessionDatagram = sent.find((datagram) => {
+    const decoded = decodePacket(datagram);
+    return decoded.ok && decoded.packet.type === 'session';
+  });
+  t.truthy(hello);
+  t.truthy(sessionDatagram);
+
+  const attacker = await openUdp({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => attacker.close());
+  const target = { host, port };
+  for (let index = 0; index < 20; index += 1) {
+    attacker.port.send(randomBytes(1 + index * 37), target);
+  }
+  attacker.port.send(new Uint8Array(), target);
+  attacker.port.send((hello ?? new Uint8Array()).subarray(0, 20), target);
+  attacker.port.send((sessionDatagram ?? new Uint8Array()).subarray(0, 5), target);
+  // Citra's own datagram, replayed from another address.
+  attacker.port.send(sessionDatagram ?? new Uint8Array(), target);
+
+  await server.waitFor(
+    'the replay refused',
+    (line) => line.type === 'datagram.dropped' && line.reason === 'wrong-address',
+  );
+  const dropped = server.json.filter((line) => line.type === 'datagram.dropped');
+  t.true(
+    dropped.filter((line) => line.reason === 'malformed').length >= 22,
+    `dropped: ${JSON.stringify(dropped)}`,
+  );
+
+  ana.send('masih jalan?');
+  await budi.waitFor('relay after the attack', isMessage('ana', 'masih jalan?'));
+  t.like(
+    server.json.findLast((line) => line.type === 'message.relayed'),
+    { recipientCount: 3 },
+  );
+});

@@ -1,0 +1,182 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+
+/** The command under test, run from source through tsx so a test never sees a stale build. */
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/** How long any one expectation may take before the test fails: bounded, never a hang. */
+export const WAIT_MS = 15_000;
+
+export type JsonLine = Record<string, unknown> & { readonly type?: string };
+
+/**
+ * A running `gaschat` process whose standard output is JSON lines (or text): every line kept, and
+ * `waitFor` to wait, with a deadline, for the first line after a point that matches.
+ */
+export class GaschatProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly lines: string[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<number | null>;
+  #waiters: (() => void)[] = [];
+
+  constructor(args: readonly string[], env: Record<string, string> = {}, script = MAIN) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, FORCE_COLOR: '0', ...env },
+    });
+    let pending = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      this.lines.push(...parts);
+      this.#wake();
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderr.push(chunk);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code) => {
+        if (pending !== '') {
+          this.lines.push(pending);
+        }
+        this.#wake();
+        resolve(code);
+      });
+    });
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) {
+      wake();
+    }
+  }
+
+  /** Every stdout line that parses as JSON, in order. */
+  get json(): JsonLine[] {
+    return this.lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as JsonLine];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Waits for a JSON line that matches; fails with everything printed so far when it does not come. */
+  async waitFor(what: string, match: (line: JsonLine) => boolean, timeoutMs = WAIT_MS): Promise<JsonLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.json.find(match);
+      if (found !== undefined) {
+        return found;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.child.exitCode !== null) {
+        throw new Error(
+          `no ${what} within ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.join('')}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits for a plain-text stdout line containing `text`. */
+  async waitForText(text: string, timeoutMs = WAIT_MS): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find((line) => line.includes(text));
+      if (found !== undefined) {
+        return found;
+      }
+      if (Date.now() >= deadline || this.child.exitCode !== null) {
+        throw new Error(
+          `no line with ${JSON.stringify(text)} within ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
+  /** The exit code, waiting at most `timeoutMs`; fails if the process is still running then. */
+  async exitCode(timeoutMs = WAIT_MS): Promise<number | null> {
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
+    const result = await Promise.race([this.exited, timeout]);
+    if (result === 'timeout') {
+      throw new Error(`still running after ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}`);
+    }
+    return result;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal);
+    }
+  }
+}
+
+export const PASSWORD = 'kata-sandi';
+
+/** Starts a JSON server on an ephemeral port of `host`; resolves once it listens, with its port. */
+export async function startServer(
+  t: ExecutionContext,
+  options: { readonly host?: string; readonly password?: string; readonly extra?: readonly string[] } = {},
+): Promise<{ server: GaschatProcess; port: number; host: string }> {
+  const host = options.host ?? '127.0.0.1';
+  const server = new GaschatProcess([
+    'server',
+    host,
+    '-p',
+    '0',
+    '--json',
+    '--password',
+    options.password ?? PASSWORD,
+    ...(options.extra ?? []),
+  ]);
+  t.teardown(() => server.kill('SIGKILL'));
+  const listening = await server.waitFor('listening line', (line) => line.type === 'listening');
+  return { server, port: Number(listening.port), host };
+}
+
+/** Starts a JSON client; resolves once it is welcomed (or, with `expectWelcome: false`, at once). */
+export async function startClient(
+  t: ExecutionContext,
+  where: { readonly host: string; readonly port: number },
+  name: string,
+  options: { readonly password?: string; readonly expectWelcome?: boolean } = {},
+): Promise<GaschatProcess> {
+  const client = new GaschatProcess([
+    'client',
+    where.host,
+    String(where.port),
+    '--json',
+    '--username',
+    name,
+    '--password',
+    options.password ?? PASSWORD,
+  ]);
+  t.teardown(() => client.kill('SIGKILL'));
+  if (options.expectWelcome !== false) {
+    await client.waitFor(`welcome of ${name}`, (line) => line.type === 'welcome');
+  }
+  return client;
+}

@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test, { type ExecutionContext } from 'ava';
+import { PASSWORD, startClient, startServer, WAIT_MS } from './processes.ts';
+
+// The interactive client in a real terminal: tmux gives it a pty of 100 columns, and the test reads
+// the screen back as a user would see it.
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+/** Runs `gaschat client <args>` in a fresh tmux session; the screen ends with its exit code. */
+function startTerminal(t: ExecutionContext, name: string, args: string): string {
+  const session = `gaschat-test-${name}-${process.pid}`;
+  const command = `FORCE_COLOR=0 ${process.execPath} --import tsx ${MAIN} client ${args}; echo "exit code $?"; sleep 30`;
+  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
+  t.teardown(() => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // Already gone.
+    }
+  });
+  return session;
+}
+
+async function screenWith(session: string, what: string | RegExp): Promise<string> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const screen = tmux('capture-pane', '-p', '-t', session);
+    if (typeof what === 'string' ? screen.includes(what) : what.test(screen)) {
+      return screen;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the screen never showed ${String(what)}; it shows:\n${screen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('the interactive client: prompts, a masked password, and an incoming message leaves a half-typed line intact', async (t) => {
+  const { port, host } = await startServer(t);
+  const budi = await startClient(t, { host, port }, 'budi');
+  const session = startTerminal(t, 'chat', `${host} ${port}`);
+
+  await screenWith(session, 'username:');
+  tmux('send-keys', '-t', session, 'ana', 'Enter');
+  await screenWith(session, 'password:');
+  tmux('send-keys', '-t', session, '-l', PASSWORD);
+  const masked = await screenWith(session, `password: ${'*'.repeat(PASSWORD.length)}`);
+  t.false(masked.includes(PASSWORD), 'the password is never shown');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'welcome, ana!');
+
+  // Half a line typed, then a message arrives from budi.
+  tmux('send-keys', '-t', session, '-l', 'setengah diketik');
+  await screenWith(session, '> setengah diketik');
+  budi.send('pesan dari budi');
+  const screen = await screenWith(session, 'budi: pesan dari budi');
+  const lines = screen.trimEnd().split('\n');
+  t.is(lines.at(-1), '> setengah diketik', 'the half-typed line is redrawn intact below the message');
+  // Finishing the line sends all of it.
+  tmux('send-keys', '-t', session, '-l', ' sampai selesai');
+  tmux('send-keys', '-t', session, 'Enter');
+  const got = await budi.waitFor("ana's line", (line) => line.type === 'message' && line.from === 'ana');
+  t.is(got.text, 'setengah diketik sampai selesai');
+  await screenWith(session, /ana ✓: setengah diketik sampai selesai/);
+
+  // Control characters from the network are shown as U+FFFD, never obeyed.
+  budi.send('\u001b[2Jmerah\u0007');
+  await screenWith(session, '\uFFFD[2Jmerah\uFFFD');
+
+  tmux('send-keys', '-t', session, '-l', '/who');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'in the room (2): budi, ana');
+
+  tmux('send-keys', '-t', session, '-l', 'QUIT');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'exit code 0');
+  await budi.waitFor(
+    'ana left',
+    (line) => line.type === 'left' && line.name === 'ana' && line.reason === 'quit',
+  );
+});
+
+test('a refused login is asked again with the reason shown', async (t) => {
+  const { port, host } = await startServer(t);
+  const session = startTerminal(t, 'refused', `${host} ${port} -u ana`);
+  await screenWith(session, 'password:');
+  tmux('send-keys', '-t', session, '-l', 'salah');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'login refused: the room password is wrong');
+  await screenWith(session, /password is wrong[\s\S]*password:/);
+  tmux('send-keys', '-t', session, '-l', PASSWORD);
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'welcome, ana!');
+  tmux('send-keys', '-t', session, 'C-d');
+  await screenWith(session, 'exit code 0');
+  t.pass();
+});
