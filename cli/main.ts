@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import chalk from 'chalk';
 import meow from 'meow';
+import { NODE_COUNT_MAX } from '../adapters/sim/network.ts';
+import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
 import { checkPort, UdpError } from '../adapters/udp/index.ts';
 import { validateName } from '../engine/index.ts';
 import { Connection } from './connection.ts';
 import { runJsonClient } from './json-client.ts';
 import { runServer } from './server-command.ts';
-import { simCommand } from './sim-command.ts';
+import { diagramFormat, type SimCommandOptions, simCommand } from './sim-command.ts';
 import { runTerminalClient } from './terminal-client.ts';
 
 const cli = meow(
@@ -32,9 +34,17 @@ const cli = meow(
   In the chat
     /who  members   /help  commands   QUIT or /quit (or Ctrl-C, Ctrl-D)  leave
 
-  Sim options
-    --runs N    runs to simulate (default 200)
-    --seed S    seed of the first run; run i uses seed S + i (default: from the clock)
+  Sim options (each run draws its own faults, clients and workload from its seed: swarm testing)
+    --runs N               runs to simulate (default 200)
+    --seed S               seed of the first run; run i uses seed S + i (default: from the clock)
+    --clients K            exactly K clients per run (default 1 to 5)
+    --messages M           exactly M messages per client (default 0 to 8)
+    --time-ms T            joins, messages and faults for T virtual ms (default 10000), then 20 s healed
+    --replay TOKEN         replay one run exactly, from the token a failure prints
+    --diagram FILE         write the space-time diagram (.svg or .html) of the first failure, the replay,
+                           or else the run of --seed
+    --check-determinism    run each seed twice; fail on the first difference between the traces
+    --json                 print the summary and any failure as JSON
 
   Exit codes
     0 left cleanly   1 runtime error   2 usage error   3 login refused or server unreachable
@@ -56,6 +66,12 @@ const cli = meow(
       idleTimeoutMs: { type: 'string' },
       runs: { type: 'string' },
       seed: { type: 'string' },
+      clients: { type: 'string' },
+      messages: { type: 'string' },
+      timeMs: { type: 'string' },
+      replay: { type: 'string' },
+      diagram: { type: 'string' },
+      checkDeterminism: { type: 'boolean', default: false },
     },
   },
 );
@@ -178,11 +194,44 @@ async function clientCommand(): Promise<number> {
   }
 }
 
-function simFlags(): { runs: number; seed: number } {
+function simOptions(): SimCommandOptions {
   expectArguments({ min: 0, max: 0 }, 'no arguments');
-  const runs = wholeNumber(cli.flags.runs, '--runs', 1) ?? 200;
-  const seed = wholeNumber(cli.flags.seed, '--seed', 0) ?? Date.now() % 2 ** 31;
-  return { runs, seed };
+  const { flags } = cli;
+  if (
+    flags.replay !== undefined &&
+    (flags.runs ?? flags.seed ?? flags.clients ?? flags.messages ?? flags.timeMs) !== undefined
+  ) {
+    usageError(
+      '--replay replays one run exactly as recorded; leave out --runs, --seed, --clients, --messages and --time-ms',
+    );
+  }
+  if (flags.replay !== undefined) {
+    try {
+      decodeReplayToken(flags.replay);
+    } catch (error) {
+      usageError(`--replay: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (flags.diagram !== undefined && diagramFormat(flags.diagram) === undefined) {
+    usageError(`--diagram "${flags.diagram}": give a file name ending in .svg or .html`);
+  }
+  const clientCount = wholeNumber(flags.clients, '--clients', 1);
+  if (clientCount !== undefined && clientCount > NODE_COUNT_MAX - 1) {
+    usageError(`--clients is ${clientCount}; a simulated room holds at most ${NODE_COUNT_MAX - 1} clients`);
+  }
+  const messageCount = wholeNumber(flags.messages, '--messages', 0);
+  const activeMs = wholeNumber(flags.timeMs, '--time-ms', 1000);
+  return {
+    runs: wholeNumber(flags.runs, '--runs', 1) ?? 200,
+    seed: wholeNumber(flags.seed, '--seed', 0) ?? Date.now() % 2 ** 31,
+    ...(clientCount === undefined ? {} : { clientCount }),
+    ...(messageCount === undefined ? {} : { messageCount }),
+    ...(activeMs === undefined ? {} : { activeMs }),
+    ...(flags.replay === undefined ? {} : { replay: flags.replay }),
+    ...(flags.diagram === undefined ? {} : { diagram: flags.diagram }),
+    checkDeterminism: flags.checkDeterminism,
+    json: flags.json,
+  };
 }
 
 async function main(): Promise<void> {
@@ -200,11 +249,17 @@ async function main(): Promise<void> {
       process.exit(await clientCommand());
       return;
     case 'sim': {
-      const { runs, seed } = simFlags();
-      if (!cli.flags.json) {
-        console.log(chalk.dim(`simulating ${runs} runs from seed ${seed}`));
+      const options = simOptions();
+      if (!options.json && options.replay === undefined) {
+        console.log(chalk.dim(`simulating ${options.runs} runs from seed ${options.seed}`));
       }
-      process.exitCode = simCommand({ runs, seed, json: cli.flags.json }, chalk, (line) => console.log(line));
+      process.exitCode = simCommand(options, {
+        chalk,
+        out: (line) => console.log(line),
+        ...(process.stderr.isTTY && !options.json
+          ? { progress: (line: string) => process.stderr.write(line) }
+          : {}),
+      });
       return;
     }
     default:

@@ -96,7 +96,12 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
         ...(options.password === undefined ? { password } : {}),
       }),
     );
-  } else if (options.output === 'text') {
+  } else if (options.output === 'quiet') {
+    if (options.password === undefined) {
+      // Quiet prints only errors, but a room nobody can enter is one: the made-up password is needed.
+      io.err(`room password: ${password}`);
+    }
+  } else {
     io.out(`${io.chalk.bold('gaschat server')} listening on ${io.chalk.bold(address)} (UDP)`);
     if (options.password === undefined) {
       io.out(

@@ -1,138 +1,200 @@
+import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import fc from 'fast-check';
-import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
-import { checkRun, type Violation } from '../adapters/sim/check.ts';
-import { type RunRecord, runScenario } from '../adapters/sim/run.ts';
-import type { Scenario } from '../adapters/sim/scenario.ts';
+import type { WorkloadOptions } from '../adapters/sim/arbitraries/scenario.ts';
+import { checkRun } from '../adapters/sim/check.ts';
+import { renderDiagramHtml, renderDiagramSvg } from '../adapters/sim/diagram.ts';
+import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
+import type { RunRecord } from '../adapters/sim/run.ts';
+import {
+  judge,
+  type RunChecker,
+  runSwarm,
+  type SwarmFailure,
+  type SwarmSummary,
+  type SwarmViolation,
+  swarmScenarioForSeed,
+} from '../adapters/sim/swarm.ts';
 
-export interface SimOptions {
+export interface SimCommandOptions extends WorkloadOptions {
   readonly runs: number;
   readonly seed: number;
+  /** Replays one run from a failure's token instead of drawing runs. */
+  readonly replay?: string;
+  /** Writes the space-time diagram of a run to this .svg or .html file. */
+  readonly diagram?: string;
+  readonly checkDeterminism: boolean;
   readonly json: boolean;
+  /** The checker (every guarantee unless a test passes another). */
+  readonly check?: RunChecker;
 }
 
-export interface SimSummary {
-  runs: number;
-  failures: number;
-  messagesDelivered: number;
-  datagramsSent: number;
-  datagramsDropped: number;
-  datagramsDuplicated: number;
-  retransmissions: number;
-  timeouts: number;
-  virtualSeconds: number;
-  realSeconds: number;
+export interface SimIo {
+  readonly chalk: ChalkInstance;
+  readonly out: (line: string) => void;
+  /** Where the progress bar goes; undefined for none (not a terminal, or JSON). */
+  readonly progress?: (line: string) => void;
+  readonly writeFile?: (path: string, text: string) => void;
 }
 
-interface Failure {
-  readonly seed: number;
-  readonly violations: readonly Violation[];
-  readonly run: RunRecord;
+/** The one command that replays a failure exactly. */
+export function replayCommand(token: string): string {
+  return `gaschat sim --replay ${token}`;
 }
 
-/** The scenario of one run: drawn from its own seed, so that `--runs 1 --seed S` replays it. */
-export function scenarioForSeed(seed: number): Scenario {
-  const [scenario] = fc.sample(scenarioArb, { seed, numRuns: 1 });
-  if (scenario === undefined) {
-    throw new Error(`fast-check drew no scenario for seed ${seed}`);
+/** Checks the diagram file name before any run, so a typo costs nothing. */
+export function diagramFormat(path: string): 'svg' | 'html' | undefined {
+  const extension = extname(path).toLowerCase();
+  return extension === '.svg' ? 'svg' : extension === '.html' || extension === '.htm' ? 'html' : undefined;
+}
+
+function bar(done: number, total: number, failures: number, chalk: ChalkInstance): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const failed = failures === 0 ? '' : chalk.red(` ${failures} failed`);
+  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} runs${failed}`;
+}
+
+function writeDiagram(
+  options: SimCommandOptions,
+  io: SimIo,
+  run: RunRecord,
+  title: string,
+  violations: readonly SwarmViolation[],
+): void {
+  if (options.diagram === undefined) {
+    return;
   }
-  return scenario;
+  const text =
+    diagramFormat(options.diagram) === 'html'
+      ? renderDiagramHtml(
+          run,
+          title,
+          violations.map((violation) => `[${violation.invariant}] ${violation.message}`),
+        )
+      : renderDiagramSvg(run, title);
+  (io.writeFile ?? writeFileSync)(options.diagram, text);
+  if (!options.json) {
+    io.out(io.chalk.dim(`diagram of ${title} written to ${options.diagram}`));
+  }
 }
 
-function tally(summary: SimSummary, run: RunRecord): void {
-  summary.runs += 1;
-  summary.datagramsSent += run.network.sent;
-  const dropped = run.network.dropped;
-  summary.datagramsDropped += dropped.loss + dropped.partition + dropped.crashed + dropped.noSuchNode;
-  summary.datagramsDuplicated += run.network.duplicated;
-  summary.messagesDelivered += run.clients.reduce(
-    (count, client) => count + client.events.filter(({ event }) => event.type === 'message').length,
-    0,
-  );
-  const links = [
-    ...run.sessionStats,
-    ...run.clients.flatMap((client) => (client.linkStats ? [client.linkStats] : [])),
-  ];
-  summary.retransmissions += links.reduce((count, stats) => count + stats.framesRetransmitted, 0);
-  summary.timeouts += run.server.filter(
-    ({ event }) => event.type === 'member.left' && event.reason === 'timeout',
-  ).length;
-  summary.virtualSeconds += run.scenario.endAtMs / 1000;
+function printViolations(violations: readonly SwarmViolation[], io: SimIo): void {
+  for (const violation of violations) {
+    io.out(`  ${io.chalk.red(`[${violation.invariant}]`)} ${violation.message}`);
+  }
 }
 
-/** Runs simulated chat rooms under faults and checks every guarantee; returns the process exit code. */
-export function simCommand(options: SimOptions, chalk: ChalkInstance, print: (line: string) => void): number {
-  const summary: SimSummary = {
-    runs: 0,
-    failures: 0,
-    messagesDelivered: 0,
-    datagramsSent: 0,
-    datagramsDropped: 0,
-    datagramsDuplicated: 0,
-    retransmissions: 0,
-    timeouts: 0,
-    virtualSeconds: 0,
-    realSeconds: 0,
-  };
-  const failures: Failure[] = [];
-  const startedAt = performance.now();
-  for (let index = 0; index < options.runs; index += 1) {
-    const seed = (options.seed + index) >>> 0;
-    const run = runScenario(scenarioForSeed(seed));
-    tally(summary, run);
-    const violations = checkRun(run);
-    if (violations.length > 0) {
-      summary.failures += 1;
-      failures.push({ seed, violations, run });
+function replay(options: SimCommandOptions, io: SimIo, token: string): number {
+  const scenario = decodeReplayToken(token);
+  const { run, violations } = judge(scenario, options.check ?? checkRun, options.checkDeterminism);
+  if (options.json) {
+    io.out(JSON.stringify({ type: 'replay', ok: violations.length === 0, violations, scenario }));
+    for (const entry of run.trace.entries) {
+      io.out(JSON.stringify({ type: 'trace', ...entry }));
+    }
+  } else {
+    io.out(run.trace.formatted());
+    if (violations.length === 0) {
+      io.out(io.chalk.green('the replayed run kept every guarantee'));
+    } else {
+      io.out(io.chalk.red.bold(`the replayed run broke ${violations.length} guarantee(s):`));
+      printViolations(violations, io);
     }
   }
-  summary.realSeconds = (performance.now() - startedAt) / 1000;
+  writeDiagram(options, io, run, 'replayed run', violations);
+  return violations.length === 0 ? 0 : 1;
+}
+
+function printFailure(failure: SwarmFailure, io: SimIo): void {
+  const { chalk } = io;
+  io.out(chalk.red.bold(`seed ${failure.seed} broke ${failure.violations.length} guarantee(s):`));
+  printViolations(failure.violations, io);
+  io.out(chalk.bold(`shrunk in ${failure.shrinkSteps} steps to this scenario:`));
+  io.out(JSON.stringify(failure.shrunk.scenario));
+  io.out(chalk.bold('which breaks:'));
+  printViolations(failure.shrunk.violations, io);
+  io.out(chalk.bold('its log, one event per line (virtual time, node, what):'));
+  io.out(failure.shrunk.run.trace.formatted());
+  io.out(`replay it exactly: ${chalk.bold(replayCommand(failure.token))}`);
+}
+
+function printSummary(summary: SwarmSummary, io: SimIo): void {
+  const { chalk, out } = io;
+  out(
+    summary.failures === 0
+      ? chalk.green(`${summary.runs} runs, every guarantee held`)
+      : chalk.red(`${summary.failures} of ${summary.runs} runs failed`),
+  );
+  out(`  runs without faults   ${summary.faultFreeRuns}`);
+  out(`  messages delivered    ${summary.messagesDelivered}`);
+  out(
+    `  datagrams sent        ${summary.datagramsSent} (dropped ${summary.datagramsDropped}, duplicated ${summary.datagramsDuplicated})`,
+  );
+  out(`  retransmissions       ${summary.retransmissions}`);
+  out(`  timeouts announced    ${summary.timeouts}`);
+  out(
+    `  virtual time          ${summary.virtualSeconds.toFixed(0)} s in ${summary.realSeconds.toFixed(2)} s real`,
+  );
+  const seconds = Math.max(summary.realSeconds, 1e-9);
+  out(
+    `  speed                 ${(summary.runs / seconds).toFixed(1)} runs/s, ${(summary.virtualSeconds / seconds).toFixed(0)} virtual s per real s`,
+  );
+}
+
+/**
+ * `gaschat sim`: swarm-tests simulated rooms (or replays one), prints failures shrunk with their
+ * logs and replay commands, a summary, and optionally a diagram. Returns the exit code.
+ */
+export function simCommand(options: SimCommandOptions, io: SimIo): number {
+  if (options.replay !== undefined) {
+    return replay(options, io, options.replay);
+  }
+  const { summary, failures } = runSwarm({
+    ...options,
+    onProgress: (done, failed) => io.progress?.(bar(done, options.runs, failed, io.chalk)),
+  });
+  io.progress?.('\n');
   if (options.json) {
-    print(JSON.stringify({ type: 'summary', ...summary }));
+    io.out(JSON.stringify({ type: 'summary', ...summary }));
     for (const failure of failures) {
-      print(
+      io.out(
         JSON.stringify({
           type: 'failure',
           seed: failure.seed,
           violations: failure.violations,
-          replay: replayCommand(failure.seed),
+          shrunk: { scenario: failure.shrunk.scenario, violations: failure.shrunk.violations },
+          shrinkSteps: failure.shrinkSteps,
+          log: failure.shrunk.run.trace.formatted().split('\n'),
+          replay: replayCommand(failure.token),
         }),
       );
     }
   } else {
-    for (const failure of failures.slice(0, 3)) {
-      print(chalk.red.bold(`run with seed ${failure.seed} broke ${failure.violations.length} guarantee(s):`));
-      for (const violation of failure.violations) {
-        print(`  ${chalk.red(`[${violation.invariant}]`)} ${violation.message}`);
-      }
-      print(chalk.dim(failure.run.trace.formatted(120)));
-      print(`replay: ${chalk.bold(replayCommand(failure.seed))}`);
+    for (const failure of failures) {
+      printFailure(failure, io);
     }
-    printSummary(summary, chalk, print);
+    if (summary.failures > failures.length) {
+      io.out(io.chalk.red(`${summary.failures - failures.length} more failing runs not shown`));
+    }
+    printSummary(summary, io);
+  }
+  const drawn = failures[0];
+  if (drawn !== undefined) {
+    writeDiagram(
+      options,
+      io,
+      drawn.shrunk.run,
+      `shrunk failure of seed ${drawn.seed}`,
+      drawn.shrunk.violations,
+    );
+  } else if (options.diagram !== undefined) {
+    const { run, violations } = judge(
+      swarmScenarioForSeed(options.seed, options),
+      options.check ?? checkRun,
+      false,
+    );
+    writeDiagram(options, io, run, `run of seed ${options.seed}`, violations);
   }
   return summary.failures === 0 ? 0 : 1;
-}
-
-function replayCommand(seed: number): string {
-  return `gaschat sim --runs 1 --seed ${seed}`;
-}
-
-function printSummary(summary: SimSummary, chalk: ChalkInstance, print: (line: string) => void): void {
-  const verdict =
-    summary.failures === 0
-      ? chalk.green(`${summary.runs} runs, every guarantee held`)
-      : chalk.red(`${summary.failures} of ${summary.runs} runs failed`);
-  print(verdict);
-  print(`  messages delivered   ${summary.messagesDelivered}`);
-  print(
-    `  datagrams sent       ${summary.datagramsSent} (dropped ${summary.datagramsDropped}, duplicated ${summary.datagramsDuplicated})`,
-  );
-  print(`  retransmissions      ${summary.retransmissions}`);
-  print(`  timeouts announced   ${summary.timeouts}`);
-  print(
-    `  virtual time         ${summary.virtualSeconds.toFixed(0)} s in ${summary.realSeconds.toFixed(2)} s real`,
-  );
-  print(
-    `  speed                ${(summary.runs / summary.realSeconds).toFixed(1)} runs/s, ${(summary.virtualSeconds / summary.realSeconds).toFixed(0)} virtual s per real s`,
-  );
 }

@@ -15,6 +15,18 @@ export interface ClientPlan {
   readonly crashAtMs?: number;
 }
 
+/** The faults a run was drawn under (swarm testing draws them per run); for reports. */
+export interface FaultSettings {
+  readonly lossPercent: number;
+  readonly duplicatePercent: number;
+  /** Datagrams given extra delay, which reorders them. */
+  readonly delayPercent: number;
+  readonly delayMsMax: number;
+  readonly partitionCountMax: number;
+  readonly crashes: boolean;
+  readonly wrongPasswords: boolean;
+}
+
 /**
  * Everything that determines a run: same scenario, same trace, byte for byte. Faults happen before
  * `healAtMs` only; after it the network delivers everything after `latencyMs` and the run goes on until
@@ -26,6 +38,8 @@ export interface Scenario {
   readonly latencyMs: number;
   readonly faultTape: readonly FaultDecision[];
   readonly partitions: readonly Partition[];
+  /** The settings the fault tape and partitions were drawn under. */
+  readonly faults: FaultSettings;
   readonly healAtMs: number;
   readonly endAtMs: number;
   readonly stepCountMax: number;

@@ -98,5 +98,26 @@ test('a refused login is asked again with the reason shown', async (t) => {
   await screenWith(session, 'welcome, ana!');
   tmux('send-keys', '-t', session, 'C-d');
   await screenWith(session, 'exit code 0');
-  t.pass();
+  t.regex(tmux('capture-pane', '-p', '-t', session), /you left the room/);
+});
+
+test('a message over the limit is refused with its size and the limit, and Ctrl-C leaves cleanly', async (t) => {
+  const { port, host } = await startServer(t);
+  const budi = await startClient(t, { host, port }, 'budi');
+  const session = startTerminal(t, 'long', `${host} ${port} -u ana --password ${PASSWORD}`);
+  await screenWith(session, 'welcome, ana!');
+  // 501 two-byte characters: 1002 bytes of UTF-8.
+  tmux('send-keys', '-t', session, '-l', 'é'.repeat(501));
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'the message is 1002 bytes of UTF-8; the limit is 1000');
+  tmux('send-keys', '-t', session, 'C-c');
+  await screenWith(session, 'exit code 0');
+  await budi.waitFor(
+    'ana left',
+    (line) => line.type === 'left' && line.name === 'ana' && line.reason === 'quit',
+  );
+  t.false(
+    budi.json.some((line) => line.type === 'message' && line.from === 'ana'),
+    'nothing was sent',
+  );
 });

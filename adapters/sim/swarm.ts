@@ -1,0 +1,198 @@
+import fc from 'fast-check';
+import { swarmScenarioArb, type WorkloadOptions } from './arbitraries/scenario.ts';
+import { checkRun } from './check.ts';
+import { encodeReplayToken } from './replay-token.ts';
+import { type RunRecord, runScenario } from './run.ts';
+import type { Scenario } from './scenario.ts';
+
+/** One broken guarantee: its name (an invariant of check.ts, or `determinism`) and what happened. */
+export interface SwarmViolation {
+  readonly invariant: string;
+  readonly message: string;
+}
+
+/** Decides a run; `checkRun` (every guarantee) unless a caller passes its own. */
+export type RunChecker = (run: RunRecord) => readonly SwarmViolation[];
+
+export interface SwarmOptions extends WorkloadOptions {
+  readonly runs: number;
+  /** Run i draws everything from seed + i. */
+  readonly seed: number;
+  /** Runs every scenario twice and fails on the first difference between the traces. */
+  readonly checkDeterminism?: boolean;
+  readonly check?: RunChecker;
+  /** Called after each run, for a progress bar. */
+  readonly onProgress?: (done: number, failures: number) => void;
+  /** Failures shrunk and reported at most; later failing seeds are counted only. */
+  readonly failureReportCountMax?: number;
+}
+
+/** A failing seed, shrunk to its smallest failing scenario. */
+export interface SwarmFailure {
+  readonly seed: number;
+  /** What the run as first drawn violated. */
+  readonly violations: readonly SwarmViolation[];
+  /** The smallest scenario fast-check found that still fails, re-run: what to read and replay. */
+  readonly shrunk: {
+    readonly scenario: Scenario;
+    readonly run: RunRecord;
+    readonly violations: readonly SwarmViolation[];
+  };
+  readonly shrinkSteps: number;
+  readonly token: string;
+}
+
+export interface SwarmSummary {
+  runs: number;
+  failures: number;
+  faultFreeRuns: number;
+  messagesDelivered: number;
+  datagramsSent: number;
+  datagramsDropped: number;
+  datagramsDuplicated: number;
+  retransmissions: number;
+  timeouts: number;
+  virtualSeconds: number;
+  realSeconds: number;
+}
+
+/** Adds one run's figures to the summary. */
+export function tally(summary: SwarmSummary, run: RunRecord): void {
+  summary.runs += 1;
+  const network = run.network;
+  summary.datagramsSent += network.sent;
+  summary.datagramsDropped +=
+    network.dropped.loss + network.dropped.partition + network.dropped.crashed + network.dropped.noSuchNode;
+  summary.datagramsDuplicated += network.duplicated;
+  for (const client of run.clients) {
+    summary.messagesDelivered += client.events.filter(({ event }) => event.type === 'message').length;
+  }
+  const links = [
+    ...run.sessionStats,
+    ...run.clients.flatMap((client) => (client.linkStats ? [client.linkStats] : [])),
+  ];
+  for (const stats of links) {
+    summary.retransmissions += stats.framesRetransmitted;
+  }
+  summary.timeouts += run.server.filter(
+    ({ event }) => event.type === 'member.left' && event.reason === 'timeout',
+  ).length;
+  summary.virtualSeconds += run.scenario.endAtMs / 1000;
+  const faults = run.scenario.faults;
+  if (
+    faults.lossPercent + faults.duplicatePercent + faults.delayPercent + faults.partitionCountMax === 0 &&
+    !faults.crashes
+  ) {
+    summary.faultFreeRuns += 1;
+  }
+}
+
+export function emptySummary(): SwarmSummary {
+  return {
+    runs: 0,
+    failures: 0,
+    faultFreeRuns: 0,
+    messagesDelivered: 0,
+    datagramsSent: 0,
+    datagramsDropped: 0,
+    datagramsDuplicated: 0,
+    retransmissions: 0,
+    timeouts: 0,
+    virtualSeconds: 0,
+    realSeconds: 0,
+  };
+}
+
+/** The first line where two traces differ, or undefined when they are the same byte for byte. */
+export function firstTraceDifference(a: string, b: string): string | undefined {
+  if (a === b) {
+    return undefined;
+  }
+  const linesA = a.split('\n');
+  const linesB = b.split('\n');
+  const index = linesA.findIndex((line, i) => line !== linesB[i]);
+  const at = index < 0 ? linesA.length : index;
+  return `the traces differ at line ${at + 1}: first run ${JSON.stringify(linesA[at] ?? '(end)')}, second run ${JSON.stringify(linesB[at] ?? '(end)')}`;
+}
+
+/** Runs a scenario and decides it; with `twice`, runs it again and compares the traces. */
+export function judge(scenario: Scenario, check: RunChecker, twice: boolean) {
+  const run = runScenario(scenario);
+  const violations = [...check(run)];
+  if (twice) {
+    const difference = firstTraceDifference(
+      run.trace.toJsonLines(),
+      runScenario(scenario).trace.toJsonLines(),
+    );
+    if (difference !== undefined) {
+      violations.push({ invariant: 'determinism', message: difference });
+    }
+  }
+  return { run, violations };
+}
+
+/**
+ * Swarm testing: each seed draws its own fault settings, clients and workload, runs them in virtual
+ * time and checks every guarantee. A failing seed is shrunk by fast-check to its smallest failing
+ * scenario, which a replay token carries.
+ */
+export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failures: SwarmFailure[] } {
+  const check = options.check ?? checkRun;
+  const twice = options.checkDeterminism === true;
+  const arbitrary = swarmScenarioArb(options);
+  const summary = emptySummary();
+  const failures: SwarmFailure[] = [];
+  const startedAt = performance.now();
+  for (let index = 0; index < options.runs; index += 1) {
+    const seed = (options.seed + index) % 2 ** 31;
+    let first: { run: RunRecord; violations: SwarmViolation[] } | undefined;
+    const shrinking = failures.length < (options.failureReportCountMax ?? 3);
+    const result = fc.check(
+      fc.property(arbitrary, (scenario) => {
+        // While shrinking, only the verdict matters: the figures count each seed's first run.
+        if (first !== undefined && !shrinking) {
+          return true;
+        }
+        const verdict = judge(scenario, check, twice);
+        first ??= verdict;
+        return verdict.violations.length === 0;
+      }),
+      { seed, numRuns: 1, endOnFailure: !shrinking },
+    );
+    if (first !== undefined) {
+      tally(summary, first.run);
+    }
+    if (result.failed && first !== undefined) {
+      summary.failures += 1;
+      const scenario = result.counterexample?.[0];
+      if (shrinking && scenario !== undefined) {
+        failures.push({
+          seed,
+          violations: first.violations,
+          shrunk: { scenario, ...judge(scenario, check, twice) },
+          shrinkSteps: result.numShrinks,
+          token: encodeReplayToken(scenario),
+        });
+      }
+    }
+    options.onProgress?.(index + 1, summary.failures);
+  }
+  summary.realSeconds = (performance.now() - startedAt) / 1000;
+  return { summary, failures };
+}
+
+/** The scenario of one seed, exactly as {@link runSwarm} draws it. */
+export function swarmScenarioForSeed(seed: number, options: WorkloadOptions = {}): Scenario {
+  let drawn: Scenario | undefined;
+  fc.check(
+    fc.property(swarmScenarioArb(options), (scenario) => {
+      drawn = scenario;
+      return true;
+    }),
+    { seed, numRuns: 1 },
+  );
+  if (drawn === undefined) {
+    throw new Error(`no scenario was drawn for seed ${seed}`);
+  }
+  return drawn;
+}
