@@ -1,0 +1,95 @@
+import { createSocket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import { openUdp, realEnvironment } from '../../adapters/udp/index.ts';
+import { createServer, formatAddress } from '../../engine/index.ts';
+
+/** What the benchmark asks its server thread to run. */
+export interface ServerWorkerData {
+  readonly kind: 'gaschat' | 'raw';
+  readonly password: string;
+  /** Room limits above the defaults, for the many-sessions benchmark. */
+  readonly memberCountMax?: number;
+}
+
+/** Messages the server thread answers. */
+export type ServerWorkerRequest = { readonly type: 'measure' } | { readonly type: 'stop' };
+export interface ServerWorkerMeasure {
+  readonly type: 'measure';
+  /** Bytes of this thread's heap in use after a full garbage collection. */
+  readonly heapUsedBytes: number;
+  /** The share of time this thread's event loop was busy since the last measure (0 to 1). */
+  readonly utilization: number;
+  readonly sessionCount: number;
+}
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const data = workerData as ServerWorkerData;
+const port = parentPort;
+if (port === null) {
+  throw new Error('server-worker.ts runs as a worker thread');
+}
+
+let sessionCount = (): number => 0;
+let stop: () => Promise<void>;
+
+if (data.kind === 'gaschat') {
+  const endpoint = await openUdp({ host: '127.0.0.1', port: 0 });
+  const limits =
+    data.memberCountMax === undefined
+      ? {}
+      : { config: { memberCountMax: data.memberCountMax, sessionCountMax: 2 * data.memberCountMax } };
+  const server = createServer({ password: data.password, ...limits }, realEnvironment(endpoint.port));
+  endpoint.onDatagram((datagram, from) => server.send({ type: 'datagram.received', datagram, from }));
+  server.start();
+  sessionCount = () => server.getSnapshot().context.sessions.size;
+  stop = async () => {
+    server.stop();
+    await endpoint.close();
+  };
+  port.postMessage({ type: 'listening', port: endpoint.local.port });
+} else {
+  // The ceiling: a relay with no protocol at all. A datagram "R" registers its sender; every other
+  // datagram goes to every registered address, its sender included (its echo is its confirmation).
+  const socket = createSocket('udp4');
+  const members = new Map<string, { address: string; port: number }>();
+  socket.on('message', (message, remote) => {
+    if (message.length === 1 && message[0] === 0x52) {
+      members.set(formatAddress({ host: remote.address, port: remote.port }), {
+        address: remote.address,
+        port: remote.port,
+      });
+      socket.send(message, remote.port, remote.address);
+      return;
+    }
+    for (const member of members.values()) {
+      socket.send(message, member.port, member.address);
+    }
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  sessionCount = () => members.size;
+  stop = () => new Promise((resolve) => socket.close(() => resolve()));
+  port.postMessage({ type: 'listening', port: socket.address().port });
+}
+
+let lastUtilization = performance.eventLoopUtilization();
+port.on('message', (request: ServerWorkerRequest) => {
+  if (request.type === 'measure') {
+    collectGarbage();
+    const now = performance.eventLoopUtilization();
+    const utilization = performance.eventLoopUtilization(now, lastUtilization).utilization;
+    lastUtilization = now;
+    const measure: ServerWorkerMeasure = {
+      type: 'measure',
+      heapUsedBytes: getHeapStatistics().used_heap_size,
+      utilization,
+      sessionCount: sessionCount(),
+    };
+    port.postMessage(measure);
+  } else {
+    void stop().then(() => port.close());
+  }
+});
