@@ -1,12 +1,15 @@
 import { isIPv6 } from 'node:net';
 import { openUdp, realEnvironment, resolveHost, type UdpEndpoint } from '../adapters/udp/index.ts';
 import { type ClientActor, type ClientEvent, createClient, type PeerAddress } from '../engine/index.ts';
+import { linkForIdleTimeout } from './server-command.ts';
 
 export interface ConnectOptions {
   readonly host: string;
   readonly serverPort: number;
   /** The client's own UDP port; 0 for any free one. */
   readonly clientPort: number;
+  /** Gives up on a silent server after this long (the link's idle timeout); the default otherwise. */
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 /** How a login attempt ended: in the room, or closed (refused, unreachable) with the engine's reason. */
@@ -25,11 +28,13 @@ export type LoginOutcome =
 export class Connection {
   readonly endpoint: UdpEndpoint;
   readonly server: PeerAddress;
+  readonly #idleTimeoutMs: number | undefined;
   #actor: ClientActor | undefined;
 
-  private constructor(endpoint: UdpEndpoint, server: PeerAddress) {
+  private constructor(endpoint: UdpEndpoint, server: PeerAddress, idleTimeoutMs: number | undefined) {
     this.endpoint = endpoint;
     this.server = server;
+    this.#idleTimeoutMs = idleTimeoutMs;
     endpoint.onDatagram((datagram, from) => this.#actor?.send({ type: 'datagram.received', datagram, from }));
   }
 
@@ -37,17 +42,31 @@ export class Connection {
   static async open(options: ConnectOptions): Promise<Connection> {
     const serverHost = await resolveHost(options.host);
     const endpoint = await openUdp({ host: localHostFor(serverHost), port: options.clientPort });
-    return new Connection(endpoint, { host: serverHost, port: options.serverPort });
+    return new Connection(endpoint, { host: serverHost, port: options.serverPort }, options.idleTimeoutMs);
   }
 
-  /** Starts a login: a new client actor on this socket, with `onEvent` seeing everything it emits. */
-  login(name: string, password: string, onEvent: (event: ClientEvent) => void): ClientActor {
+  /**
+   * Starts a login: a new client actor on this socket, with `onEvent` seeing everything it emits from
+   * the start, and `outcome` settling on the first of welcome, refusal or close (listened for before
+   * the actor starts, so that even a name refused at once is seen).
+   */
+  login(
+    name: string,
+    password: string,
+    onEvent: (event: ClientEvent) => void,
+  ): { readonly actor: ClientActor; readonly outcome: Promise<LoginOutcome> } {
     this.#actor?.stop();
-    const actor = createClient({ name, password, server: this.server }, realEnvironment(this.endpoint.port));
+    const config =
+      this.#idleTimeoutMs === undefined ? {} : { config: { link: linkForIdleTimeout(this.#idleTimeoutMs) } };
+    const actor = createClient(
+      { name, password, server: this.server, ...config },
+      realEnvironment(this.endpoint.port),
+    );
     actor.on('*', onEvent);
+    const outcome = loginOutcome(actor);
     this.#actor = actor;
     actor.start();
-    return actor;
+    return { actor, outcome };
   }
 
   async close(): Promise<void> {
@@ -57,7 +76,7 @@ export class Connection {
 }
 
 /** Resolves when the login is settled: welcomed, refused, or closed without an answer. */
-export function loginOutcome(actor: ClientActor): Promise<LoginOutcome> {
+function loginOutcome(actor: ClientActor): Promise<LoginOutcome> {
   return new Promise((resolve) => {
     const subscriptions = [
       actor.on('welcome', (event) => settle({ kind: 'welcome', event })),
@@ -70,16 +89,6 @@ export function loginOutcome(actor: ClientActor): Promise<LoginOutcome> {
       }
       resolve(outcome);
     }
-  });
-}
-
-/** Resolves with the client's closing event. */
-export function closedEvent(actor: ClientActor): Promise<Extract<ClientEvent, { type: 'closed' }>> {
-  return new Promise((resolve) => {
-    const subscription = actor.on('closed', (event) => {
-      subscription.unsubscribe();
-      resolve(event);
-    });
   });
 }
 

@@ -1,8 +1,8 @@
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ClientActor, ClientEvent } from '../engine/index.ts';
 import { clientEventJson } from './client-json.ts';
-import { type Connection, exitCodeFor, loginOutcome } from './connection.ts';
+import { type Connection, exitCodeFor } from './connection.ts';
 
 /** Messages sent but not yet confirmed, at most: input waits beyond this, so no line is ever dropped. */
 export const JSON_IN_FLIGHT_MAX = 32;
@@ -36,41 +36,55 @@ class InFlight {
   }
 }
 
+/** What a line of input asks: to leave, or to send it. Commands are compared without surrounding spaces. */
+export function isLeaveCommand(line: string): boolean {
+  const command = line.trim();
+  return command === 'QUIT' || command === '/quit';
+}
+
 /**
  * The scriptable client: each input line is a message; `QUIT`, `/quit` or the end of input leaves
- * once every message sent so far is confirmed. Prints one JSON object per line. Returns the exit code.
+ * once every message sent so far is confirmed. Prints one JSON object per line. `onLeaveRequest`
+ * receives the function a signal handler calls to leave at once (after what was already sent).
+ * Returns the exit code.
  */
 export async function runJsonClient(
   connection: Connection,
   credentials: { readonly name: string; readonly password: string },
   input: Readable,
   out: (line: string) => void,
+  onLeaveRequest: (leave: () => void) => void = () => undefined,
 ): Promise<number> {
   const inFlight = new InFlight();
   let closing: Extract<ClientEvent, { type: 'closed' }> | undefined;
-  const actor = connection.login(credentials.name, credentials.password, (event) => {
+  let lines: Interface | undefined;
+  const { actor, outcome } = connection.login(credentials.name, credentials.password, (event) => {
     out(JSON.stringify(clientEventJson(event)));
     inFlight.observe(event);
     if (event.type === 'closed') {
       closing = event;
+      // Nothing more can be sent: stop reading, even if the input stays open.
+      lines?.close();
     }
   });
-  const outcome = await loginOutcome(actor);
-  if (outcome.kind !== 'welcome') {
-    await settled(actor);
+  let leaving = false;
+  onLeaveRequest(() => {
+    leaving = true;
+    lines?.close();
+    actor.send({ type: 'chat.quit' });
+  });
+  if ((await outcome).kind !== 'welcome') {
+    await inFlight.until(() => false);
     return 3;
   }
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
   try {
-    for await (const line of lines) {
-      if (inFlight.closed) {
-        break;
-      }
-      if (line === 'QUIT' || line === '/quit') {
+    for await (const line of closing === undefined && !leaving ? lines : []) {
+      if (inFlight.closed || leaving || isLeaveCommand(line)) {
         break;
       }
       await inFlight.until(() => inFlight.count < JSON_IN_FLIGHT_MAX);
-      if (inFlight.closed) {
+      if (inFlight.closed || leaving) {
         break;
       }
       if (say(actor, line)) {
@@ -80,9 +94,11 @@ export async function runJsonClient(
   } finally {
     lines.close();
   }
-  await inFlight.until(() => inFlight.count === 0);
-  if (!inFlight.closed) {
-    actor.send({ type: 'chat.quit' });
+  if (!leaving) {
+    await inFlight.until(() => inFlight.count === 0);
+    if (!inFlight.closed) {
+      actor.send({ type: 'chat.quit' });
+    }
   }
   await inFlight.until(() => false);
   return closing === undefined ? 1 : exitCodeFor(closing.reason);
@@ -97,18 +113,4 @@ function say(actor: ClientActor, text: string): boolean {
   actor.send({ type: 'chat.say', text });
   subscription.unsubscribe();
   return !refused;
-}
-
-/** Waits for a refused or failed login's closing event, which follows its rejection. */
-async function settled(actor: ClientActor): Promise<void> {
-  if (actor.getSnapshot().status === 'active') {
-    await new Promise<void>((resolve) => {
-      const subscription = actor.subscribe({
-        complete: () => {
-          subscription.unsubscribe();
-          resolve();
-        },
-      });
-    });
-  }
 }

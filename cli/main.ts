@@ -9,10 +9,11 @@ import { Connection } from './connection.ts';
 import { runJsonClient } from './json-client.ts';
 import { runServer } from './server-command.ts';
 import { diagramFormat, type SimCommandOptions, simCommand } from './sim-command.ts';
-import { runTerminalClient } from './terminal-client.ts';
+import { EXIT_INTERRUPTED, runTerminalClient } from './terminal-client.ts';
 
-const cli = meow(
-  `
+function parseArguments() {
+  return meow(
+    `
   Usage
     $ gaschat server [host] [-p port]             run a chat room (host 127.0.0.1, port 8080)
     $ gaschat client <host> <server-port> [client-port]   join a room
@@ -27,6 +28,7 @@ const cli = meow(
 
   Client options
     -u, --username NAME     your name: 1 to 32 letters, digits, _ or - (asked for when missing)
+    --idle-timeout-ms N     give up on a silent server after N ms (default 30000)
     --password PW           the room password (or GASCHAT_PASSWORD; asked for, masked, when missing)
     --json                  scriptable: stdin lines are messages, QUIT or end of input leaves;
                             every event is printed as one JSON object per line
@@ -54,27 +56,28 @@ const cli = meow(
     $ gaschat client 192.168.1.10 8080 -u ana
     $ echo halo | gaschat client 127.0.0.1 8080 --json -u bot --password rahasia
 `,
-  {
-    importMeta: import.meta,
-    allowUnknownFlags: false,
-    flags: {
-      port: { type: 'string', shortFlag: 'p' },
-      password: { type: 'string' },
-      username: { type: 'string', shortFlag: 'u' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      idleTimeoutMs: { type: 'string' },
-      runs: { type: 'string' },
-      seed: { type: 'string' },
-      clients: { type: 'string' },
-      messages: { type: 'string' },
-      timeMs: { type: 'string' },
-      replay: { type: 'string' },
-      diagram: { type: 'string' },
-      checkDeterminism: { type: 'boolean', default: false },
+    {
+      importMeta: import.meta,
+      allowUnknownFlags: true,
+      flags: {
+        port: { type: 'string', shortFlag: 'p' },
+        password: { type: 'string' },
+        username: { type: 'string', shortFlag: 'u' },
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        idleTimeoutMs: { type: 'string' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        clients: { type: 'string' },
+        messages: { type: 'string' },
+        timeMs: { type: 'string' },
+        replay: { type: 'string' },
+        diagram: { type: 'string' },
+        checkDeterminism: { type: 'boolean', default: false },
+      },
     },
-  },
-);
+  );
+}
 
 /** A usage error: says what was wrong and how to get help, and exits 2. */
 function usageError(message: string): never {
@@ -83,13 +86,70 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-function wholeNumber(raw: string | undefined, flag: string, minimum: number): number | undefined {
+let parsed: ReturnType<typeof parseArguments>;
+try {
+  parsed = parseArguments();
+} catch (error) {
+  // meow throws on a flag given twice.
+  usageError(error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
+}
+const cli = parsed;
+
+/** The flags each command takes, by their long names; anything else on its command line is refused. */
+const COMMAND_FLAGS: Record<string, readonly string[]> = {
+  server: ['port', 'password', 'json', 'quiet', 'idle-timeout-ms'],
+  client: ['username', 'password', 'json', 'idle-timeout-ms'],
+  sim: ['runs', 'seed', 'clients', 'messages', 'time-ms', 'replay', 'diagram', 'check-determinism', 'json'],
+};
+const SHORT_FLAGS: Record<string, string> = { p: 'port', u: 'username' };
+
+/** The long names of the flags on the command line, as typed (before `--`). */
+function givenFlags(argv: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const argument of argv) {
+    if (argument === '--') {
+      break;
+    }
+    if (argument.startsWith('--')) {
+      names.push(argument.slice(2).split('=')[0]?.replace(/^no-/, '') ?? '');
+    } else if (argument.startsWith('-') && argument.length > 1 && Number.isNaN(Number(argument))) {
+      for (const letter of argument.slice(1).split('=')[0] ?? '') {
+        names.push(SHORT_FLAGS[letter] ?? letter);
+      }
+    }
+  }
+  return names;
+}
+
+function checkFlags(command: string): void {
+  const allowed = COMMAND_FLAGS[command] ?? [];
+  for (const flag of givenFlags(process.argv.slice(2))) {
+    if (['help', 'version'].includes(flag) || allowed.includes(flag)) {
+      continue;
+    }
+    const owners = Object.entries(COMMAND_FLAGS)
+      .filter(([, flags]) => flags.includes(flag))
+      .map(([owner]) => `gaschat ${owner}`);
+    usageError(
+      owners.length === 0
+        ? `unknown option "${flag.length === 1 ? `-${flag}` : `--${flag}`}"`
+        : `--${flag} is an option of ${owners.join(' and ')}, not of gaschat ${command}`,
+    );
+  }
+}
+
+function wholeNumber(
+  raw: string | undefined,
+  flag: string,
+  minimum: number,
+  maximum = 2 ** 31 - 1,
+): number | undefined {
   if (raw === undefined) {
     return undefined;
   }
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(value) || value < minimum) {
-    usageError(`${flag} is "${raw}"; give a whole number, ${minimum} or more`);
+  if (!/^\d+$/.test(raw) || value < minimum || value > maximum) {
+    usageError(`${flag} is "${raw}"; give a whole number from ${minimum} to ${maximum}`);
   }
   return value;
 }
@@ -110,9 +170,28 @@ function expectArguments(count: { min: number; max: number }, usage: string): st
   return rest;
 }
 
+/** The room password from --password, else GASCHAT_PASSWORD (an empty variable counts as unset). */
 function passwordFlag(): string | undefined {
-  const password = cli.flags.password ?? process.env.GASCHAT_PASSWORD;
-  return password === '' ? undefined : password;
+  if (cli.flags.password !== undefined) {
+    if (cli.flags.password === '') {
+      usageError('--password is empty; give the room password, or leave the option out to be asked');
+    }
+    return cli.flags.password;
+  }
+  const fromEnvironment = process.env.GASCHAT_PASSWORD;
+  return fromEnvironment === '' ? undefined : fromEnvironment;
+}
+
+/** Refuses a host the user cannot have meant: empty, or with the port glued on. */
+function hostArgument(host: string): string {
+  if (host.trim() === '') {
+    usageError("the host is empty; give the server's address, such as 127.0.0.1 or 192.168.1.10");
+  }
+  const glued = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(host);
+  if (glued !== null) {
+    usageError(`"${host}" has the port glued on; give them apart: gaschat client ${glued[1]} ${glued[2]}`);
+  }
+  return host;
 }
 
 const output = {
@@ -150,17 +229,56 @@ async function serverCommand(): Promise<void> {
     output,
   );
   const stop = () => {
+    if (!cli.flags.json && !cli.flags.quiet) {
+      console.log(chalk.dim('server stopped'));
+    }
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  // The log's reader went away (`gaschat server | head`): stop cleanly rather than die of EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      void server.close().then(() => process.exit(0));
+    }
+  });
+}
+
+/**
+ * Signals while a client runs: the first one leaves cleanly (QUIT, then exit 0 once confirmed), a
+ * second one exits at once. `setLeave` is handed to the client modes, which say how to leave.
+ */
+function handleClientSignals(): (leave: () => void) => void {
+  let leave: (() => void) | undefined;
+  let asked = false;
+  const onSignal = () => {
+    if (asked || leave === undefined) {
+      process.exit(EXIT_INTERRUPTED);
+    }
+    asked = true;
+    leave();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, onSignal);
+  }
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' && !asked) {
+      asked = true;
+      leave?.();
+    }
+  });
+  return (handler) => {
+    leave = handler;
+  };
 }
 
 async function clientCommand(): Promise<number> {
-  const [host = '', serverPortRaw, clientPortRaw] = expectArguments(
+  const [hostRaw = '', serverPortRaw, clientPortRaw] = expectArguments(
     { min: 2, max: 3 },
     '<host> <server-port> [client-port]',
   );
+  const host = hostArgument(hostRaw);
   const serverPort = portArgument(serverPortRaw, 'the server port', false);
   const clientPort = clientPortRaw === undefined ? 0 : portArgument(clientPortRaw, 'the client port', true);
   const name = cli.flags.username;
@@ -178,16 +296,25 @@ async function clientCommand(): Promise<number> {
   if (interactive && !process.stdin.isTTY && (name === undefined || password === undefined)) {
     usageError('not a terminal, so nothing can be asked: give --username and --password, or use --json');
   }
-  const connection = await Connection.open({ host, serverPort, clientPort });
+  const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100);
+  const setLeave = handleClientSignals();
+  const connection = await Connection.open({ host, serverPort, clientPort, idleTimeoutMs });
   try {
     if (!interactive && name !== undefined && password !== undefined) {
-      return await runJsonClient(connection, { name, password }, process.stdin, (line) => console.log(line));
+      return await runJsonClient(
+        connection,
+        { name, password },
+        process.stdin,
+        (line) => console.log(line),
+        setLeave,
+      );
     }
     return await runTerminalClient(
       connection,
       { name, password },
       { input: process.stdin, output: process.stdout },
       chalk,
+      setLeave,
     );
   } finally {
     await connection.close();
@@ -236,6 +363,9 @@ function simOptions(): SimCommandOptions {
 
 async function main(): Promise<void> {
   const [command] = cli.input;
+  if (command !== undefined && command in COMMAND_FLAGS) {
+    checkFlags(command);
+  }
   switch (command) {
     case undefined:
       cli.showHelp(2);

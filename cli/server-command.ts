@@ -74,7 +74,12 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     }
   });
   server.subscribe({
-    error: (error) => io.err(io.chalk.red(`gaschat server: internal error: ${String(error)}`)),
+    error: (error) => {
+      // A room that failed serves nobody: say so, close the socket and let the process end with 1.
+      io.err(io.chalk.red(`gaschat server: internal error, stopping: ${String(error)}`));
+      process.exitCode = 1;
+      void endpoint.close();
+    },
   });
   endpoint.onDatagram((datagram, from) => server.send({ type: 'datagram.received', datagram, from }));
   endpoint.onWarning((message) => {

@@ -1,8 +1,15 @@
 import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
 import type { ChalkInstance } from 'chalk';
-import { type ClientEvent, nameKey, sanitizeForTerminal } from '../engine/index.ts';
-import { type Connection, exitCodeFor, loginOutcome } from './connection.ts';
+import stringWidth from 'string-width';
+import {
+  type ClientActor,
+  type ClientEvent,
+  nameKey,
+  sanitizeForTerminal,
+  validateName,
+} from '../engine/index.ts';
+import { type Connection, exitCodeFor } from './connection.ts';
 import { askHidden, askLine, PromptCancelled, type Terminal } from './prompt.ts';
 import { clockStamp } from './server-log.ts';
 
@@ -58,42 +65,62 @@ export function formatChatEvent(event: ClientEvent, chalk: ChalkInstance, nowMs:
   }
 }
 
+/** Unconfirmed messages at most before input is paused (it matters when input is piped). */
+const IN_FLIGHT_MAX = 32;
+/** The exit code when a second interrupt leaves without waiting for the server. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Asks for a name until it is a valid one, saying what is wrong with each that is not. */
+async function askName(terminal: Terminal, chalk: ChalkInstance): Promise<string> {
+  for (;;) {
+    const name = await askLine(terminal, 'username: ');
+    const validation = validateName(name);
+    if (validation.ok) {
+      return name;
+    }
+    terminal.output.write(`${chalk.yellow(validation.message)}\n`);
+  }
+}
+
 /**
  * The interactive chat: asks for what is missing (the password masked), asks again after a refused
  * login with the reason shown, then chats. Lines from the network are printed above the line being
- * typed, which is redrawn intact. Returns the exit code.
+ * typed, which is redrawn intact. `onLeaveRequest` receives what a signal handler calls to leave.
+ * Returns the exit code.
  */
 export async function runTerminalClient(
   connection: Connection,
   given: { readonly name: string | undefined; readonly password: string | undefined },
   terminal: Terminal,
   chalk: ChalkInstance,
+  onLeaveRequest: (leave: () => void) => void = () => undefined,
 ): Promise<number> {
-  let print: (line: string) => void = (line) => terminal.output.write(`${line}\n`);
-  let onEvent: (event: ClientEvent) => void = () => undefined;
-  const members: string[] = [];
+  const output = terminal.output;
+  // Every event from the moment a login starts: those that come with the welcome are kept until the
+  // chat screen is ready for them.
+  const early: ClientEvent[] = [];
+  let onEvent: (event: ClientEvent) => void = (event) => early.push(event);
   let name = given.name;
   let password = given.password;
-  let actor: ReturnType<Connection['login']>;
+  let actor: ClientActor | undefined;
+  onLeaveRequest(() => actor?.send({ type: 'chat.quit' }));
   try {
     for (;;) {
-      name ??= await askLine(terminal, 'username: ');
+      name ??= await askName(terminal, chalk);
       password ??= await askHidden(terminal, 'password: ');
-      terminal.output.write(
-        chalk.dim(`joining ${connection.server.host}:${connection.server.port} as ${name}…\n`),
-      );
-      actor = connection.login(name, password, (event) => onEvent(event));
-      const outcome = await loginOutcome(actor);
+      output.write(chalk.dim(`joining ${connection.server.host}:${connection.server.port} as ${name}…\n`));
+      early.length = 0;
+      const login = connection.login(name, password, (event) => onEvent(event));
+      actor = login.actor;
+      const outcome = await login.outcome;
       if (outcome.kind === 'welcome') {
-        members.push(...outcome.event.members);
-        print(formatChatEvent(outcome.event, chalk, Date.now()) ?? '');
         break;
       }
       if (outcome.kind === 'closed') {
-        print(formatChatEvent(outcome.event, chalk, Date.now()) ?? '');
+        output.write(`${formatChatEvent(outcome.event, chalk, Date.now())}\n`);
         return exitCodeFor(outcome.event.reason);
       }
-      print(chalk.yellow(`login refused: ${outcome.event.message}`));
+      output.write(`${chalk.yellow(`login refused: ${outcome.event.message}`)}\n`);
       if (outcome.event.reason === 'bad-password') {
         password = undefined;
       } else if (outcome.event.reason === 'name-taken' || outcome.event.reason === 'bad-name') {
@@ -108,18 +135,46 @@ export async function runTerminalClient(
     }
     throw error;
   }
+  return chat(
+    actor,
+    terminal,
+    chalk,
+    early,
+    (handler) => {
+      onEvent = handler;
+    },
+    onLeaveRequest,
+  );
+}
 
-  const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
-  let sending = 0;
+/** The chat itself, once welcomed. */
+function chat(
+  actor: ClientActor,
+  terminal: Terminal,
+  chalk: ChalkInstance,
+  early: readonly ClientEvent[],
+  listen: (handler: (event: ClientEvent) => void) => void,
+  onLeaveRequest: (leave: () => void) => void,
+): Promise<number> {
+  const { input, output } = terminal;
+  const interactive = input.isTTY === true && output.isTTY === true;
+  const rl = createInterface({ input, output, terminal: interactive });
+  const members: string[] = [];
+  const unconfirmed: string[] = [];
   let leaving = false;
-  const setPrompt = () => rl.setPrompt(sending > 0 ? chalk.dim(`[${sending} sending] `) + '> ' : '> ');
-  print = (line) => printAbove(rl, terminal.output, line);
-  setPrompt();
-  rl.prompt();
+  let forced: (() => void) | undefined;
+  const setPrompt = () =>
+    rl.setPrompt(
+      leaving ? '' : unconfirmed.length > 0 ? `${chalk.dim(`[${unconfirmed.length} sending]`)} > ` : '> ',
+    );
+  const print = (line: string) => (interactive ? printAbove(rl, output, line) : output.write(`${line}\n`));
 
-  const closed = new Promise<Extract<ClientEvent, { type: 'closed' }>>((resolve) => {
-    onEvent = (event) => {
-      if (event.type === 'joined') {
+  const closed = new Promise<number>((resolve) => {
+    forced = () => resolve(EXIT_INTERRUPTED);
+    const handle = (event: ClientEvent) => {
+      if (event.type === 'welcome') {
+        members.push(...event.members);
+      } else if (event.type === 'joined') {
         members.push(event.name);
       } else if (event.type === 'left') {
         const index = members.findIndex((member) => nameKey(member) === nameKey(event.name));
@@ -127,31 +182,57 @@ export async function runTerminalClient(
           members.splice(index, 1);
         }
       } else if (event.type === 'message' && event.self) {
-        sending = Math.max(0, sending - 1);
+        unconfirmed.shift();
         setPrompt();
+        if (unconfirmed.length < IN_FLIGHT_MAX && !leaving) {
+          rl.resume();
+        }
       }
       const line = formatChatEvent(event, chalk, Date.now());
       if (line !== undefined) {
         print(line);
       }
       if (event.type === 'closed') {
-        resolve(event);
+        for (const text of unconfirmed) {
+          print(chalk.red(`not delivered: ${sanitizeForTerminal(text)}`));
+        }
+        resolve(exitCodeFor(event.reason));
       }
     };
+    listen(handle);
+    for (const event of early) {
+      handle(event);
+    }
   });
 
   const leave = () => {
     if (leaving) {
+      // Asked twice: leave now, without waiting for the server.
+      forced?.();
       return;
     }
     leaving = true;
-    print(chalk.dim(sending > 0 ? `leaving once ${sending} message(s) are confirmed…` : 'leaving…'));
+    setPrompt();
+    print(
+      chalk.dim(
+        unconfirmed.length > 0
+          ? `leaving once ${unconfirmed.length} message(s) are confirmed… (Ctrl-C again to quit at once)`
+          : 'leaving… (Ctrl-C again to quit at once)',
+      ),
+    );
     actor.send({ type: 'chat.quit' });
   };
+  onLeaveRequest(leave);
   rl.on('SIGINT', leave);
-  rl.on('close', leave);
+  rl.on('close', () => {
+    if (!leaving) {
+      leave();
+    }
+  });
   rl.on('line', (line) => {
-    eraseTypedLine(terminal.output, rl, line);
+    if (interactive) {
+      eraseTypedLine(output, rl, line);
+    }
     const command = line.trim();
     if (command === 'QUIT' || command === '/quit') {
       leave();
@@ -165,41 +246,65 @@ export async function runTerminalClient(
       }
     } else if (command.startsWith('/')) {
       print(chalk.yellow(`unknown command ${sanitizeForTerminal(command)}; /help lists the commands`));
-    } else if (line.length > 0 && !leaving) {
+    } else if (leaving) {
+      print(chalk.yellow(`leaving: not sent: ${sanitizeForTerminal(line)}`));
+    } else if (line.length > 0) {
       let refused = false;
       const subscription = actor.on('error', () => {
         refused = true;
       });
       actor.send({ type: 'chat.say', text: line });
       subscription.unsubscribe();
-      if (!refused) {
-        sending += 1;
+      if (refused) {
+        // Put the line back, so that a long paste can be shortened rather than typed again.
+        if (interactive && command.length > 0) {
+          rl.write(line);
+        }
+      } else {
+        unconfirmed.push(line);
         setPrompt();
+        if (unconfirmed.length >= IN_FLIGHT_MAX) {
+          rl.pause();
+        }
       }
     }
-    rl.prompt();
+    if (!leaving) {
+      rl.prompt();
+    }
   });
+  setPrompt();
+  rl.prompt();
 
-  const event = await closed;
-  rl.removeAllListeners('close');
-  rl.close();
-  return exitCodeFor(event.reason);
+  return closed.then((code) => {
+    rl.removeAllListeners('close');
+    if (interactive) {
+      // Leave the prompt's line clean for whatever the shell prints next.
+      cursorTo(output, 0);
+      clearScreenDown(output);
+    }
+    rl.close();
+    return code;
+  });
 }
 
 /** Prints a line above the prompt and redraws the prompt with the half-typed line and cursor intact. */
 function printAbove(rl: Interface, output: NodeJS.WriteStream, line: string): void {
+  // The cursor's row within the prompt and the typed text (which may wrap over several rows).
   const { rows } = rl.getCursorPos();
   moveCursor(output, 0, -rows);
   cursorTo(output, 0);
   clearScreenDown(output);
   output.write(`${line}\n`);
+  // readline redraws from the row it last left the cursor on; the cursor now stands at the start of
+  // the (cleared) prompt, so tell it so, or it would move up over the line just printed.
+  (rl as unknown as { prevRows: number }).prevRows = 0;
   rl.prompt(true);
 }
 
 /** Removes the line the user just entered (readline echoed it): it comes back once confirmed. */
 function eraseTypedLine(output: NodeJS.WriteStream, rl: Interface, line: string): void {
   const columns = output.columns > 0 ? output.columns : 80;
-  const width = stripVTControlCharacters(rl.getPrompt()).length + [...line].length;
+  const width = stringWidth(`${stripVTControlCharacters(rl.getPrompt())}${line}`);
   moveCursor(output, 0, -Math.max(1, Math.ceil(width / columns)));
   cursorTo(output, 0);
   clearScreenDown(output);

@@ -41,8 +41,8 @@ export function utf8ByteLength(text: string): number {
 
 /** Checks a chat message before it is sent: not empty, at most 1000 bytes of UTF-8, never truncated. */
 export function validateText(text: string): Validation {
-  if (text.length === 0) {
-    return { ok: false, message: 'the message is empty; type some text' };
+  if (text.trim().length === 0) {
+    return { ok: false, message: 'the message is empty (or only spaces); type some text' };
   }
   const byteCount = utf8ByteLength(text);
   if (byteCount > TEXT_BYTES_MAX) {
@@ -57,10 +57,12 @@ export function validateText(text: string): Validation {
   return { ok: true };
 }
 
-// C0 and C1 control characters and DEL, except tab; and the bidirectional overrides, which can make a
-// line read differently from what it holds.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_PATTERN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// C0 and C1 control characters and DEL, except tab; the line and paragraph separators; and the
+// invisible and bidirectional marks (zero-width spaces and joiners, LRM/RLM/ALM, the overrides and
+// isolates, the BOM), which can make a line read differently from what it holds.
+const CONTROL_PATTERN =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
  * Makes network text safe to print on a terminal: control characters (ESC included) become U+FFFD,

@@ -7,9 +7,16 @@ export const TIMER_DELAY_MAX_MS = 2 ** 31 - 1;
 /** A timer of {@link realClock}: a delay too long for one Node timer is covered by a chain of them. */
 class RealTimer {
   #timeout: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
 
   constructor(fn: () => void, delayMs: number) {
-    this.#arm(fn, delayMs);
+    if (delayMs === 0) {
+      // "As soon as possible": after the datagrams already read in this turn of the event loop, so
+      // that what they cause goes out together, and without the 1 ms floor of a 0 ms setTimeout.
+      this.#immediate = setImmediate(fn);
+    } else {
+      this.#arm(fn, delayMs);
+    }
   }
 
   #arm(fn: () => void, remainingMs: number): void {
@@ -21,6 +28,7 @@ class RealTimer {
 
   cancel(): void {
     clearTimeout(this.#timeout);
+    clearImmediate(this.#immediate);
   }
 }
 

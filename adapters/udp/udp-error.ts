@@ -75,7 +75,7 @@ export function bindError(target: BindTarget, error: unknown): UdpError {
     case 'EADDRINUSE':
       return new UdpError(
         'port-in-use',
-        `${what} is already in use; stop the program using it or choose another port with --port`,
+        `${what} is already in use; stop the program using it or choose another port`,
         { cause: error },
       );
     case 'EACCES':
@@ -83,15 +83,15 @@ export function bindError(target: BindTarget, error: unknown): UdpError {
       return new UdpError(
         'permission-denied',
         target.port > 0 && target.port < 1024
-          ? `${what} may not be opened by this user (ports below 1024 need administrator rights); choose a port from 1024 up with --port`
-          : `${what} may not be opened by this user; check the system's security policy or choose another port with --port`,
+          ? `${what} may not be opened by this user (ports below 1024 need administrator rights); choose a port from 1024 up`
+          : `${what} may not be opened by this user; check the system's security policy or choose another port`,
         { cause: error },
       );
     case 'EADDRNOTAVAIL':
     case 'EINVAL':
       return new UdpError(
         'address-not-available',
-        `address ${describeHost(target)} does not belong to this machine; give one of its own addresses with --host, or 0.0.0.0 (:: for IPv6) to listen on all of them`,
+        `address ${describeHost(target)} does not belong to this machine; give one of its own addresses, or 0.0.0.0 (:: for IPv6) for all of them`,
         { cause: error },
       );
     default:

@@ -229,7 +229,7 @@ test('sends go out in the socket’s family: mapped for a dual-stack socket, ref
 test('bind errors map to codes with messages naming the address and port', (t) => {
   const target = { host: 'localhost', address: '127.0.0.1', port: 80 };
   const cases: readonly (readonly [string, UdpErrorCode, RegExp])[] = [
-    ['EADDRINUSE', 'port-in-use', /port 80 on localhost \(127\.0\.0\.1\).*--port/],
+    ['EADDRINUSE', 'port-in-use', /port 80 on localhost \(127\.0\.0\.1\) is already in use; .*another port/],
     ['EACCES', 'permission-denied', /port 80 .*1024/],
     ['EPERM', 'permission-denied', /port 80 /],
     ['EADDRNOTAVAIL', 'address-not-available', /127\.0\.0\.1/],

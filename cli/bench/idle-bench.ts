@@ -4,6 +4,9 @@ import { type ClientActor, createClient } from '../../engine/index.ts';
 import { BENCH_PASSWORD } from './relay-bench.ts';
 import { startServerThread } from './server-thread.ts';
 
+/** Clients that join at once. */
+const JOIN_BATCH = 25;
+
 export interface IdleBenchResult {
   readonly sessions: number;
   readonly joinSeconds: number;
@@ -23,7 +26,7 @@ export async function benchIdleSessions(count: number, idleSeconds: number): Pro
   const before = await server.measure();
   const clients: { actor: ClientActor; endpoint: UdpEndpoint }[] = [];
   const joinStartedAt = performance.now();
-  for (let index = 0; index < count; index += 1) {
+  const join = async (index: number) => {
     const endpoint = await openUdp({ host: '127.0.0.1', port: 0 });
     const actor = createClient(
       { name: `idle${index}`, password: BENCH_PASSWORD, server: { host: '127.0.0.1', port: server.port } },
@@ -37,6 +40,12 @@ export async function benchIdleSessions(count: number, idleSeconds: number): Pro
     actor.start();
     await welcomed;
     clients.push({ actor, endpoint });
+  };
+  // Joins go in batches, as people arrive at a busy room: each batch's notices share packets.
+  for (let first = 0; first < count; first += JOIN_BATCH) {
+    await Promise.all(
+      Array.from({ length: Math.min(JOIN_BATCH, count - first) }, (_, offset) => join(first + offset)),
+    );
   }
   const joinSeconds = (performance.now() - joinStartedAt) / 1000;
   // Let the join notices drain, then measure a quiet stretch in which only keepalives run.

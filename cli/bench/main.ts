@@ -90,6 +90,41 @@ async function relayOnLoopback(): Promise<void> {
   );
 }
 
+async function latencyAtLightLoad(): Promise<void> {
+  console.log(
+    '## Latency at light load (one message in flight per client; send to delivery at the others)\n',
+  );
+  const rows: (string | number)[][] = [];
+  const messageCount = quick ? 50 : 300;
+  for (const clientCount of CLIENT_COUNTS) {
+    const ours = await onThread('gaschat', (port) => benchGaschat(port, clientCount, messageCount, 1));
+    const raw = await onThread('raw', (port) => benchRaw(port, clientCount, messageCount, 1));
+    rows.push([
+      clientCount,
+      messageCount,
+      ms(percentile(ours.latenciesMs, 0.5)),
+      ms(percentile(ours.latenciesMs, 0.99)),
+      ms(percentile(raw.latenciesMs, 0.5)),
+      ms(percentile(raw.latenciesMs, 0.99)),
+      perSecond(ours),
+      perSecond(raw),
+    ]);
+  }
+  table(
+    [
+      'clients',
+      'msgs each',
+      'gaschat p50 ms',
+      'gaschat p99 ms',
+      'raw p50 ms',
+      'raw p99 ms',
+      'gaschat deliveries/s',
+      'raw deliveries/s',
+    ],
+    rows,
+  );
+}
+
 async function throughLossyProxy(): Promise<void> {
   console.log('## Through a lossy UDP proxy (2 % duplicated, 5 % delayed up to 10 ms, both ways)\n');
   const rows: (string | number)[][] = [];
@@ -188,6 +223,7 @@ console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );
 await relayOnLoopback();
+await latencyAtLightLoad();
 await throughLossyProxy();
 simulator();
 await idleSessions();

@@ -4,7 +4,7 @@ import { openUdp, realEnvironment, type UdpEndpoint } from '../../adapters/udp/i
 import { type ClientActor, createClient } from '../../engine/index.ts';
 
 export const BENCH_PASSWORD = 'bench-password';
-/** Messages a client may have sent but not yet seen confirmed. */
+/** Messages a client may have sent but not yet seen confirmed: enough to keep the relay busy. */
 export const WINDOW = 16;
 /** A load that has not finished in this long is reported as it stands. */
 const RUN_TIMEOUT_MS = 120_000;
@@ -137,11 +137,12 @@ async function joinGaschat(
   }
 }
 
-/** K gaschat clients each send M messages, at most WINDOW unconfirmed, through the server on `port`. */
+/** K gaschat clients each send M messages, at most `window` unconfirmed, through the server on `port`. */
 export async function benchGaschat(
   port: number,
   clientCount: number,
   messageCount: number,
+  window = WINDOW,
 ): Promise<RelayResult> {
   const clients: BenchClient[] = [];
   let joinRetries = 0;
@@ -163,7 +164,7 @@ export async function benchGaschat(
       let done = false;
       const expected = (clientCount - 1) * messageCount;
       const pump = () => {
-        while (sent < messageCount && sent - confirmed < WINDOW) {
+        while (sent < messageCount && sent - confirmed < window) {
           actor.send({ type: 'chat.say', text: `${index} ${sent} ${performance.now().toFixed(3)}` });
           sent += 1;
         }
@@ -206,6 +207,7 @@ export async function benchRaw(
   port: number,
   clientCount: number,
   messageCount: number,
+  window = WINDOW,
 ): Promise<RelayResult> {
   const sockets: Socket[] = [];
   for (let index = 0; index < clientCount; index += 1) {
@@ -250,7 +252,7 @@ export async function benchRaw(
       };
       const pump = () => {
         clearTimeout(stall);
-        while (sent < messageCount && sent - confirmed < WINDOW) {
+        while (sent < messageCount && sent - confirmed < window) {
           socket.send(`${index} ${sent} ${performance.now().toFixed(3)}`, port, '127.0.0.1');
           sent += 1;
         }
@@ -271,7 +273,7 @@ export async function benchRaw(
         }
         if (parsed.sender === index) {
           confirmed += 1;
-          if (sent - confirmed < WINDOW) {
+          if (sent - confirmed < window) {
             pump();
           }
         } else {

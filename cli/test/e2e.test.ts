@@ -231,3 +231,62 @@ test('bad datagrams at a running server are counted and dropped, and it keeps se
     { recipientCount: 3 },
   );
 });
+
+test('a JSON client whose server dies closes and exits 3, even while its input stays open', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const client = new GaschatProcess([
+    'client',
+    host,
+    String(port),
+    '--json',
+    '-u',
+    'ana',
+    '--password',
+    PASSWORD,
+    '--idle-timeout-ms',
+    '1500',
+  ]);
+  t.teardown(() => client.kill('SIGKILL'));
+  await client.waitFor('welcome', (line) => line.type === 'welcome');
+  server.kill('SIGKILL');
+  t.is(await client.exitCode(), 3);
+  t.like(client.json.at(-1), { type: 'closed', reason: 'timeout' });
+});
+
+test('SIGTERM makes a JSON client leave with QUIT; blank lines are refused and "QUIT " with spaces leaves', async (t) => {
+  const { port, host } = await startServer(t);
+  const ana = await startClient(t, { host, port }, 'ana');
+  const budi = await startClient(t, { host, port }, 'budi');
+  budi.kill('SIGTERM');
+  t.is(await budi.exitCode(), 0);
+  await ana.waitFor(
+    'budi left by QUIT',
+    (line) => line.type === 'left' && line.name === 'budi' && line.reason === 'quit',
+  );
+  ana.send('   ');
+  await ana.waitFor('the blank line refused', (line) => line.type === 'error' && line.code === 'text-empty');
+  ana.send(' QUIT ');
+  t.is(await ana.exitCode(), 0);
+  t.false(
+    ana.json.some((line) => line.type === 'message'),
+    'nothing blank or QUIT-like was sent',
+  );
+});
+
+test('options of another command, unknown or repeated options, and odd values are usage errors', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['client', '127.0.0.1', '8080', '-p', '9000'], /--port is an option of gaschat server/],
+    [['server', '-u', 'ana'], /--username is an option of gaschat client/],
+    [['server', '--terbang'], /unknown option "--terbang"/],
+    [['server', '-p', '8080', '-p', '8081'], /--port can only be set once/],
+    [['server', '--password', ''], /--password is empty/],
+    [['server', '--idle-timeout-ms', '1e3'], /--idle-timeout-ms is "1e3"/],
+    [['client', '127.0.0.1:8080', '8080', '-u', 'ana'], /port glued on/],
+    [['client', '', '8080', '-u', 'ana'], /the host is empty/],
+  ];
+  for (const [args, message] of cases) {
+    const run = new GaschatProcess(args, { GASCHAT_PASSWORD: '' });
+    t.is(await run.exitCode(), 2, args.join(' '));
+    t.regex(run.stderr.join(''), message, args.join(' '));
+  }
+});

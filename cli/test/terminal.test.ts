@@ -121,3 +121,27 @@ test('a message over the limit is refused with its size and the limit, and Ctrl-
     'nothing was sent',
   );
 });
+
+test('a typed name that is not allowed is explained and asked again; a wrapped half-typed line survives incoming messages', async (t) => {
+  const { port, host } = await startServer(t);
+  const budi = await startClient(t, { host, port }, 'budi');
+  const session = startTerminal(t, 'wrapped', `${host} ${port} --password ${PASSWORD}`);
+  await screenWith(session, 'username:');
+  tmux('send-keys', '-t', session, '-l', 'nama salah');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, /"nama salah" may only hold letters[\s\S]*username:/);
+  tmux('send-keys', '-t', session, '-l', 'ana');
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'welcome, ana!');
+  // 150 characters at 100 columns: the line being typed wraps onto a second row.
+  const typed = `${'panjang '.repeat(18)}akhir`;
+  tmux('send-keys', '-t', session, '-l', typed);
+  budi.send('satu');
+  budi.send('dua');
+  const screen = await screenWith(session, 'budi: dua');
+  t.true(screen.includes('budi: satu'), screen);
+  t.true(screen.replace(/\n/g, '').includes(`> ${typed}`), screen);
+  tmux('send-keys', '-t', session, 'Enter');
+  const got = await budi.waitFor("ana's long line", (line) => line.type === 'message' && line.from === 'ana');
+  t.is(got.text, typed);
+});

@@ -178,7 +178,7 @@ export const clientMachine = setup({
       const validation = validateText(event.text);
       if (!validation.ok) {
         const code =
-          event.text.length === 0
+          event.text.trim().length === 0
             ? 'text-empty'
             : event.text.isWellFormed()
               ? 'text-too-long'
@@ -186,7 +186,8 @@ export const clientMachine = setup({
         enqueue.emit({ type: 'error', code, message: validation.message });
         return;
       }
-      const queueCountMax = context.config.link.sendQueueCountMax;
+      // One place in the send queue is kept for the BYE, so that QUIT always goes out.
+      const queueCountMax = context.config.link.sendQueueCountMax - 1;
       if (context.driver === undefined) {
         if (context.pendingTexts.length >= queueCountMax) {
           enqueue.emit({
@@ -199,7 +200,10 @@ export const clientMachine = setup({
         enqueue.assign({ pendingTexts: [...context.pendingTexts, event.text] });
         return;
       }
-      if (!context.driver.link.enqueue({ type: 'say', text: event.text })) {
+      if (
+        context.driver.link.sendQueueCount >= queueCountMax ||
+        !context.driver.link.enqueue({ type: 'say', text: event.text })
+      ) {
         enqueue.emit({
           type: 'error',
           code: 'send-queue-full',

@@ -106,7 +106,8 @@ export const sessionMachine = setup({
     cannotTakeDelivery: ({ context, event }) => {
       assertEvent(event, 'room.deliver');
       const link = context.driver.link;
-      return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax;
+      // One place is kept for the GOODBYE, so that a QUIT is always confirmed.
+      return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax - 1;
     },
     allAcknowledged: ({ context }) => context.driver.link.sendQueueCount === 0,
   },
