@@ -1,7 +1,6 @@
 import { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from './codec/frames.ts';
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
-const utf8 = new TextEncoder();
 
 /** Why a name or a text was refused, in words a user can act on. */
 export type Validation = { readonly ok: true } | { readonly ok: false; readonly message: string };
@@ -36,7 +35,28 @@ export function nameKey(name: string): string {
 
 /** Bytes of UTF-8 that `text` takes on the wire. */
 export function utf8ByteLength(text: string): number {
-  return utf8.encode(text).length;
+  // Counted, not encoded: this runs for every frame the link packs. A lone surrogate counts as the
+  // three bytes of U+FFFD, as TextEncoder would write it.
+  let byteCount = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) {
+      byteCount += 1;
+    } else if (code < 0x800) {
+      byteCount += 2;
+    } else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        byteCount += 4;
+        index += 1;
+      } else {
+        byteCount += 3;
+      }
+    } else {
+      byteCount += 3;
+    }
+  }
+  return byteCount;
 }
 
 /** Checks a chat message before it is sent: not empty, at most 1000 bytes of UTF-8, never truncated. */

@@ -14,6 +14,7 @@ import { benchSimulator } from './sim-bench.ts';
 
 // `npm run bench`: prints tables of figures, side by side with a baseline measured in the same run.
 // It never fails on a timing; it fails only if a load could not run at all. `--quick` runs small loads.
+// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,sim,idle]
 
 const quick = process.argv.includes('--quick');
 const CLIENT_COUNTS = quick ? [2, 5] : [2, 5, 10, 50];
@@ -222,8 +223,18 @@ console.log(`# gaschat benchmarks${quick ? ' (quick)' : ''}\n`);
 console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );
-await relayOnLoopback();
-await latencyAtLightLoad();
-await throughLossyProxy();
-simulator();
-await idleSessions();
+// `--only relay,latency` runs some sections (relay, latency, lossy, sim, idle); all by default.
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex < 0 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
+const sections: [string, () => unknown][] = [
+  ['relay', relayOnLoopback],
+  ['latency', latencyAtLightLoad],
+  ['lossy', throughLossyProxy],
+  ['sim', simulator],
+  ['idle', idleSessions],
+];
+for (const [name, section] of sections) {
+  if (only === undefined || only.has(name)) {
+    await section();
+  }
+}

@@ -52,6 +52,8 @@ export type ClientMachineEvent =
   | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
   | ClientCommand
   | ServerPacketEvent
+  /** Raised by the client itself when a tick finds its link dead. */
+  | { readonly type: 'link.died' }
   | LinkTickEvent;
 
 export interface ClientContext {
@@ -250,6 +252,22 @@ export const clientMachine = setup({
       }
     }),
     tick: ({ context }) => context.driver?.tick(),
+    // One action for a fired timer while joined: run the link's timers, then report its death or re-arm.
+    tickAndCheck: enqueueActions(({ context, enqueue }) => {
+      const driver = context.driver;
+      if (driver === undefined) {
+        return;
+      }
+      driver.tick();
+      if (driver.link.dead !== undefined) {
+        enqueue.raise({ type: 'link.died' });
+        return;
+      }
+      driver.arm({
+        cancel: (id) => enqueue.cancel(id),
+        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
+      });
+    }),
     armTimer: enqueueActions(({ context, enqueue }) => {
       context.driver?.arm({
         cancel: (id) => enqueue.cancel(id),
@@ -379,21 +397,15 @@ export const clientMachine = setup({
         'server.session': { actions: ['receive', 'armTimer'] },
         'chat.say': { actions: ['say', 'armTimer'] },
         'chat.quit': { target: 'leaving', actions: 'sayBye' },
-        'link.tick': { target: 'checking', actions: 'tick' },
-      },
-    },
-    checking: {
-      always: [
-        {
-          guard: 'linkDead',
+        'link.tick': { actions: 'tickAndCheck' },
+        'link.died': {
           target: 'closed',
           actions: {
             type: 'closeWith',
             params: { reason: 'timeout', message: 'the server stopped answering' },
           },
         },
-        { target: 'joined' },
-      ],
+      },
     },
     leaving: {
       entry: 'armTimer',

@@ -19,6 +19,8 @@ export type SessionEvent =
   | { readonly type: 'link.packet'; readonly packet: SessionPacket }
   | { readonly type: 'room.deliver'; readonly frames: readonly ReliableFrameBody[] }
   | { readonly type: 'room.goodbye' }
+  /** Raised by the session itself when a tick finds its link dead. */
+  | { readonly type: 'link.died' }
   | LinkTickEvent;
 
 /** What a session tells its room. */
@@ -77,6 +79,19 @@ export const sessionMachine = setup({
       context.driver.link.enqueue({ type: 'goodbye' });
     },
     tick: ({ context }) => context.driver.tick(),
+    // One action for a fired timer: run the link's timers, then either report its death or re-arm.
+    // (A transient state would cost two extra transitions on every tick.)
+    tickAndCheck: enqueueActions(({ context, enqueue }) => {
+      context.driver.tick();
+      if (context.driver.link.dead !== undefined) {
+        enqueue.raise({ type: 'link.died' });
+        return;
+      }
+      context.driver.arm({
+        cancel: (id) => enqueue.cancel(id),
+        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
+      });
+    }),
     armTimer: enqueueActions(({ context, enqueue }) => {
       context.driver.arm({
         cancel: (id) => enqueue.cancel(id),
@@ -132,12 +147,9 @@ export const sessionMachine = setup({
           { actions: ['enqueueDelivery', 'armTimer'] },
         ],
         'room.goodbye': { target: 'closing', actions: 'enqueueGoodbye' },
-        'link.tick': { actions: 'tick', target: 'checking' },
+        'link.tick': { actions: 'tickAndCheck' },
+        'link.died': { target: 'closed', actions: 'reportDeath' },
       },
-    },
-    // A transient state: after each tick, either the link died or the session goes on.
-    checking: {
-      always: [{ guard: 'linkDead', target: 'closed', actions: 'reportDeath' }, { target: 'open' }],
     },
     closing: {
       entry: 'armTimer',

@@ -1,0 +1,37 @@
+import { fc, testProp } from '@fast-check/ava';
+import test from 'ava';
+import { sanitizeForTerminal, utf8ByteLength, validateName, validateText } from './names.ts';
+
+const encoder = new TextEncoder();
+
+testProp(
+  'the UTF-8 length is counted exactly as TextEncoder would write the text, lone surrogates included',
+  [fc.string({ unit: 'binary', maxLength: 300 })],
+  (t, text) => {
+    t.is(utf8ByteLength(text), encoder.encode(text).length);
+  },
+);
+
+test('texts: empty or blank refused, 1000 bytes taken, 1001 refused with the size and the limit', (t) => {
+  t.false(validateText('').ok);
+  t.false(validateText(' \t ').ok);
+  t.true(validateText('é'.repeat(500)).ok);
+  const long = validateText(`${'é'.repeat(500)}x`);
+  t.false(long.ok);
+  t.regex(long.ok ? '' : long.message, /1001 bytes of UTF-8; the limit is 1000/);
+  t.false(validateText('\uD800').ok);
+});
+
+test('names: 1 to 32 ASCII letters, digits, _ or -', (t) => {
+  t.true(validateName('ana_B-9').ok);
+  t.true(validateName('a'.repeat(32)).ok);
+  for (const bad of ['', 'a'.repeat(33), 'nama salah', 'ñame', 'a\u0000']) {
+    t.false(validateName(bad).ok, JSON.stringify(bad));
+  }
+});
+
+test('terminal text: control, bidirectional and invisible characters become U+FFFD; tab and emoji stay', (t) => {
+  t.is(sanitizeForTerminal('a\u001b[2Jb\u0007c'), 'a\uFFFD[2Jb\uFFFDc');
+  t.is(sanitizeForTerminal('x\u202Ey\u200Bz\u2028w\uFEFF'), 'x\uFFFDy\uFFFDz\uFFFDw\uFFFD');
+  t.is(sanitizeForTerminal('tab\there 👋🏽'), 'tab\there 👋🏽');
+});
