@@ -36,6 +36,21 @@ export class Connection {
     this.server = server;
     this.#idleTimeoutMs = idleTimeoutMs;
     endpoint.onDatagram((datagram, from) => this.#actor?.send({ type: 'datagram.received', datagram, from }));
+    const seen = new Set<string>();
+    endpoint.onWarning((message) => {
+      // Each kind of socket trouble is told once: a server that cannot be reached would repeat it.
+      if (!seen.has(message)) {
+        seen.add(message);
+        this.#onWarning(message);
+      }
+    });
+  }
+
+  #onWarning: (message: string) => void = () => undefined;
+
+  /** Where socket trouble (a send that failed, an ICMP error) is reported, each kind once. */
+  onWarning(handler: (message: string) => void): void {
+    this.#onWarning = handler;
   }
 
   /** Resolves the server's host and binds the client's socket. Rejects with a UdpError. */

@@ -299,6 +299,11 @@ async function clientCommand(): Promise<number> {
   const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100);
   const setLeave = handleClientSignals();
   const connection = await Connection.open({ host, serverPort, clientPort, idleTimeoutMs });
+  connection.onWarning((message) =>
+    interactive
+      ? console.error(chalk.yellow(`gaschat: ${message}`))
+      : console.log(JSON.stringify({ type: 'error', message })),
+  );
   try {
     if (!interactive && name !== undefined && password !== undefined) {
       return await runJsonClient(
