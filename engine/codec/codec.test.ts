@@ -166,7 +166,9 @@ test('the encoder asserts on every packet that breaks the contract', (t) => {
     { type: 'hello', clientNonce: new Uint8Array(15) },
     { type: 'challenge', clientNonce: NONCE, timeSlot: 2 ** 32, cookie: NONCE },
     { type: 'join', clientNonce: NONCE, timeSlot: 1, cookie: NONCE, proof: new Uint8Array(17), name: 'ana' },
-    { type: 'join', clientNonce: NONCE, timeSlot: 1, cookie: NONCE, proof: NONCE, name: 'ana budi' },
+    // A JOIN may carry a name the server will refuse, but only one that fits a byte per character.
+    { type: 'join', clientNonce: NONCE, timeSlot: 1, cookie: NONCE, proof: NONCE, name: 'nama 👋' },
+    { type: 'join', clientNonce: NONCE, timeSlot: 1, cookie: NONCE, proof: NONCE, name: 'a'.repeat(256) },
     { type: 'accept', clientNonce: NONCE, sessionId: '0123456789ABCDEF', proof: NONCE },
     { type: 'session', sessionId: SESSION_ID, packetNumber: 1.5, frames: [ping] },
     session(),
@@ -310,4 +312,18 @@ test('the largest MESSAGE frame and the largest ACK frame fit in one SESSION pac
   t.is(frameSize({ type: 'ack', ranges }), 134);
   t.is(frameSize(message), 1052);
   t.true(datagram.length <= DATAGRAM_SIZE_MAX, `${datagram.length} bytes`);
+});
+
+test('a JOIN with a name the rules refuse still decodes, so that the server can refuse it with a reason', (t) => {
+  const join = {
+    type: 'join',
+    clientNonce: NONCE,
+    timeSlot: 1,
+    cookie: NONCE,
+    proof: NONCE,
+    name: 'ana budi',
+  } as const;
+  const decoded = decodePacket(encodePacket(join));
+  t.true(decoded.ok);
+  t.like(decoded.ok ? decoded.packet : {}, { type: 'join', name: 'ana budi' });
 });

@@ -30,13 +30,17 @@ function readBoolean(reader: ByteReader, what: string): boolean {
   return value === 1;
 }
 
-export function readName(reader: ByteReader): string {
+/**
+ * Reads a name. In frames it must be valid, or the packet is malformed. A JOIN's name is read as it
+ * is (`lenient`), so that the server can refuse it with the reason `bad-name` rather than drop it.
+ */
+export function readName(reader: ByteReader, lenient = false): string {
   const start = reader.offset;
   const bytes = reader.bytes(reader.u8());
   // Any byte over 0x7f becomes a Latin-1 character, which validateName refuses: names are ASCII.
   const name = String.fromCharCode(...bytes);
   const validation = validateName(name);
-  if (!validation.ok) {
+  if (!validation.ok && !lenient) {
     reader.fail('bad-name', `the name at byte ${start} is refused: ${validation.message}`, start);
   }
   return name;

@@ -95,7 +95,8 @@ function readBody(reader: ByteReader, typeCode: number): DecodeResult {
       const timeSlot = reader.u32();
       const cookie = reader.bytes(COOKIE_BYTES);
       const proof = reader.bytes(PROOF_BYTES);
-      const name = readName(reader);
+      // Checked by the server, which answers a bad one with REFUSE bad-name.
+      const name = readName(reader, true);
       expectEnd(reader, 'JOIN');
       return finish(reader, { type: 'join', clientNonce, timeSlot, cookie, proof, name });
     }

@@ -67,7 +67,7 @@ function writeBody(writer: ByteWriter, packet: Packet): void {
       writer.u32(packet.timeSlot);
       writeFixedBytes(writer, packet.cookie, COOKIE_BYTES);
       writeFixedBytes(writer, packet.proof, PROOF_BYTES);
-      writeName(writer, packet.name);
+      writeName(writer, packet.name, true);
       return;
     case 'accept':
       writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);

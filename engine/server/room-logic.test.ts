@@ -144,3 +144,16 @@ test('a JOIN repeated after its ACCEPT was lost gets the same session, proved ov
   t.is(again.state.sessions.size, 1, 'no second session');
   t.false(again.effects.some((effect) => effect.kind === 'emit' && effect.event.type === 'member.joined'));
 });
+
+test('a JOIN with a name the rules refuse is refused as bad-name, whatever its proof', (t) => {
+  const { state } = room();
+  const { challenge } = hello(state, nonce(1), ANA);
+  for (const [name, key] of [
+    ['ana budi', ROOM_KEY],
+    ['x'.repeat(33), WRONG_KEY],
+  ] as const) {
+    const step = onDatagram(state, join(challenge, name, key), ANA);
+    t.like(sent(step.effects)[0], { type: 'refuse', reason: 'bad-name' }, name);
+    t.is(step.state.sessions.size, 0);
+  }
+});

@@ -11,7 +11,7 @@ import {
 import { macEqual, makeAcceptProof, makeJoinProof, toHex } from '../crypto.ts';
 import type { LinkStats } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
-import { nameKey, utf8ByteLength } from '../names.ts';
+import { nameKey, utf8ByteLength, validateName } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
 import {
   COOKIE_SECRET_BYTES,
@@ -218,6 +218,11 @@ function onJoin(stateBefore: RoomState, join: JoinPacket, from: PeerAddress): Ro
   }
   if (state.recentJoins.has(nonceKey)) {
     return drop(state, from, 'replayed-join');
+  }
+  // The name before the proof: a proof over a name the client cannot have meant would be refused as a
+  // wrong password, which would mislead; and "bad name" tells someone without the password nothing.
+  if (!validateName(join.name).ok) {
+    return refuse(state, join, from, 'bad-name');
   }
   if (!macEqual(makeJoinProof(state.roomKey, join.clientNonce, join.cookie, join.name), join.proof)) {
     return refuse(state, join, from, 'bad-password');
