@@ -13,6 +13,7 @@ export const SERVER_CONFIG_DEFAULT = {
   sessionCountMax: 512,
   cookieSlotMs: 10_000,
   recentJoinCountMax: 4096,
+  firstContactTimeoutMs: 15_000,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ServerConfig;
 

@@ -63,6 +63,7 @@ export const SIM_SERVER_CONFIG = {
   sessionCountMax: 12,
   cookieSlotMs: 2000,
   recentJoinCountMax: 64,
+  firstContactTimeoutMs: 12_000,
   link: SIM_LINK_CONFIG,
 } as const satisfies ConfigOverrides<ServerConfig>;
 

@@ -34,6 +34,12 @@ export interface ServerConfig {
   readonly cookieSlotMs: number;
   /** Recent joins remembered (to answer duplicates and refuse replays) at most. */
   readonly recentJoinCountMax: number;
+  /**
+   * A member whose client never sent a single packet after its ACCEPT (every ACCEPT was lost and the
+   * client gave up) is announced as left after this long, instead of holding its name until the idle
+   * timeout. Longer than a client's whole handshake, so that a client still retrying gets in.
+   */
+  readonly firstContactTimeoutMs: number;
   readonly link: LinkConfig;
 }
 

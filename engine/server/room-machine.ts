@@ -43,6 +43,7 @@ export const roomMachine = setup({
                 sessionId: effect.sessionId,
                 address: effect.address,
                 linkConfig: context.config.link,
+                firstContactTimeoutMs: context.config.firstContactTimeoutMs,
                 env: context.env,
               },
             });

@@ -5,13 +5,17 @@ import { Link, type LinkDeath, type LinkStats } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import type { Environment, PeerAddress } from '../port.ts';
 
-/** Why a session ended without a goodbye: its link died, or it fell too far behind (queue full). */
-export type SessionDeath = LinkDeath | 'send-queue-full';
+/**
+ * Why a session ended without a goodbye: its link died, it fell too far behind (queue full), or its
+ * client never answered after the handshake.
+ */
+export type SessionDeath = LinkDeath | 'send-queue-full' | 'never-heard-from';
 
 export interface SessionInput {
   readonly sessionId: SessionId;
   readonly address: PeerAddress;
   readonly linkConfig: LinkConfig;
+  readonly firstContactTimeoutMs: number;
   readonly env: Environment;
 }
 
@@ -38,6 +42,7 @@ export type SessionReport =
 export interface SessionContext {
   readonly sessionId: SessionId;
   readonly driver: LinkDriver;
+  readonly firstContactTimeoutMs: number;
 }
 
 /**
@@ -103,7 +108,8 @@ export const sessionMachine = setup({
     }),
     reportDeath: sendParent(({ context }): SessionReport => {
       const link = context.driver.link;
-      const reason: SessionDeath = link.dead ?? 'send-queue-full';
+      const reason: SessionDeath =
+        link.dead ?? (link.stats.datagramsReceived === 0 ? 'never-heard-from' : 'send-queue-full');
       return { type: 'session.dead', sessionId: context.sessionId, reason, stats: { ...link.stats } };
     }),
     reportClosed: sendParent(
@@ -125,11 +131,16 @@ export const sessionMachine = setup({
       return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax - 1;
     },
     allAcknowledged: ({ context }) => context.driver.link.sendQueueCount === 0,
+    neverHeardFrom: ({ context }) => context.driver.link.stats.datagramsReceived === 0,
+  },
+  delays: {
+    firstContactTimeout: ({ context }) => context.firstContactTimeoutMs,
   },
 }).createMachine({
   id: 'session',
   context: ({ input }) => ({
     sessionId: input.sessionId,
+    firstContactTimeoutMs: input.firstContactTimeoutMs,
     driver: new LinkDriver(
       new Link(input.linkConfig, input.sessionId, input.env.now()),
       input.address,
@@ -149,6 +160,9 @@ export const sessionMachine = setup({
         'room.goodbye': { target: 'closing', actions: 'enqueueGoodbye' },
         'link.tick': { actions: 'tickAndCheck' },
         'link.died': { target: 'closed', actions: 'reportDeath' },
+      },
+      after: {
+        firstContactTimeout: { guard: 'neverHeardFrom', target: 'closed', actions: 'reportDeath' },
       },
     },
     closing: {
