@@ -2,7 +2,7 @@ import { createClient } from 'gaschat';
 import { openUdp, realEnvironment } from 'gaschat/udp';
 
 const [host = '127.0.0.1', port = '8080'] = process.argv.slice(2);
-const udp = await openUdp({ host: '0.0.0.0', port: 0 });
+const udp = await openUdp({ host: host.includes(':') ? '::' : '0.0.0.0', port: 0 });
 const server = { host, port: Number(port) };
 const bot = createClient({ name: 'bot', password: 'rahasia', server }, realEnvironment(udp.port));
 udp.onDatagram((datagram, from) => bot.send({ type: 'datagram.received', datagram, from }));
