@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { accessSync, constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import chalk from 'chalk';
 import meow from 'meow';
 import { NODE_COUNT_MAX } from '../adapters/sim/network.ts';
@@ -39,7 +41,8 @@ function parseArguments() {
   Sim options (each run draws its own faults, clients and workload from its seed: swarm testing)
     --runs N               runs to simulate (default 200)
     --seed S               seed of the first run; run i uses seed S + i (default: from the clock)
-    --clients K            exactly K clients per run (default 1 to 5)
+    --clients K            exactly K clients per run (default 1 to 6; the simulated room holds 4,
+                           so more are refused as room-full, which is checked too)
     --messages M           exactly M messages per client (default 0 to 8)
     --time-ms T            joins, messages and faults for T virtual ms (default 10000), then 20 s healed
     --replay TOKEN         replay one run exactly, from the token a failure prints
@@ -346,6 +349,15 @@ function simOptions(): SimCommandOptions {
   }
   if (flags.diagram !== undefined && diagramFormat(flags.diagram) === undefined) {
     usageError(`--diagram "${flags.diagram}": give a file name ending in .svg or .html`);
+  }
+  if (flags.diagram !== undefined) {
+    // Checked before any run, so that a typo in the path does not cost the whole simulation.
+    const folder = dirname(resolve(flags.diagram));
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch {
+      usageError(`--diagram "${flags.diagram}": the folder ${folder} does not exist or cannot be written`);
+    }
   }
   const clientCount = wholeNumber(flags.clients, '--clients', 1);
   if (clientCount !== undefined && clientCount > NODE_COUNT_MAX - 1) {

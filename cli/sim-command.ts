@@ -6,6 +6,7 @@ import { checkRun } from '../adapters/sim/check.ts';
 import { renderDiagramHtml, renderDiagramSvg } from '../adapters/sim/diagram.ts';
 import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
 import type { RunRecord } from '../adapters/sim/run.ts';
+import type { Scenario } from '../adapters/sim/scenario.ts';
 import {
   judge,
   type RunChecker,
@@ -37,9 +38,13 @@ export interface SimIo {
   readonly writeFile?: (path: string, text: string) => void;
 }
 
-/** The one command that replays a failure exactly. */
-export function replayCommand(token: string): string {
-  return `gaschat sim --replay ${token}`;
+/** A shrunk failure's log is short; a runaway one is shown by its first and last lines. */
+const LOG_LINE_COUNT_MAX = 4000;
+
+/** The one command that replays a failure exactly (twice over, when the failure is a difference). */
+export function replayCommand(token: string, violations: readonly SwarmViolation[] = []): string {
+  const twice = violations.some((violation) => violation.invariant === 'determinism');
+  return `gaschat sim --replay ${token}${twice ? ' --check-determinism' : ''}`;
 }
 
 /** Checks the diagram file name before any run, so a typo costs nothing. */
@@ -94,11 +99,12 @@ function replay(options: SimCommandOptions, io: SimIo, token: string): number {
       io.out(JSON.stringify({ type: 'trace', ...entry }));
     }
   } else {
-    io.out(run.trace.formatted());
+    io.out(run.trace.formatted(LOG_LINE_COUNT_MAX));
     if (violations.length === 0) {
       io.out(io.chalk.green('the replayed run kept every guarantee'));
     } else {
-      io.out(io.chalk.red.bold(`the replayed run broke ${violations.length} guarantee(s):`));
+      const broken = new Set(violations.map((violation) => violation.invariant)).size;
+      io.out(io.chalk.red.bold(`the replayed run broke ${broken} guarantee${broken === 1 ? '' : 's'}:`));
       printViolations(violations, io);
     }
   }
@@ -106,17 +112,35 @@ function replay(options: SimCommandOptions, io: SimIo, token: string): number {
   return violations.length === 0 ? 0 : 1;
 }
 
+/** A fault tape for people: only the sends something happens to, by their number. */
+export function describeTape(scenario: Scenario): string[] {
+  const faults: string[] = [];
+  scenario.faultTape.forEach((decision, send) => {
+    if (decision.drop) {
+      faults.push(`send ${send}: lost`);
+    } else if (decision.duplicate) {
+      faults.push(
+        `send ${send}: duplicated${decision.delayMs > 0 ? `, delayed ${decision.delayMs} ms` : ''}`,
+      );
+    } else if (decision.delayMs > 0) {
+      faults.push(`send ${send}: delayed ${decision.delayMs} ms`);
+    }
+  });
+  return faults;
+}
+
 function printFailure(failure: SwarmFailure, io: SimIo): void {
   const { chalk } = io;
-  io.out(chalk.red.bold(`seed ${failure.seed} broke ${failure.violations.length} guarantee(s):`));
+  const broken = new Set(failure.violations.map((violation) => violation.invariant)).size;
+  io.out(chalk.red.bold(`seed ${failure.seed} broke ${broken} guarantee${broken === 1 ? '' : 's'}:`));
   printViolations(failure.violations, io);
   io.out(chalk.bold(`shrunk in ${failure.shrinkSteps} steps to this scenario:`));
-  io.out(JSON.stringify(failure.shrunk.scenario));
+  io.out(JSON.stringify({ ...failure.shrunk.scenario, faultTape: describeTape(failure.shrunk.scenario) }));
   io.out(chalk.bold('which breaks:'));
   printViolations(failure.shrunk.violations, io);
   io.out(chalk.bold('its log, one event per line (virtual time, node, what):'));
-  io.out(failure.shrunk.run.trace.formatted());
-  io.out(`replay it exactly: ${chalk.bold(replayCommand(failure.token))}`);
+  io.out(failure.shrunk.run.trace.formatted(LOG_LINE_COUNT_MAX));
+  io.out(`replay it exactly: ${chalk.bold(replayCommand(failure.token, failure.shrunk.violations))}`);
 }
 
 function printSummary(summary: SwarmSummary, io: SimIo): void {
@@ -156,7 +180,7 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
   });
   io.progress?.('\n');
   if (options.json) {
-    io.out(JSON.stringify({ type: 'summary', ...summary }));
+    io.out(JSON.stringify({ type: 'summary', seed: options.seed, ...summary }));
     for (const failure of failures) {
       io.out(
         JSON.stringify({
@@ -165,8 +189,8 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
           violations: failure.violations,
           shrunk: { scenario: failure.shrunk.scenario, violations: failure.shrunk.violations },
           shrinkSteps: failure.shrinkSteps,
-          log: failure.shrunk.run.trace.formatted().split('\n'),
-          replay: replayCommand(failure.token),
+          log: failure.shrunk.run.trace.formatted(LOG_LINE_COUNT_MAX).split('\n'),
+          replay: replayCommand(failure.token, failure.shrunk.violations),
         }),
       );
     }

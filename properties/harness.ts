@@ -88,6 +88,9 @@ export function propertyParameters(
 ): fc.Parameters<[Scenario]> {
   const seed = process.env.GASCHAT_SEED;
   const path = process.env.GASCHAT_PATH;
+  if (seed !== undefined && !/^-?\d+$/.test(seed)) {
+    throw new RangeError(`GASCHAT_SEED is ${JSON.stringify(seed)}; copy it whole from the failure report`);
+  }
   return {
     numRuns: RUN_COUNT,
     ...(seed === undefined ? {} : { seed: Number(seed) }),
@@ -114,7 +117,7 @@ function failureReport(
   if (scenario !== undefined) {
     const run = runScenario(scenario);
     lines.push('Violations:');
-    for (const violation of checkRun(run, invariants)) {
+    for (const violation of checkRun(run, withRunHealth(invariants))) {
       lines.push(`  [${violation.invariant}] ${violation.message}`);
     }
     lines.push('Shrunk scenario:', JSON.stringify(scenario));
@@ -133,7 +136,12 @@ function failureReport(
 export function runAndCheck(scenario: Scenario, coverage: FaultCoverage, invariants: readonly Invariant[]) {
   const run = runScenario(scenario);
   coverage.record(run);
-  return checkRun(run, ['run-health', ...invariants]);
+  return checkRun(run, withRunHealth(invariants));
+}
+
+/** Every property also checks the run's health (no actor failed, no step budget ran out), once. */
+function withRunHealth(invariants: readonly Invariant[]): Invariant[] {
+  return invariants.includes('run-health') ? [...invariants] : ['run-health', ...invariants];
 }
 
 /**

@@ -1,4 +1,3 @@
-import { nameKey } from '../../engine/index.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
 import { SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
 import {
@@ -8,6 +7,7 @@ import {
   type RoomRecord,
   readTimeline,
   type SeenEvent,
+  sameNameKey,
   seenEvents,
   type Timeline,
 } from './timeline.ts';
@@ -147,7 +147,7 @@ function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
     let known: Set<string> | undefined;
     for (const { event } of client.events) {
       if (event.type === 'welcome') {
-        known = new Set(event.members.map(nameKey));
+        known = new Set(event.members.map(sameNameKey));
         const membership = membershipOf(timeline, client);
         if (membership !== undefined && event.members.join() !== membership.membersAtJoin.join()) {
           problems.push(
@@ -155,10 +155,10 @@ function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
           );
         }
       } else if (event.type === 'joined') {
-        known?.add(nameKey(event.name));
+        known?.add(sameNameKey(event.name));
       } else if (event.type === 'left') {
-        known?.delete(nameKey(event.name));
-      } else if (event.type === 'message' && known !== undefined && !known.has(nameKey(event.from))) {
+        known?.delete(sameNameKey(event.name));
+      } else if (event.type === 'message' && known !== undefined && !known.has(sameNameKey(event.from))) {
         problems.push(
           `${client.node} saw a message from ${event.from} before any notice that ${event.from} joined`,
         );
@@ -245,6 +245,46 @@ function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
         problems.push(`${client.node} was refused as having a wrong password, but it had the right one`);
       }
     }
+  }
+  problems.push(...faultFreeJoinProblems(run));
+  return problems;
+}
+
+/**
+ * On a network that lost, duplicated and reordered nothing, a client with the right password gets in,
+ * unless its name is taken or the room is full (both checked against the room above) or it quit
+ * first: a server that silently dropped its JOIN, or refused it for another reason, is caught here.
+ */
+function faultFreeJoinProblems(run: RunRecord): string[] {
+  const network = run.network;
+  if (network.dropped.loss + network.dropped.partition + network.duplicated + network.reordered > 0) {
+    return [];
+  }
+  const problems: string[] = [];
+  for (const client of run.clients) {
+    if (!client.started || !client.plan.knowsPassword || client.crashedAtMs !== undefined) {
+      continue;
+    }
+    const events = client.events.map(({ event }) => event);
+    const rejected = events.find((event) => event.type === 'rejected');
+    const closed = events.find((event) => event.type === 'closed');
+    if (
+      events.some((event) => event.type === 'welcome') ||
+      (rejected?.type === 'rejected' &&
+        (rejected.reason === 'name-taken' || rejected.reason === 'room-full')) ||
+      (closed?.type === 'closed' && closed.reason === 'quit')
+    ) {
+      continue;
+    }
+    const outcome =
+      rejected?.type === 'rejected'
+        ? `was refused (${rejected.reason})`
+        : closed?.type === 'closed'
+          ? `closed (${closed.reason})`
+          : 'never got in';
+    problems.push(
+      `${client.node} (${client.plan.name}) had the right password on a network without faults but ${outcome}`,
+    );
   }
   return problems;
 }
@@ -351,7 +391,7 @@ function checkQueueBounds(run: RunRecord): string[] {
       );
     }
   }
-  const final = run.serverFinal;
+  const final = run.serverHighWater;
   if (final.sessionCount > SIM_SERVER_CONFIG.sessionCountMax) {
     problems.push(
       `the server held ${final.sessionCount} sessions (max ${SIM_SERVER_CONFIG.sessionCountMax})`,

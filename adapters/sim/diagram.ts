@@ -96,8 +96,7 @@ export function renderDiagramSvg(run: RunRecord, title: string): string {
   const rowY = (row: number) => TOP + row * ROW_HEIGHT;
   const x = (name: string) => columns.get(name) ?? LEFT;
   const parts: string[] = [];
-  const pending = new Map<string, Flight[]>();
-  const lastSendRow = new Map<string, number>();
+  const pending = new Map<number, Flight[]>();
   let lastTimeLabel = Number.NaN;
 
   entries.forEach((entry, row) => {
@@ -116,17 +115,15 @@ export function renderDiagramSvg(run: RunRecord, title: string): string {
       );
       return;
     }
-    const key = `${entry.from}>${entry.to}#${entry.hash}`;
+    // Paired by the network's send number, so identical datagrams in flight together never cross.
+    const key = entry.send;
     if (entry.kind === 'send') {
-      const flights = pending.get(key) ?? [];
-      flights.push({ row, duplicate: false, size: entry.size });
-      pending.set(key, flights);
-      lastSendRow.set(key, row);
+      pending.set(key, [{ row, duplicate: false, size: entry.size }]);
       return;
     }
     if (entry.kind === 'duplicate') {
       const flights = pending.get(key) ?? [];
-      flights.push({ row: lastSendRow.get(key) ?? row, duplicate: true, size: entry.size });
+      flights.push({ row: flights[0]?.row ?? row, duplicate: true, size: entry.size });
       pending.set(key, flights);
       return;
     }
@@ -146,8 +143,9 @@ export function renderDiagramSvg(run: RunRecord, title: string): string {
       );
       return;
     }
-    // A drop: the arrow stops half way, at the row where the network lost it, and is crossed out.
-    const x2 = (x1 + x(entry.to)) / 2;
+    // A drop: the arrow stops short of its destination, at the row where the network lost it, and is
+    // crossed out there (three quarters of the way, so it is clear whose line it was heading for).
+    const x2 = x1 + (x(entry.to) - x1) * 0.75;
     const y2 = row === fromRow ? y + ROW_HEIGHT / 2 : y;
     parts.push(
       `<g class="drop ${escapeXml(entry.reason ?? '')}"><title>${escapeXml(tip)}</title><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/><path d="M${x2 - 5},${y2 - 5}L${x2 + 5},${y2 + 5}M${x2 - 5},${y2 + 5}L${x2 + 5},${y2 - 5}"/></g>`,

@@ -168,22 +168,22 @@ export class SimNetwork {
     const to = this.#lookup(toAddress);
     const toName = to?.name ?? formatAddress(toAddress);
     const hash = fnv1a32Hex(datagram);
-    this.#record('send', from.name, toName, datagram.byteLength, hash);
+    this.#record('send', from.name, toName, datagram.byteLength, hash, sendIndex);
     if (from.crashed) {
-      this.#drop('crashed', from.name, toName, datagram.byteLength, hash);
+      this.#drop('crashed', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (to === undefined) {
-      this.#drop('no-such-node', from.name, toName, datagram.byteLength, hash);
+      this.#drop('no-such-node', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (this.#isPartitioned(from, to)) {
-      this.#drop('partition', from.name, toName, datagram.byteLength, hash);
+      this.#drop('partition', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (decision.drop) {
-      this.#drop('loss', from.name, toName, datagram.byteLength, hash);
+      this.#drop('loss', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else {
       // Copy now: the sender may reuse its buffer as soon as send returns.
       const flight: InFlight = { bytes: datagram.slice(), from, to, sendIndex, hash };
       this.#schedule(flight, this.#latencyMs + decision.delayMs);
       if (decision.duplicate) {
         this.#counters.duplicated += 1;
-        this.#record('duplicate', from.name, toName, datagram.byteLength, hash);
+        this.#record('duplicate', from.name, toName, datagram.byteLength, hash, sendIndex);
         // The copy gets its own bytes, in case a receiver keeps or alters the first.
         this.#schedule({ ...flight, bytes: datagram.slice() }, this.#latencyMs + 2 * decision.delayMs + 1);
       }
@@ -199,11 +199,11 @@ export class SimNetwork {
     this.#counters.inFlight -= 1;
     const { from, to } = flight;
     if (to.crashed) {
-      this.#drop('crashed', from.name, to.name, flight.bytes.byteLength, flight.hash);
+      this.#drop('crashed', from.name, to.name, flight.bytes.byteLength, flight.hash, flight.sendIndex);
       return;
     }
     if (this.#isPartitioned(from, to)) {
-      this.#drop('partition', from.name, to.name, flight.bytes.byteLength, flight.hash);
+      this.#drop('partition', from.name, to.name, flight.bytes.byteLength, flight.hash, flight.sendIndex);
       return;
     }
     this.#counters.delivered += 1;
@@ -214,14 +214,14 @@ export class SimNetwork {
     } else {
       to.highestSendIndexFrom.set(from.index, flight.sendIndex);
     }
-    this.#record('deliver', from.name, to.name, flight.bytes.byteLength, flight.hash);
+    this.#record('deliver', from.name, to.name, flight.bytes.byteLength, flight.hash, flight.sendIndex);
     // A receiver that throws has broken an invariant: let it fail the run where it happened.
     to.receive(flight.bytes, from.address);
   }
 
-  #drop(reason: NetworkDropReason, from: string, to: string, size: number, hash: string): void {
+  #drop(reason: NetworkDropReason, from: string, to: string, size: number, hash: string, send: number): void {
     this.#counters.dropped[reason] += 1;
-    this.#trace.append({ t: this.#clock.now(), kind: 'drop', from, to, size, hash, reason });
+    this.#trace.append({ t: this.#clock.now(), kind: 'drop', from, to, size, hash, send, reason });
   }
 
   #record(
@@ -230,7 +230,8 @@ export class SimNetwork {
     to: string,
     size: number,
     hash: string,
+    send: number,
   ): void {
-    this.#trace.append({ t: this.#clock.now(), kind, from, to, size, hash });
+    this.#trace.append({ t: this.#clock.now(), kind, from, to, size, hash, send });
   }
 }

@@ -40,8 +40,21 @@ function isScenario(value: unknown): value is Scenario {
     return false;
   }
   const candidate = value as Record<string, unknown>;
+  const planIsValid = (plan: unknown): boolean => {
+    const fields = plan as Record<string, unknown> | null;
+    return (
+      typeof fields === 'object' &&
+      fields !== null &&
+      typeof fields.name === 'string' &&
+      typeof fields.knowsPassword === 'boolean' &&
+      Number.isSafeInteger(fields.joinAtMs) &&
+      Array.isArray(fields.sayAtMs) &&
+      fields.sayAtMs.every((atMs) => Number.isSafeInteger(atMs))
+    );
+  };
   return (
     Array.isArray(candidate.clients) &&
+    candidate.clients.every(planIsValid) &&
     Array.isArray(candidate.faultTape) &&
     Array.isArray(candidate.partitions) &&
     typeof candidate.faults === 'object' &&

@@ -6,6 +6,7 @@ import {
   type LinkStats,
   type PeerAddress,
   type ServerEvent,
+  type ServerStats,
 } from '../../engine/index.ts';
 import { type NetworkStats, SimNetwork } from './network.ts';
 import { createRandom } from './random.ts';
@@ -58,10 +59,37 @@ export interface RunRecord {
   readonly errors: string[];
   /** Link statistics of every server session, ended or still open at the end. */
   readonly sessionStats: LinkStats[];
-  readonly serverFinal: {
+  /** The most the server held at once (sessions, members, remembered joins). */
+  readonly serverHighWater: {
     readonly sessionCount: number;
     readonly memberCount: number;
     readonly recentJoinCount: number;
+  };
+}
+
+/**
+ * The most sessions, members and remembered joins the server held at once: its own counters, the
+ * member counts its log announced, and what it holds at the end, whichever is largest.
+ */
+function highWaterOf(
+  room: {
+    sessions: ReadonlyMap<unknown, unknown>;
+    members: ReadonlyMap<unknown, unknown>;
+    recentJoins: ReadonlyMap<unknown, unknown>;
+    stats: ServerStats;
+  },
+  log: readonly Timed<ServerEvent>[],
+): RunRecord['serverHighWater'] {
+  let announcedMembers = 0;
+  for (const { event } of log) {
+    if (event.type === 'member.joined') {
+      announcedMembers = Math.max(announcedMembers, event.memberCount);
+    }
+  }
+  return {
+    sessionCount: Math.max(room.stats.sessionCountHighWater, room.sessions.size),
+    memberCount: Math.max(room.stats.memberCountHighWater, room.members.size, announcedMembers),
+    recentJoinCount: Math.max(room.stats.recentJoinCountHighWater, room.recentJoins.size),
   };
 }
 
@@ -202,7 +230,15 @@ export function runScenario(scenario: Scenario): RunRecord {
   }
 
   clock.setTimeout(() => network.heal(), scenario.healAtMs);
-  const { steps, budgetExhausted } = clock.runUntil(scenario.endAtMs, scenario.stepCountMax);
+  let steps = 0;
+  let budgetExhausted = false;
+  try {
+    ({ steps, budgetExhausted } = clock.runUntil(scenario.endAtMs, scenario.stepCountMax));
+  } catch (error) {
+    // Something threw outside any actor (creating a client, a receiver): the run stops there and
+    // fails, with its seed and trace, rather than taking the whole simulation down.
+    errors.push(`the run threw at ${clock.now()} ms: ${describeError(error)}`);
+  }
 
   for (const finish of finishers) {
     finish();
@@ -225,10 +261,6 @@ export function runScenario(scenario: Scenario): RunRecord {
     budgetExhausted,
     errors,
     sessionStats,
-    serverFinal: {
-      sessionCount: serverSnapshot.context.sessions.size,
-      memberCount: serverSnapshot.context.members.size,
-      recentJoinCount: serverSnapshot.context.recentJoins.size,
-    },
+    serverHighWater: highWaterOf(serverSnapshot.context, serverLog),
   };
 }

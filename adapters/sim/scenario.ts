@@ -59,8 +59,9 @@ export const SIM_LINK_CONFIG = {
 } as const;
 
 export const SIM_SERVER_CONFIG = {
-  memberCountMax: 6,
-  sessionCountMax: 12,
+  // Smaller than the largest default room (5 clients), so that room-full happens and is checked.
+  memberCountMax: 4,
+  sessionCountMax: 8,
   cookieSlotMs: 2000,
   recentJoinCountMax: 64,
   firstContactTimeoutMs: 12_000,

@@ -78,11 +78,11 @@ export function tally(summary: SwarmSummary, run: RunRecord): void {
     ({ event }) => event.type === 'member.left' && event.reason === 'timeout',
   ).length;
   summary.virtualSeconds += run.scenario.endAtMs / 1000;
-  const faults = run.scenario.faults;
-  if (
-    faults.lossPercent + faults.duplicatePercent + faults.delayPercent + faults.partitionCountMax === 0 &&
-    !faults.crashes
-  ) {
+  // Counted by what happened, not by the settings drawn: a short run may never reach its first fault.
+  const faultsHappened =
+    network.dropped.loss + network.dropped.partition + network.duplicated + network.reordered > 0 ||
+    run.clients.some((client) => client.crashedAtMs !== undefined);
+  if (!faultsHappened) {
     summary.faultFreeRuns += 1;
   }
 }
@@ -165,13 +165,15 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
     if (result.failed && first !== undefined) {
       summary.failures += 1;
       const scenario = result.counterexample?.[0];
-      if (shrinking && scenario !== undefined) {
+      const token = scenario === undefined ? undefined : encodeReplayToken(scenario);
+      // Two seeds often shrink to the same smallest case: it is reported once.
+      if (shrinking && scenario !== undefined && !failures.some((failure) => failure.token === token)) {
         failures.push({
           seed,
           violations: first.violations,
           shrunk: { scenario, ...judge(scenario, check, twice) },
           shrinkSteps: result.numShrinks,
-          token: encodeReplayToken(scenario),
+          token: token ?? encodeReplayToken(scenario),
         });
       }
     }

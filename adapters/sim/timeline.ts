@@ -1,4 +1,13 @@
-import { type ClientEvent, formatAddress, nameKey, type ServerEvent } from '../../engine/index.ts';
+import { type ClientEvent, formatAddress, type ServerEvent } from '../../engine/index.ts';
+
+/**
+ * Names compared as the guarantee states them: ignoring case (names are ASCII). The checker folds
+ * case itself rather than use the engine's function, so that a bug there cannot hide from it.
+ */
+export function sameNameKey(name: string): string {
+  return name.toLowerCase();
+}
+
 import type { ClientRecord, RunRecord, Timed } from './run.ts';
 
 /** A room event as the server sequenced it: the truth each client's transcript is held against. */
@@ -58,10 +67,10 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
     switch (event.type) {
       case 'member.joined': {
         record = { kind: 'joined', roomSeq: event.roomSeq, t, name: event.name, address: event.address };
-        if (members.has(nameKey(event.name))) {
+        if (members.has(sameNameKey(event.name))) {
           problems.push(`${event.name} joined at #${event.roomSeq} while the name was held`);
         }
-        members.set(nameKey(event.name), { name: event.name, address: event.address });
+        members.set(sameNameKey(event.name), { name: event.name, address: event.address });
         memberships.set(event.address, {
           joinedSeq: event.roomSeq,
           joinedAtMs: t,
@@ -84,7 +93,7 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
           address: event.address,
           reason: event.reason,
         };
-        members.delete(nameKey(event.name));
+        members.delete(sameNameKey(event.name));
         const membership = memberships.get(event.address);
         if (membership !== undefined) {
           memberships.set(event.address, {
@@ -97,8 +106,13 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
         break;
       }
       case 'join.refused':
-        if (event.reason === 'name-taken' && !members.has(nameKey(event.name))) {
+        if (event.reason === 'name-taken' && !members.has(sameNameKey(event.name))) {
           problems.push(`${event.name} was refused as taken at ${t} ms while nobody held it`);
+        }
+        if (event.reason === 'bad-name') {
+          problems.push(
+            `${event.name} was refused as a bad name at ${t} ms, but every simulated name is valid`,
+          );
         }
         break;
       default:

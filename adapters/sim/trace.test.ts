@@ -37,7 +37,7 @@ test('a cyclic event fails loudly instead of hanging', (t) => {
 test('beyond traceEntryCountMax entries are counted, not stored, and both outputs say so', (t) => {
   const trace = new Trace({ traceEntryCountMax: 2 });
   for (let index = 0; index < 5; index += 1) {
-    trace.append({ t: index, kind: 'send', from: 'a', to: 'b', size: 1, hash: '00000000' });
+    trace.append({ t: index, kind: 'send', from: 'a', to: 'b', size: 1, hash: '00000000', send: index });
   }
   trace.event(9, 'a', { type: 'late' });
   t.is(trace.entries.length, 2);
@@ -49,7 +49,7 @@ test('beyond traceEntryCountMax entries are counted, not stored, and both output
 
 test('formatted prints one readable line per entry', (t) => {
   const trace = new Trace();
-  trace.append({ t: 12_345, kind: 'send', from: 'ana', to: 'server', size: 84, hash: 'a1b2c3d4' });
+  trace.append({ t: 12_345, kind: 'send', from: 'ana', to: 'server', size: 84, hash: 'a1b2c3d4', send: 0 });
   trace.append({
     t: 12_350,
     kind: 'drop',
@@ -57,6 +57,7 @@ test('formatted prints one readable line per entry', (t) => {
     to: 'server',
     size: 84,
     hash: 'a1b2c3d4',
+    send: 0,
     reason: 'loss',
   });
   t.deepEqual(trace.formatted().split('\n'), [

@@ -20,8 +20,10 @@ export interface DatagramTraceEntry {
   readonly to: string;
   /** Length in bytes. */
   readonly size: number;
-  /** FNV-1a 32-bit of the bytes, 8 hex digits: ties a send to its deliveries. */
+  /** FNV-1a 32-bit of the bytes, 8 hex digits: tells the datagrams apart in a log. */
   readonly hash: string;
+  /** The network's number for the send (0, 1, 2, … in send order): ties a send to its fate. */
+  readonly send: number;
   /** Present on drops only. */
   readonly reason?: NetworkDropReason;
 }
@@ -118,14 +120,21 @@ export class Trace {
   formatted(limit?: number): string {
     const entries = this.#entries;
     const lines: string[] = [];
+    // Loops, not push(...spread): a trace of a runaway run has more entries than a call has arguments.
     if (limit === undefined || entries.length <= limit) {
-      lines.push(...entries.map(formatEntry));
+      for (const entry of entries) {
+        lines.push(formatEntry(entry));
+      }
     } else {
       const headCount = Math.ceil(limit / 2);
       const tailCount = Math.floor(limit / 2);
-      lines.push(...entries.slice(0, headCount).map(formatEntry));
+      for (let index = 0; index < headCount; index += 1) {
+        lines.push(formatEntry(entries[index] as TraceEntry));
+      }
       lines.push(`  … ${entries.length - headCount - tailCount} entries not shown …`);
-      lines.push(...entries.slice(entries.length - tailCount).map(formatEntry));
+      for (let index = entries.length - tailCount; index < entries.length; index += 1) {
+        lines.push(formatEntry(entries[index] as TraceEntry));
+      }
     }
     if (this.#omittedCount > 0) {
       lines.push(

@@ -29,7 +29,11 @@ function messagesFor(clientCount: number): number {
 }
 
 const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(2));
-const perSecond = (run: RelayResult) => Math.round(run.deliveries / run.seconds);
+/** Deliveries per second; a load cut short by the time limit is marked with a `*`. */
+const perSecond = (run: RelayResult) =>
+  `${Math.round(run.deliveries / run.seconds)}${run.completed ? '' : '*'}`;
+const ratio = (ours: RelayResult, raw: RelayResult) =>
+  (ours.deliveries / ours.seconds / (raw.deliveries / raw.seconds)).toFixed(2);
 
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
   console.log(`| ${header.join(' | ')} |`);
@@ -68,7 +72,7 @@ async function relayOnLoopback(): Promise<void> {
       perSecond(raw),
       ms(percentile(raw.latenciesMs, 0.5)),
       ms(percentile(raw.latenciesMs, 0.99)),
-      (perSecond(ours) / perSecond(raw)).toFixed(2),
+      ratio(ours, raw),
       `${ours.lost}/${ours.duplicated}`,
       `${raw.lost}/${raw.duplicated}`,
     ]);
@@ -220,6 +224,7 @@ async function idleSessions(): Promise<void> {
 }
 
 console.log(`# gaschat benchmarks${quick ? ' (quick)' : ''}\n`);
+console.log('(a `*` after a rate: that load hit the 120 s limit and is reported as it stood)\n');
 console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );

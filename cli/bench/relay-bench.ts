@@ -272,7 +272,8 @@ export async function benchRaw(
           return;
         }
         if (parsed.sender === index) {
-          confirmed += 1;
+          // An echo that comes after its message was counted lost, or twice, must not overcount.
+          confirmed = Math.min(sent, confirmed + 1);
           if (sent - confirmed < window) {
             pump();
           }

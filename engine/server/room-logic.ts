@@ -325,6 +325,10 @@ function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: 
       memberCount: members.size,
     },
   });
+  const stats = state.stats;
+  stats.sessionCountHighWater = Math.max(stats.sessionCountHighWater, sessions.size);
+  stats.memberCountHighWater = Math.max(stats.memberCountHighWater, members.size);
+  stats.recentJoinCountHighWater = Math.max(stats.recentJoinCountHighWater, recentJoins.size);
   return { state: { ...state, sessions, members, recentJoins, roomSeq }, effects };
 }
 

@@ -80,6 +80,10 @@ export interface ServerStats {
   datagramsDropped: Record<DropReason, number>;
   joinsRefused: number;
   messagesRelayed: number;
+  /** The most the room has held at once: a simulation checks them against the limits. */
+  sessionCountHighWater: number;
+  memberCountHighWater: number;
+  recentJoinCountHighWater: number;
 }
 
 export function createServerStats(): ServerStats {
@@ -97,5 +101,8 @@ export function createServerStats(): ServerStats {
     },
     joinsRefused: 0,
     messagesRelayed: 0,
+    sessionCountHighWater: 0,
+    memberCountHighWater: 0,
+    recentJoinCountHighWater: 0,
   };
 }

@@ -15,6 +15,12 @@ export interface FaultTapeOptions {
   readonly delayWeight?: number;
   readonly delayMsMax?: number;
   readonly decisionCountMax?: number;
+  /**
+   * The fewest decisions a tape holds (0 by default). Swarm testing sets it to the maximum, so that
+   * the rates drawn hold for every send of a run, not only for the first few; shrinking then turns
+   * decisions into "deliver normally" instead of removing them.
+   */
+  readonly decisionCountMin?: number;
 }
 
 const FAULT_WEIGHTS_DEFAULT = { cleanWeight: 12, lossWeight: 2, duplicateWeight: 1, delayWeight: 2 } as const;
@@ -68,6 +74,7 @@ export function faultDecisionArb(options: FaultTapeOptions = {}): fc.Arbitrary<F
  */
 export function faultTapeArb(options: FaultTapeOptions = {}): fc.Arbitrary<readonly FaultDecision[]> {
   return fc.array(faultDecisionArb(options), {
+    minLength: options.decisionCountMin ?? 0,
     maxLength: options.decisionCountMax ?? FAULT_TAPE_LENGTH_MAX_DEFAULT,
     size: 'max',
   });

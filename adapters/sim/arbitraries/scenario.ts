@@ -6,7 +6,7 @@ import {
   type Scenario,
   SERVER_NODE,
 } from '../scenario.ts';
-import { faultTapeArb, partitionArb } from './faults.ts';
+import { FAULT_TAPE_LENGTH_MAX_DEFAULT, faultTapeArb, partitionArb } from './faults.ts';
 
 /** Faults and activity last this long by default; then the network heals. */
 export const ACTIVE_MS_DEFAULT = 10_000;
@@ -18,7 +18,7 @@ export const CALM_MS_DEFAULT = 20_000;
 /** A bound on the steps of one run: a livelock fails loudly instead of hanging. */
 export const STEP_COUNT_MAX = 400_000;
 /** The default number of clients, at most, and of messages per client, at most. */
-export const CLIENT_COUNT_MAX_DEFAULT = 5;
+export const CLIENT_COUNT_MAX_DEFAULT = 6;
 export const MESSAGE_COUNT_MAX_DEFAULT = 8;
 
 /** The faults of the properties: about 12 % loss, 6 % duplication, 12 % extra delay, crashes, partitions. */
@@ -56,7 +56,7 @@ export interface WorkloadOptions {
 }
 
 /** Names drawn from a small pool, so that two clients asking for one name is common. */
-const NAMES = ['ana', 'Budi', 'citra', 'dewi', 'eko', 'ANA'] as const;
+const NAMES = ['ana', 'Budi', 'citra', 'dewi', 'eko', 'fajar', 'gita', 'ANA'] as const;
 
 function clientPlanArb(options: WorkloadOptions, faults: FaultSettings): fc.Arbitrary<ClientPlan> {
   const activeMs = options.activeMs ?? ACTIVE_MS_DEFAULT;
@@ -70,22 +70,24 @@ function clientPlanArb(options: WorkloadOptions, faults: FaultSettings): fc.Arbi
       knowsPassword: faults.wrongPasswords
         ? fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
         : fc.constant(true),
+      // Every planned action falls within the active phase (join by 0.6 of it, the rest within 0.4
+      // after), so the calm phase that follows is long enough for liveness whatever its length.
       joinAtMs: fc.integer({ min: 0, max: Math.floor(activeMs * 0.6) }),
-      sayOffsetsMs: fc.array(fc.integer({ min: 0, max: Math.floor(activeMs * 0.9) }), messages),
+      sayOffsetsMs: fc.array(fc.integer({ min: 0, max: Math.floor(activeMs * 0.4) }), messages),
       leave: fc.oneof(
         { weight: 3, arbitrary: fc.constant(undefined) },
         {
           weight: 2,
           arbitrary: fc.record({
             kind: fc.constant('quit' as const),
-            afterMs: fc.integer({ min: 0, max: Math.floor(activeMs * 1.2) }),
+            afterMs: fc.integer({ min: 0, max: Math.floor(activeMs * 0.4) }),
           }),
         },
         {
           weight: faults.crashes ? 1 : 0,
           arbitrary: fc.record({
             kind: fc.constant('crash' as const),
-            afterMs: fc.integer({ min: 0, max: Math.floor(activeMs * 0.9) }),
+            afterMs: fc.integer({ min: 0, max: Math.floor(activeMs * 0.4) }),
           }),
         },
       ),
@@ -107,7 +109,11 @@ function clientPlanArb(options: WorkloadOptions, faults: FaultSettings): fc.Arbi
  * A whole run under the given faults: clients with their workloads, a fault tape, and partitions that
  * all heal before the calm phase. Shrinking removes clients, messages, faults and partitions.
  */
-export function scenarioArbWith(options: WorkloadOptions, faults: FaultSettings): fc.Arbitrary<Scenario> {
+export function scenarioArbWith(
+  options: WorkloadOptions,
+  faults: FaultSettings,
+  tape: { readonly fullLength?: boolean } = {},
+): fc.Arbitrary<Scenario> {
   const activeMs = options.activeMs ?? ACTIVE_MS_DEFAULT;
   const calmMs = options.calmMs ?? CALM_MS_DEFAULT;
   const clients =
@@ -129,6 +135,7 @@ export function scenarioArbWith(options: WorkloadOptions, faults: FaultSettings)
               duplicateWeight: faults.duplicatePercent,
               delayWeight: faults.delayPercent,
               delayMsMax: faults.delayMsMax,
+              ...(tape.fullLength === true ? { decisionCountMin: FAULT_TAPE_LENGTH_MAX_DEFAULT } : {}),
             }),
     })
     .chain((base) => {
@@ -141,12 +148,22 @@ export function scenarioArbWith(options: WorkloadOptions, faults: FaultSettings)
           faults,
           healAtMs: activeMs,
           endAtMs: activeMs + calmMs,
-          stepCountMax: STEP_COUNT_MAX,
+          stepCountMax: stepBudget(activeMs + calmMs, base.clients.length),
         }));
     });
 }
 
-/** The scenarios of the properties: up to 5 clients and 8 messages each, under {@link PROPERTY_FAULTS}. */
+/**
+ * The step budget of a run: {@link STEP_COUNT_MAX} for the default 30 s and 6 clients, more for longer
+ * runs and bigger rooms (traffic grows with both), so that only a livelock exhausts it.
+ */
+function stepBudget(endAtMs: number, clientCount: number): number {
+  const length = Math.max(1, endAtMs / (ACTIVE_MS_DEFAULT + CALM_MS_DEFAULT));
+  const size = Math.max(1, (clientCount / CLIENT_COUNT_MAX_DEFAULT) ** 2);
+  return Math.ceil(STEP_COUNT_MAX * length * size);
+}
+
+/** The scenarios of the properties: up to 6 clients and 8 messages each, under {@link PROPERTY_FAULTS}. */
 export const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbWith({}, PROPERTY_FAULTS);
 
 /**
@@ -172,5 +189,5 @@ export const faultSettingsArb: fc.Arbitrary<FaultSettings> = fc.oneof(
 
 /** Swarm testing: fault settings, then a scenario under them. */
 export function swarmScenarioArb(options: WorkloadOptions = {}): fc.Arbitrary<Scenario> {
-  return faultSettingsArb.chain((faults) => scenarioArbWith(options, faults));
+  return faultSettingsArb.chain((faults) => scenarioArbWith(options, faults, { fullLength: true }));
 }
