@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { openUdp, realEnvironment, resolveHost, type UdpEndpoint } from '../adapters/udp/index.ts';
 import { type ClientActor, type ClientEvent, createClient, type PeerAddress } from '../engine/index.ts';
-import { linkForIdleTimeout } from './server-command.ts';
+import { linkForIdleTimeout } from './idle-timeout.ts';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -121,4 +121,15 @@ export function localHostFor(serverHost: string): string {
 /** The exit code for how a client closed: 0 after a clean leave, 3 when refused or the server is gone. */
 export function exitCodeFor(reason: Extract<ClientEvent, { type: 'closed' }>['reason']): number {
   return reason === 'quit' ? 0 : 3;
+}
+
+/** Asks the client to send a text; false when it refused at once (it emitted an error saying why). */
+export function trySay(actor: ClientActor, text: string): boolean {
+  let refused = false;
+  const subscription = actor.on('error', () => {
+    refused = true;
+  });
+  actor.send({ type: 'chat.say', text });
+  subscription.unsubscribe();
+  return !refused;
 }

@@ -2,7 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ClientActor, ClientEvent } from '../engine/index.ts';
 import { clientEventJson } from './client-json.ts';
-import { type Connection, exitCodeFor } from './connection.ts';
+import { type Connection, exitCodeFor, trySay } from './connection.ts';
 
 /** Messages sent but not yet confirmed, at most: input waits beyond this, so no line is ever dropped. */
 export const JSON_IN_FLIGHT_MAX = 32;
@@ -87,7 +87,7 @@ export async function runJsonClient(
       if (inFlight.closed || leaving) {
         break;
       }
-      if (say(actor, line)) {
+      if (trySay(actor, line)) {
         inFlight.count += 1;
       }
     }
@@ -102,15 +102,4 @@ export async function runJsonClient(
   }
   await inFlight.until(() => false);
   return closing === undefined ? 1 : exitCodeFor(closing.reason);
-}
-
-/** Sends a line; false when the client refused it at once (it printed an error event saying why). */
-function say(actor: ClientActor, text: string): boolean {
-  let refused = false;
-  const subscription = actor.on('error', () => {
-    refused = true;
-  });
-  actor.send({ type: 'chat.say', text });
-  subscription.unsubscribe();
-  return !refused;
 }

@@ -5,7 +5,7 @@ import chalk from 'chalk';
 import meow from 'meow';
 import { NODE_COUNT_MAX } from '../adapters/sim/network.ts';
 import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
-import { checkPort, UdpError } from '../adapters/udp/index.ts';
+import { checkPort } from '../adapters/udp/index.ts';
 import { validateName } from '../engine/index.ts';
 import { Connection } from './connection.ts';
 import { runJsonClient } from './json-client.ts';
@@ -205,7 +205,7 @@ const output = {
 
 /** A UdpError (port in use, host not found, …) is the user's to fix: its message says how. */
 function runtimeError(error: unknown): number {
-  const message = error instanceof UdpError || error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
   if (cli.flags.json) {
     console.log(JSON.stringify({ type: 'error', message }));
   } else {

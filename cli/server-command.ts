@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
-import { createServer, formatAddress, LINK_CONFIG_DEFAULT, type ServerEvent } from '../engine/index.ts';
+import { createServer, formatAddress, type ServerEvent } from '../engine/index.ts';
+import { linkForIdleTimeout } from './idle-timeout.ts';
 import { formatServerEvent, serverEventJson } from './server-log.ts';
 
 export interface ServerCommandOptions {
@@ -31,20 +32,6 @@ export function makeUpPassword(): string {
   const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
   const letters = [...randomBytes(16)].map((byte) => alphabet[byte % alphabet.length]);
   return [0, 4, 8, 12].map((start) => letters.slice(start, start + 4).join('')).join('-');
-}
-
-/**
- * The link settings for a given idle timeout: keepalives three times as often, so that a live but
- * quiet member is never mistaken for a dead one.
- */
-export function linkForIdleTimeout(idleTimeoutMs: number) {
-  return {
-    idleTimeoutMs,
-    keepaliveIntervalMs: Math.max(
-      1,
-      Math.min(LINK_CONFIG_DEFAULT.keepaliveIntervalMs, Math.floor(idleTimeoutMs / 3)),
-    ),
-  };
 }
 
 /** Runs a server on a real UDP socket and prints every action it takes. Rejects with a UdpError. */

@@ -9,7 +9,7 @@ import {
   sanitizeForTerminal,
   validateName,
 } from '../engine/index.ts';
-import { type Connection, exitCodeFor } from './connection.ts';
+import { type Connection, exitCodeFor, trySay } from './connection.ts';
 import { askHidden, askLine, PromptCancelled, type Terminal } from './prompt.ts';
 import { clockStamp } from './server-log.ts';
 
@@ -249,13 +249,7 @@ function chat(
     } else if (leaving) {
       print(chalk.yellow(`leaving: not sent: ${sanitizeForTerminal(line)}`));
     } else if (line.length > 0) {
-      let refused = false;
-      const subscription = actor.on('error', () => {
-        refused = true;
-      });
-      actor.send({ type: 'chat.say', text: line });
-      subscription.unsubscribe();
-      if (refused) {
+      if (!trySay(actor, line)) {
         // Put the line back, so that a long paste can be shortened rather than typed again.
         if (interactive && command.length > 0) {
           rl.write(line);

@@ -3,6 +3,7 @@ import type { ExecutionContext } from 'ava';
 import type fc from 'fast-check';
 import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
 import { checkRun, type Invariant } from '../adapters/sim/check.ts';
+import { faultFiguresOf } from '../adapters/sim/figures.ts';
 import { type RunRecord, runScenario } from '../adapters/sim/run.ts';
 import type { Scenario } from '../adapters/sim/scenario.ts';
 
@@ -51,22 +52,10 @@ export class FaultCoverage {
 
   record(run: RunRecord): void {
     this.runs += 1;
-    const network = run.network;
-    this.counts.drops += network.dropped.loss;
-    this.counts.partitions += network.dropped.partition;
-    this.counts.duplicates += network.duplicated;
-    this.counts.reorders += network.reordered;
-    const links = [
-      ...run.sessionStats,
-      ...run.clients.flatMap((client) => (client.linkStats ? [client.linkStats] : [])),
-    ];
-    for (const stats of links) {
-      this.counts.retransmissions += stats.framesRetransmitted;
+    const figures = faultFiguresOf(run);
+    for (const kind of FAULT_KINDS) {
+      this.counts[kind] += figures[kind];
     }
-    this.counts.crashes += run.clients.filter((client) => client.crashedAtMs !== undefined).length;
-    this.counts.timeouts += run.server.filter(
-      ({ event }) => event.type === 'member.left' && event.reason === 'timeout',
-    ).length;
   }
 
   /** Fails the test for every fault kind that never happened: a property that passed without it proves nothing. */

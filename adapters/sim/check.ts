@@ -1,3 +1,4 @@
+import { allLinkStats } from './figures.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
 import { SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
 import {
@@ -375,11 +376,7 @@ function checkAuthorship(run: RunRecord, timeline: Timeline): string[] {
 /** No queue, buffer or table grows past its named maximum. */
 function checkQueueBounds(run: RunRecord): string[] {
   const problems: string[] = [];
-  const links = [
-    ...run.sessionStats,
-    ...run.clients.flatMap((client) => (client.linkStats === undefined ? [] : [client.linkStats])),
-  ];
-  for (const stats of links) {
+  for (const stats of allLinkStats(run)) {
     if (stats.sendQueueHighWater > SIM_LINK_CONFIG.sendQueueCountMax) {
       problems.push(
         `a send queue held ${stats.sendQueueHighWater} frames (max ${SIM_LINK_CONFIG.sendQueueCountMax})`,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { swarmScenarioArb, type WorkloadOptions } from './arbitraries/scenario.ts';
 import { checkRun } from './check.ts';
+import { faultFiguresOf } from './figures.ts';
 import { encodeReplayToken } from './replay-token.ts';
 import { type RunRecord, runScenario } from './run.ts';
 import type { Scenario } from './scenario.ts';
@@ -67,22 +68,12 @@ export function tally(summary: SwarmSummary, run: RunRecord): void {
   for (const client of run.clients) {
     summary.messagesDelivered += client.events.filter(({ event }) => event.type === 'message').length;
   }
-  const links = [
-    ...run.sessionStats,
-    ...run.clients.flatMap((client) => (client.linkStats ? [client.linkStats] : [])),
-  ];
-  for (const stats of links) {
-    summary.retransmissions += stats.framesRetransmitted;
-  }
-  summary.timeouts += run.server.filter(
-    ({ event }) => event.type === 'member.left' && event.reason === 'timeout',
-  ).length;
+  const faults = faultFiguresOf(run);
+  summary.retransmissions += faults.retransmissions;
+  summary.timeouts += faults.timeouts;
   summary.virtualSeconds += run.scenario.endAtMs / 1000;
   // Counted by what happened, not by the settings drawn: a short run may never reach its first fault.
-  const faultsHappened =
-    network.dropped.loss + network.dropped.partition + network.duplicated + network.reordered > 0 ||
-    run.clients.some((client) => client.crashedAtMs !== undefined);
-  if (!faultsHappened) {
+  if (faults.drops + faults.partitions + faults.duplicates + faults.reorders + faults.crashes === 0) {
     summary.faultFreeRuns += 1;
   }
 }

@@ -8,7 +8,7 @@ import {
   type SessionPacket,
 } from '../codec/frames.ts';
 import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
-import { LINK_TICK, LinkDriver, type LinkTickEvent } from '../link/driver.ts';
+import { LinkDriver, type LinkTickEvent, linkTimers } from '../link/driver.ts';
 import { Link } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import { validateName, validateText } from '../names.ts';
@@ -252,34 +252,20 @@ export const clientMachine = setup({
       }
     }),
     tick: ({ context }) => context.driver?.tick(),
-    // One action for a fired timer while joined: run the link's timers, then report its death or re-arm.
     tickAndCheck: enqueueActions(({ context, enqueue }) => {
-      const driver = context.driver;
-      if (driver === undefined) {
-        return;
-      }
-      driver.tick();
-      if (driver.link.dead !== undefined) {
+      if (context.driver?.tickAndRearm(linkTimers(enqueue)) === false) {
         enqueue.raise({ type: 'link.died' });
-        return;
       }
-      driver.arm({
-        cancel: (id) => enqueue.cancel(id),
-        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
-      });
     }),
     armTimer: enqueueActions(({ context, enqueue }) => {
-      context.driver?.arm({
-        cancel: (id) => enqueue.cancel(id),
-        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
-      });
+      context.driver?.arm(linkTimers(enqueue));
     }),
     closeWith: assign((_, params: { reason: CloseReason; message: string }) => ({
       closeReason: params.reason,
       closeMessage: params.message,
     })),
     emitClosed: enqueueActions(({ context, enqueue }) => {
-      context.driver?.disarm({ cancel: (id) => enqueue.cancel(id), raiseTick: () => undefined });
+      context.driver?.disarm(linkTimers(enqueue));
       enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
     }),
   },

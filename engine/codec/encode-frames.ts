@@ -138,15 +138,17 @@ function writeField(writer: ByteWriter, field: Field): void {
 
 /** Writes a name; a JOIN's (`lenient`) need only fit a length byte and one byte per character. */
 export function writeName(writer: ByteWriter, value: string, lenient = false): void {
-  const validation = validateName(value);
   if (lenient) {
     assert.ok(value.length <= 0xff, `a name of ${value.length} characters does not fit its length byte`);
     assert.ok(
       [...value].every((character) => (character.codePointAt(0) ?? 0x100) <= 0xff),
       'a name is written one byte per character',
     );
-  } else if (!validation.ok) {
-    assert.fail(validation.message);
+  } else {
+    const validation = validateName(value);
+    if (!validation.ok) {
+      assert.fail(validation.message);
+    }
   }
   writer.u8(value.length);
   for (let index = 0; index < value.length; index += 1) {

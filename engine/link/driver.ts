@@ -13,6 +13,20 @@ export interface TimerScheduler {
   raiseTick(delayMs: number): void;
 }
 
+/** The part of xstate's `enqueue` (in `enqueueActions`) that the link timer needs. */
+export interface TickEnqueue {
+  cancel(id: string): void;
+  raise(event: LinkTickEvent, options: { readonly id: string; readonly delay: number }): void;
+}
+
+/** The scheduler an `enqueueActions` action hands the driver: one `link.tick`, by id. */
+export function linkTimers(enqueue: TickEnqueue): TimerScheduler {
+  return {
+    cancel: (id) => enqueue.cancel(id),
+    raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
+  };
+}
+
 /**
  * Drives a sans-I/O link from inside a machine: sends what the link wants sent and keeps exactly one
  * `link.tick` timer armed for the link's next deadline. The timer is re-armed only when the deadline
@@ -59,6 +73,19 @@ export class LinkDriver {
       timers.cancel(LINK_TICK);
       this.#armedAtMs = undefined;
     }
+  }
+
+  /**
+   * Handles a fired tick and arms the next one; returns false, arming nothing, when the tick found the
+   * link dead. One action per tick, where a transient state would cost two transitions more.
+   */
+  tickAndRearm(timers: TimerScheduler): boolean {
+    this.tick();
+    if (this.link.dead !== undefined) {
+      return false;
+    }
+    this.arm(timers);
+    return true;
   }
 
   /** Handles a fired tick: runs the link's timers and sends what is due. */

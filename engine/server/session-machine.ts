@@ -1,6 +1,6 @@
 import { assertEvent, enqueueActions, sendParent, setup } from 'xstate';
 import type { ReliableFrameBody, SessionId, SessionPacket } from '../codec/frames.ts';
-import { LINK_TICK, LinkDriver, type LinkTickEvent } from '../link/driver.ts';
+import { LinkDriver, type LinkTickEvent, linkTimers } from '../link/driver.ts';
 import { Link, type LinkDeath, type LinkStats } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import type { Environment, PeerAddress } from '../port.ts';
@@ -84,34 +84,25 @@ export const sessionMachine = setup({
       context.driver.link.enqueue({ type: 'goodbye' });
     },
     tick: ({ context }) => context.driver.tick(),
-    // One action for a fired timer: run the link's timers, then either report its death or re-arm.
-    // (A transient state would cost two extra transitions on every tick.)
     tickAndCheck: enqueueActions(({ context, enqueue }) => {
-      context.driver.tick();
-      if (context.driver.link.dead !== undefined) {
+      if (!context.driver.tickAndRearm(linkTimers(enqueue))) {
         enqueue.raise({ type: 'link.died' });
-        return;
       }
-      context.driver.arm({
-        cancel: (id) => enqueue.cancel(id),
-        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
-      });
     }),
     armTimer: enqueueActions(({ context, enqueue }) => {
-      context.driver.arm({
-        cancel: (id) => enqueue.cancel(id),
-        raiseTick: (delayMs) => enqueue.raise({ type: LINK_TICK }, { id: LINK_TICK, delay: delayMs }),
-      });
+      context.driver.arm(linkTimers(enqueue));
     }),
     disarmTimer: enqueueActions(({ context, enqueue }) => {
-      context.driver.disarm({ cancel: (id) => enqueue.cancel(id), raiseTick: () => undefined });
+      context.driver.disarm(linkTimers(enqueue));
     }),
-    reportDeath: sendParent(({ context }): SessionReport => {
-      const link = context.driver.link;
-      const reason: SessionDeath =
-        link.dead ?? (link.stats.datagramsReceived === 0 ? 'never-heard-from' : 'send-queue-full');
-      return { type: 'session.dead', sessionId: context.sessionId, reason, stats: { ...link.stats } };
-    }),
+    // Each transition that ends a session says why; a dead link says how it died.
+    reportDeath: sendParent(
+      ({ context }, params: { readonly reason: SessionDeath | 'link' }): SessionReport => {
+        const link = context.driver.link;
+        const reason: SessionDeath = params.reason === 'link' ? (link.dead ?? 'idle-timeout') : params.reason;
+        return { type: 'session.dead', sessionId: context.sessionId, reason, stats: { ...link.stats } };
+      },
+    ),
     reportClosed: sendParent(
       ({ context }): SessionReport => ({
         type: 'session.closed',
@@ -154,15 +145,23 @@ export const sessionMachine = setup({
       on: {
         'link.packet': { actions: ['receivePacket', 'armTimer'] },
         'room.deliver': [
-          { guard: 'cannotTakeDelivery', target: 'closed', actions: 'reportDeath' },
+          {
+            guard: 'cannotTakeDelivery',
+            target: 'closed',
+            actions: { type: 'reportDeath', params: { reason: 'send-queue-full' } },
+          },
           { actions: ['enqueueDelivery', 'armTimer'] },
         ],
         'room.goodbye': { target: 'closing', actions: 'enqueueGoodbye' },
         'link.tick': { actions: 'tickAndCheck' },
-        'link.died': { target: 'closed', actions: 'reportDeath' },
+        'link.died': { target: 'closed', actions: { type: 'reportDeath', params: { reason: 'link' } } },
       },
       after: {
-        firstContactTimeout: { guard: 'neverHeardFrom', target: 'closed', actions: 'reportDeath' },
+        firstContactTimeout: {
+          guard: 'neverHeardFrom',
+          target: 'closed',
+          actions: { type: 'reportDeath', params: { reason: 'never-heard-from' } },
+        },
       },
     },
     closing: {
