@@ -23,6 +23,13 @@ export function clientEventJson(event: ClientEvent): Record<string, unknown> {
       return { type: 'left', name: event.name, reason: event.reason, seq: event.roomSeq };
     case 'rejected':
       return { type: 'rejected', reason: event.reason, message: event.message };
+    case 'retrying':
+      return {
+        type: 'retrying',
+        attempt: event.attempt,
+        attemptCountMax: event.attemptCountMax,
+        message: event.message,
+      };
     case 'closed':
       return { type: 'closed', reason: event.reason, message: event.message };
     case 'error':

@@ -47,6 +47,12 @@ export class Connection {
   }
 
   #onWarning: (message: string) => void = () => undefined;
+  #onLogin: (name: string) => void = () => undefined;
+
+  /** Called with the name of every login started on this connection (the process title shows it). */
+  onLogin(handler: (name: string) => void): void {
+    this.#onLogin = handler;
+  }
 
   /** Where socket trouble (a send that failed, an ICMP error) is reported, each kind once. */
   onWarning(handler: (message: string) => void): void {
@@ -71,6 +77,7 @@ export class Connection {
     onEvent: (event: ClientEvent) => void,
   ): { readonly actor: ClientActor; readonly outcome: Promise<LoginOutcome> } {
     this.#actor?.stop();
+    this.#onLogin(name);
     const config =
       this.#idleTimeoutMs === undefined ? {} : { config: { link: linkForIdleTimeout(this.#idleTimeoutMs) } };
     const actor = createClient(
@@ -118,9 +125,24 @@ export function localHostFor(serverHost: string): string {
   return serverHost.startsWith('127.') ? '127.0.0.1' : '0.0.0.0';
 }
 
-/** The exit code for how a client closed: 0 after a clean leave, 3 when refused or the server is gone. */
+/** The exit code when the server closed the room (it was stopped, and said so). */
+export const EXIT_SERVER_CLOSED = 4;
+
+/**
+ * The exit code for how a client closed: 0 after a clean leave, 4 when the server closed the room,
+ * 3 when refused or the server is gone.
+ */
 export function exitCodeFor(reason: Extract<ClientEvent, { type: 'closed' }>['reason']): number {
-  return reason === 'quit' ? 0 : 3;
+  switch (reason) {
+    case 'quit':
+      return 0;
+    case 'server-closed':
+      return EXIT_SERVER_CLOSED;
+    case 'timeout':
+    case 'unreachable':
+    case 'rejected':
+      return 3;
+  }
 }
 
 /** Asks the client to send a text; false when it refused at once (it emitted an error saying why). */

@@ -1,29 +1,45 @@
-import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { ClientActor, ClientEvent } from '../engine/index.ts';
+import { type ClientEvent, TEXT_BYTES_MAX } from '../engine/index.ts';
 import { clientEventJson } from './client-json.ts';
 import { type Connection, exitCodeFor, trySay } from './connection.ts';
+import { type InputLine, readInputLines } from './input-lines.ts';
+import { jsonLine } from './json-line.ts';
 
 /** Messages sent but not yet confirmed, at most: input waits beyond this, so no line is ever dropped. */
 export const JSON_IN_FLIGHT_MAX = 32;
 
 /**
  * Counts the client's own messages between sending and confirmation, and wakes whoever waits for
- * room or for everything to be confirmed; a closed client wakes everyone.
+ * room or for everything to be confirmed; a closed client, or a leave, wakes everyone.
  */
 class InFlight {
   count = 0;
   closed = false;
   #waiters: (() => void)[] = [];
+  #stop: (() => void) | undefined;
+  /** Settles once the client has closed or the user asked to leave: reading input stops then. */
+  readonly stopped = new Promise<'stopped'>((resolve) => {
+    this.#stop = () => resolve('stopped');
+  });
 
   observe(event: ClientEvent): void {
     if (event.type === 'message' && event.self) {
       this.count = Math.max(0, this.count - 1);
     } else if (event.type === 'closed') {
       this.closed = true;
+      this.#stop?.();
     } else {
       return;
     }
+    this.#wake();
+  }
+
+  stop(): void {
+    this.#stop?.();
+    this.#wake();
+  }
+
+  #wake(): void {
     for (const wake of this.#waiters.splice(0)) {
       wake();
     }
@@ -36,17 +52,101 @@ class InFlight {
   }
 }
 
+/**
+ * Keeps what is printed about input lines in the order of the lines: a line's confirmation (its
+ * message coming back) or its error is printed only once every earlier line has had its own, so a
+ * script can read the output against its input line by line. Sending is not held back: only output
+ * about a later line waits, and the server confirms a client's messages in the order they were sent.
+ */
+class LineOrder {
+  readonly #out: (line: string) => void;
+  /** Lines in input order, from the oldest with nothing printed yet: what to print, once known. */
+  readonly #pending: { readonly lineNumber: number; json: Record<string, unknown> | undefined }[] = [];
+
+  constructor(out: (line: string) => void) {
+    this.#out = out;
+  }
+
+  /** A line goes to the client: its confirmation or its refusal comes later. */
+  expect(lineNumber: number): void {
+    this.#pending.push({ lineNumber, json: undefined });
+  }
+
+  /** What to print for a line (an error): at once if no earlier line is waiting. */
+  settle(lineNumber: number, json: Record<string, unknown>): void {
+    const entry = this.#pending.find((pending) => pending.lineNumber === lineNumber);
+    if (entry === undefined) {
+      this.#pending.push({ lineNumber, json });
+    } else {
+      entry.json = json;
+    }
+    this.#flush();
+  }
+
+  /** The confirmation of the oldest message still waiting for one. */
+  confirm(json: Record<string, unknown>): void {
+    const entry = this.#pending.find((pending) => pending.json === undefined);
+    if (entry === undefined) {
+      this.#out(jsonLine(json));
+      return;
+    }
+    entry.json = { ...json, line: entry.lineNumber };
+    this.#flush();
+  }
+
+  /** The client closed: every line still unconfirmed is reported as not delivered, in order. */
+  abandon(): void {
+    for (const entry of this.#pending) {
+      entry.json ??= {
+        type: 'error',
+        code: 'not-delivered',
+        line: entry.lineNumber,
+        message: `line ${entry.lineNumber} was not confirmed by the server before the client closed`,
+      };
+    }
+    this.#flush();
+  }
+
+  #flush(): void {
+    while (this.#pending[0]?.json !== undefined) {
+      const entry = this.#pending.shift();
+      if (entry?.json !== undefined) {
+        this.#out(jsonLine(entry.json));
+      }
+    }
+  }
+}
+
 /** What a line of input asks: to leave, or to send it. Commands are compared without surrounding spaces. */
 export function isLeaveCommand(line: string): boolean {
   const command = line.trim();
   return command === 'QUIT' || command === '/quit';
 }
 
+/** The error for an input line that cannot be a message at all, before the client sees it. */
+function unusableLineJson(line: Exclude<InputLine, { kind: 'text' }>): Record<string, unknown> {
+  if (line.kind === 'bad-utf8') {
+    return {
+      type: 'error',
+      code: 'bad-utf8',
+      line: line.lineNumber,
+      message: `line ${line.lineNumber} (${line.byteCount} bytes) is not valid UTF-8; it was not sent`,
+    };
+  }
+  return {
+    type: 'error',
+    code: 'text-too-long',
+    line: line.lineNumber,
+    message: `the message is ${line.byteCount} bytes of UTF-8; the limit is ${TEXT_BYTES_MAX}: shorten it or split it`,
+  };
+}
+
 /**
  * The scriptable client: each input line is a message; `QUIT`, `/quit` or the end of input leaves
- * once every message sent so far is confirmed. Prints one JSON object per line. `onLeaveRequest`
- * receives the function a signal handler calls to leave at once (after what was already sent).
- * Returns the exit code.
+ * once every message sent so far is confirmed. Prints one JSON object per line; an error about an
+ * input line, and the confirmation of a message, carry its 1-based `line`. `onLeaveRequest` receives
+ * the function a signal handler calls to leave at once (after what was already sent). Returns the
+ * exit code.
  */
 export async function runJsonClient(
   connection: Connection,
@@ -57,42 +157,60 @@ export async function runJsonClient(
 ): Promise<number> {
   const inFlight = new InFlight();
   let closing: Extract<ClientEvent, { type: 'closed' }> | undefined;
-  let lines: Interface | undefined;
+  const byLine = new LineOrder(out);
+  /** The input line being handed to the client right now: a refusal of it is emitted meanwhile. */
+  let sayingLine: number | undefined;
   const { actor, outcome } = connection.login(credentials.name, credentials.password, (event) => {
-    out(JSON.stringify(clientEventJson(event)));
-    inFlight.observe(event);
-    if (event.type === 'closed') {
-      closing = event;
-      // Nothing more can be sent: stop reading, even if the input stays open.
-      lines?.close();
+    const json = clientEventJson(event);
+    if (event.type === 'error' && sayingLine !== undefined) {
+      byLine.settle(sayingLine, { ...json, line: sayingLine });
+    } else if (event.type === 'message' && event.self) {
+      byLine.confirm(json);
+    } else {
+      if (event.type === 'closed') {
+        byLine.abandon();
+        closing = event;
+      }
+      out(jsonLine(json));
     }
+    inFlight.observe(event);
   });
   let leaving = false;
   onLeaveRequest(() => {
     leaving = true;
-    lines?.close();
+    inFlight.stop();
     actor.send({ type: 'chat.quit' });
   });
   if ((await outcome).kind !== 'welcome') {
     await inFlight.until(() => false);
     return 3;
   }
-  lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
-  try {
-    for await (const line of closing === undefined && !leaving ? lines : []) {
-      if (inFlight.closed || leaving || isLeaveCommand(line)) {
-        break;
-      }
-      await inFlight.until(() => inFlight.count < JSON_IN_FLIGHT_MAX);
-      if (inFlight.closed || leaving) {
-        break;
-      }
-      if (trySay(actor, line)) {
-        inFlight.count += 1;
-      }
+  const lines = readInputLines(input)[Symbol.asyncIterator]();
+  while (closing === undefined && !leaving) {
+    // Reading stops when the client closes or a signal asks to leave, even if the input stays open.
+    const next = await Promise.race([lines.next(), inFlight.stopped]);
+    if (next === 'stopped' || next.done === true || inFlight.closed || leaving) {
+      break;
     }
-  } finally {
-    lines.close();
+    const line = next.value;
+    if (line.kind !== 'text') {
+      byLine.settle(line.lineNumber, unusableLineJson(line));
+      continue;
+    }
+    if (isLeaveCommand(line.text)) {
+      break;
+    }
+    await inFlight.until(() => inFlight.count < JSON_IN_FLIGHT_MAX);
+    if (inFlight.closed || leaving) {
+      break;
+    }
+    byLine.expect(line.lineNumber);
+    sayingLine = line.lineNumber;
+    const taken = trySay(actor, line.text);
+    sayingLine = undefined;
+    if (taken) {
+      inFlight.count += 1;
+    }
   }
   if (!leaving) {
     await inFlight.until(() => inFlight.count === 0);

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline';
+import { createInterface, emitKeypressEvents } from 'node:readline';
 
 /** The terminal streams the prompts use; a test can pass others. */
 export interface Terminal {
@@ -33,21 +33,41 @@ export function askLine(terminal: Terminal, question: string): Promise<string> {
   });
 }
 
+/** The keys of a secret prompt that edit or end it; everything else is a character or ignored. */
+type SecretKey = { readonly name?: string; readonly ctrl?: boolean; readonly meta?: boolean };
+
 /**
- * Asks for a secret: each character typed shows as `*`; Backspace erases, Enter ends, Ctrl-C or
- * Ctrl-D (on an empty line) cancels. The terminal is in raw mode only while asking.
+ * Keys that move the cursor or do nothing in a masked field: their escape sequences must never end
+ * up in the secret (a Left arrow used to add "[D" to the password, and the login then failed).
+ */
+function isPrintable(sequence: string | undefined, key: SecretKey | undefined): sequence is string {
+  if (sequence === undefined || sequence === '' || key?.ctrl === true || key?.meta === true) {
+    return false;
+  }
+  // A key readline decoded from an escape sequence (arrows, Home, End, Delete, F1, Insert…).
+  if (sequence.startsWith('\u001b')) {
+    return false;
+  }
+  return [...sequence].every((character) => character >= ' ' && character !== '\u007f');
+}
+
+/**
+ * Asks for a secret: each character typed (or pasted) shows as `*`; Backspace erases one, Ctrl-U
+ * all; arrows, Home, End, Delete, function keys and other escape sequences are ignored; Enter ends;
+ * Ctrl-C, or Ctrl-D on an empty line, cancels. The terminal is in raw mode only while asking.
  */
 export function askHidden(terminal: Terminal, question: string): Promise<string> {
   const { input, output } = terminal;
   return new Promise((resolve, reject) => {
     let secret = '';
     const wasRaw = input.isRaw;
+    // readline decodes the raw bytes into keys, escape sequences (and bracketed paste) included.
+    emitKeypressEvents(input);
     input.setRawMode(true);
-    input.setEncoding('utf8');
     input.resume();
     output.write(question);
     const finish = (error: Error | undefined) => {
-      input.off('data', onData);
+      input.off('keypress', onKeypress);
       input.setRawMode(wasRaw);
       input.pause();
       output.write('\n');
@@ -57,30 +77,32 @@ export function askHidden(terminal: Terminal, question: string): Promise<string>
         reject(error);
       }
     };
-    const onData = (chunk: string) => {
-      for (const character of chunk) {
-        if (character === '\r' || character === '\n') {
-          finish(undefined);
-          return;
-        }
-        if (character === '\u0003' || (character === '\u0004' && secret.length === 0)) {
+    const erase = (count: number) => {
+      output.write('\b \b'.repeat(count));
+    };
+    const onKeypress = (sequence: string | undefined, key: SecretKey | undefined) => {
+      const name = key?.name;
+      if (name === 'return' || name === 'enter') {
+        finish(undefined);
+      } else if (key?.ctrl === true && name === 'c') {
+        finish(new PromptCancelled());
+      } else if (key?.ctrl === true && name === 'd') {
+        if (secret.length === 0) {
           finish(new PromptCancelled());
-          return;
         }
-        if (character === '\u007f' || character === '\b') {
-          if (secret.length > 0) {
-            secret = [...secret].slice(0, -1).join('');
-            output.write('\b \b');
-          }
-          continue;
+      } else if (key?.ctrl === true && name === 'u') {
+        erase([...secret].length);
+        secret = '';
+      } else if (name === 'backspace') {
+        if (secret.length > 0) {
+          secret = [...secret].slice(0, -1).join('');
+          erase(1);
         }
-        if (character < ' ') {
-          continue;
-        }
-        secret += character;
-        output.write('*');
+      } else if (isPrintable(sequence, key)) {
+        secret += sequence;
+        output.write('*'.repeat([...sequence].length));
       }
     };
-    input.on('data', onData);
+    input.on('keypress', onKeypress);
   });
 }

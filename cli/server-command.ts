@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
 import { createServer, formatAddress, type ServerEvent } from '../engine/index.ts';
 import { linkForIdleTimeout } from './idle-timeout.ts';
+import { jsonLine } from './json-line.ts';
 import { formatServerEvent, serverEventJson } from './server-log.ts';
 
 export interface ServerCommandOptions {
@@ -23,8 +24,11 @@ export interface Output {
 
 export interface RunningServer {
   readonly address: string;
-  /** Stops serving and closes the socket. */
-  close(): Promise<void>;
+  /**
+   * Stops the room: tells every member, waits for their confirmations (about a second at most, the
+   * server's `shutdownTimeoutMs`), then closes the socket. Calling it again waits for the same stop.
+   */
+  shutdown(): Promise<void>;
 }
 
 /** A password people can read aloud: 4 groups of 4 lowercase letters and digits. */
@@ -71,7 +75,7 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
   endpoint.onDatagram((datagram, from) => server.send({ type: 'datagram.received', datagram, from }));
   endpoint.onWarning((message) => {
     if (options.output === 'json') {
-      io.out(JSON.stringify({ time: new Date().toISOString(), type: 'warning', message }));
+      io.out(jsonLine({ time: new Date().toISOString(), type: 'warning', message }));
     } else {
       io.err(io.chalk.yellow(`gaschat server: ${message}`));
     }
@@ -79,7 +83,7 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
   server.start();
   if (options.output === 'json') {
     io.out(
-      JSON.stringify({
+      jsonLine({
         time: new Date().toISOString(),
         type: 'listening',
         address,
@@ -102,11 +106,29 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     }
     io.out(io.chalk.dim('press Ctrl-C to stop'));
   }
+  let stopped: Promise<void> | undefined;
   return {
     address,
-    async close() {
-      server.stop();
-      await endpoint.close();
+    shutdown() {
+      stopped ??= new Promise<void>((resolve) => {
+        // The room's final state: every member confirmed, or the shutdown timeout passed.
+        const subscription = server.subscribe({
+          complete: () => {
+            subscription.unsubscribe();
+            resolve();
+          },
+          error: () => resolve(),
+        });
+        if (server.getSnapshot().status !== 'active') {
+          resolve();
+          return;
+        }
+        server.send({ type: 'server.shutdown' });
+      }).then(async () => {
+        server.stop();
+        await endpoint.close();
+      });
+      return stopped;
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { type DropReason, type ServerEvent, sanitizeForTerminal } from '../engine/index.ts';
+import { jsonLine } from './json-line.ts';
 
 /** Local wall-clock time as HH:MM:SS, the stamp in front of every line. */
 export function clockStamp(timeMs: number): string {
@@ -18,6 +19,7 @@ const DROP_WORDS: Record<DropReason, string> = {
   amplification: 'a HELLO too small to answer',
   unexpected: 'a packet only a server sends',
   busy: 'a JOIN while the table of recent joins is full',
+  'shutting-down': 'a HELLO or JOIN while the server is stopping',
 };
 
 function plural(count: number, word: string): string {
@@ -53,6 +55,12 @@ export function formatServerEvent(
     }
     case 'session.ended':
       return `${stamp} ${chalk.dim(`session ${event.sessionId} of ${event.address} ended: ${event.stats.datagramsSent} datagrams sent, ${event.stats.framesRetransmitted} frames resent`)}`;
+    case 'server.closing':
+      return `${stamp} ${chalk.yellow('stopping')} telling ${plural(event.memberCount, 'member')} that the room closes`;
+    case 'server.stopped': {
+      const unconfirmed = event.memberCount - event.confirmedCount;
+      return `${stamp} ${chalk.yellow('stopped')}  ${event.confirmedCount} of ${plural(event.memberCount, 'member')} confirmed the notice${unconfirmed > 0 ? ` (${unconfirmed} did not answer in time)` : ''}`;
+    }
     case 'datagram.dropped': {
       const detail = event.detail === undefined ? '' : ` (${sanitizeForTerminal(String(event.detail))})`;
       return `${stamp} ${chalk.red('dropped')}  datagram from ${event.address}: ${DROP_WORDS[event.reason]}${detail}; ${droppedSoFar} dropped so far`;
@@ -62,5 +70,5 @@ export function formatServerEvent(
 
 /** The same event as one JSON object (the `--json` log): the event's own fields, with an ISO time. */
 export function serverEventJson(event: ServerEvent, nowMs: number): string {
-  return JSON.stringify({ time: new Date(nowMs).toISOString(), ...event });
+  return jsonLine({ time: new Date(nowMs).toISOString(), ...event });
 }

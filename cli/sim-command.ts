@@ -41,6 +41,48 @@ export interface SimIo {
 /** A shrunk failure's log is short; a runaway one is shown by its first and last lines. */
 const LOG_LINE_COUNT_MAX = 4000;
 
+/** `1 run`, `2 runs`: a count and its noun, in the singular for one. */
+function counted(count: number, noun: string): string {
+  return `${count} ${count === 1 ? noun : `${noun}s`}`;
+}
+
+/**
+ * The line printed before a swarm starts, worded for its count.
+ *
+ * @example
+ * ```ts
+ * simulatingLine(1, 42); // 'simulating 1 run from seed 42'
+ * ```
+ */
+export function simulatingLine(runs: number, seed: number): string {
+  return `simulating ${counted(runs, 'run')} from seed ${seed}`;
+}
+
+/**
+ * What `--check-determinism` found, as a sentence: every run was run twice and its two traces
+ * compared byte for byte, so the reader knows the check ran and what it covered.
+ *
+ * @example
+ * ```ts
+ * determinismLine(500, 0); // 'determinism: each of the 500 runs was run twice; all 500 trace pairs matched byte for byte'
+ * ```
+ */
+export function determinismLine(runs: number, tracePairsDiffering: number): string {
+  if (runs === 1) {
+    return `determinism: the run was run twice; its two traces ${tracePairsDiffering === 0 ? 'matched byte for byte' : 'differed'}`;
+  }
+  const matched =
+    tracePairsDiffering === 0
+      ? `all ${runs} trace pairs matched byte for byte`
+      : `${runs - tracePairsDiffering} of the ${runs} trace pairs matched byte for byte, ${tracePairsDiffering} differed`;
+  return `determinism: each of the ${runs} runs was run twice; ${matched}`;
+}
+
+/** A diagram's title: what run it draws, and the seed of the random source inside that run. */
+function diagramTitle(what: string, scenario: Scenario): string {
+  return `${what} (scenario seed ${scenario.seed})`;
+}
+
 /** The one command that replays a failure exactly (twice over, when the failure is a difference). */
 export function replayCommand(token: string, violations: readonly SwarmViolation[] = []): string {
   const twice = violations.some((violation) => violation.invariant === 'determinism');
@@ -57,7 +99,7 @@ function bar(done: number, total: number, failures: number, chalk: ChalkInstance
   const width = 30;
   const filled = Math.round((done / total) * width);
   const failed = failures === 0 ? '' : chalk.red(` ${failures} failed`);
-  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} runs${failed}`;
+  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${counted(total, 'run')}${failed}`;
 }
 
 function writeDiagram(
@@ -93,13 +135,26 @@ function printViolations(violations: readonly SwarmViolation[], io: SimIo): void
 function replay(options: SimCommandOptions, io: SimIo, token: string): number {
   const scenario = decodeReplayToken(token);
   const { run, violations } = judge(scenario, options.check ?? checkRun, options.checkDeterminism);
+  const differed = violations.some((violation) => violation.invariant === 'determinism');
   if (options.json) {
-    io.out(JSON.stringify({ type: 'replay', ok: violations.length === 0, violations, scenario }));
+    io.out(
+      JSON.stringify({
+        type: 'replay',
+        ok: violations.length === 0,
+        violations,
+        determinismChecked: options.checkDeterminism,
+        scenario,
+      }),
+    );
     for (const entry of run.trace.entries) {
       io.out(JSON.stringify({ type: 'trace', ...entry }));
     }
   } else {
     io.out(run.trace.formatted(LOG_LINE_COUNT_MAX));
+    if (options.checkDeterminism) {
+      const line = determinismLine(1, differed ? 1 : 0);
+      io.out(differed ? io.chalk.red(line) : io.chalk.green(line));
+    }
     if (violations.length === 0) {
       io.out(io.chalk.green('the replayed run kept every guarantee'));
     } else {
@@ -108,7 +163,7 @@ function replay(options: SimCommandOptions, io: SimIo, token: string): number {
       printViolations(violations, io);
     }
   }
-  writeDiagram(options, io, run, 'replayed run', violations);
+  writeDiagram(options, io, run, diagramTitle('replayed run', scenario), violations);
   return violations.length === 0 ? 0 : 1;
 }
 
@@ -134,7 +189,7 @@ function printFailure(failure: SwarmFailure, io: SimIo): void {
   const broken = new Set(failure.violations.map((violation) => violation.invariant)).size;
   io.out(chalk.red.bold(`seed ${failure.seed} broke ${broken} guarantee${broken === 1 ? '' : 's'}:`));
   printViolations(failure.violations, io);
-  io.out(chalk.bold(`shrunk in ${failure.shrinkSteps} steps to this scenario:`));
+  io.out(chalk.bold(`shrunk in ${counted(failure.shrinkSteps, 'step')} to this scenario:`));
   io.out(JSON.stringify({ ...failure.shrunk.scenario, faultTape: describeTape(failure.shrunk.scenario) }));
   io.out(chalk.bold('which breaks:'));
   printViolations(failure.shrunk.violations, io);
@@ -147,9 +202,13 @@ function printSummary(summary: SwarmSummary, io: SimIo): void {
   const { chalk, out } = io;
   out(
     summary.failures === 0
-      ? chalk.green(`${summary.runs} runs, every guarantee held`)
-      : chalk.red(`${summary.failures} of ${summary.runs} runs failed`),
+      ? chalk.green(`${counted(summary.runs, 'run')}, every guarantee held`)
+      : chalk.red(`${summary.failures} of ${counted(summary.runs, 'run')} failed`),
   );
+  if (summary.determinismChecked) {
+    const line = determinismLine(summary.runs, summary.tracePairsDiffering);
+    out(summary.tracePairsDiffering === 0 ? chalk.green(line) : chalk.red(line));
+  }
   out(`  runs without faults   ${summary.faultFreeRuns}`);
   out(`  messages delivered    ${summary.messagesDelivered}`);
   out(
@@ -199,7 +258,8 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
       printFailure(failure, io);
     }
     if (summary.failures > failures.length) {
-      io.out(io.chalk.red(`${summary.failures - failures.length} more failing runs not shown`));
+      const more = summary.failures - failures.length;
+      io.out(io.chalk.red(`${more} more failing ${more === 1 ? 'run' : 'runs'} not shown`));
     }
     printSummary(summary, io);
   }
@@ -209,7 +269,7 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
       options,
       io,
       drawn.shrunk.run,
-      `shrunk failure of seed ${drawn.seed}`,
+      diagramTitle(`shrunk failure of seed ${drawn.seed}`, drawn.shrunk.scenario),
       drawn.shrunk.violations,
     );
   } else if (options.diagram !== undefined) {
@@ -218,7 +278,7 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
       options.check ?? checkRun,
       false,
     );
-    writeDiagram(options, io, run, `run of seed ${options.seed}`, violations);
+    writeDiagram(options, io, run, diagramTitle(`run of seed ${options.seed}`, run.scenario), violations);
   }
   return summary.failures === 0 ? 0 : 1;
 }

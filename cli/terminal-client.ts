@@ -56,12 +56,19 @@ export function formatChatEvent(event: ClientEvent, chalk: ChalkInstance, nowMs:
     }
     case 'rejected':
       return chalk.yellow(`refused: ${event.message}`);
+    case 'retrying':
+      return chalk.yellow(event.message);
     case 'error':
       return chalk.red(event.message);
     case 'closed':
-      return event.reason === 'quit'
-        ? chalk.dim('you left the room')
-        : chalk.red(`disconnected: ${event.message}`);
+      switch (event.reason) {
+        case 'quit':
+          return chalk.dim('you left the room');
+        case 'server-closed':
+          return chalk.yellow(`${event.message}; you are no longer in it`);
+        default:
+          return chalk.red(`disconnected: ${event.message}`);
+      }
   }
 }
 
@@ -99,7 +106,14 @@ export async function runTerminalClient(
   // Every event from the moment a login starts: those that come with the welcome are kept until the
   // chat screen is ready for them.
   const early: ClientEvent[] = [];
-  let onEvent: (event: ClientEvent) => void = (event) => early.push(event);
+  // While logging in, a retry is shown at once (the user is waiting on it); the rest waits for the chat.
+  let onEvent: (event: ClientEvent) => void = (event) => {
+    if (event.type === 'retrying') {
+      output.write(`${formatChatEvent(event, chalk, Date.now())}\n`);
+    } else {
+      early.push(event);
+    }
+  };
   let name = given.name;
   let password = given.password;
   let actor: ClientActor | undefined;
@@ -163,10 +177,20 @@ function chat(
   const unconfirmed: string[] = [];
   let leaving = false;
   let forced: (() => void) | undefined;
+  // Prompts are for people at a terminal: piped input gets none in its output.
   const setPrompt = () =>
     rl.setPrompt(
-      leaving ? '' : unconfirmed.length > 0 ? `${chalk.dim(`[${unconfirmed.length} sending]`)} > ` : '> ',
+      leaving || !interactive
+        ? ''
+        : unconfirmed.length > 0
+          ? `${chalk.dim(`[${unconfirmed.length} sending]`)} > `
+          : '> ',
     );
+  const prompt = (preserveCursor = false) => {
+    if (interactive) {
+      rl.prompt(preserveCursor);
+    }
+  };
   const print = (line: string) => (interactive ? printAbove(rl, output, line) : output.write(`${line}\n`));
 
   const closed = new Promise<number>((resolve) => {
@@ -230,6 +254,7 @@ function chat(
     }
   });
   rl.on('line', (line) => {
+    let restored = false;
     if (interactive) {
       eraseTypedLine(output, rl, line);
     }
@@ -250,9 +275,11 @@ function chat(
       print(chalk.yellow(`leaving: not sent: ${sanitizeForTerminal(line)}`));
     } else if (line.length > 0) {
       if (!trySay(actor, line)) {
-        // Put the line back, so that a long paste can be shortened rather than typed again.
+        // Put the line back, so that a long paste can be shortened rather than typed again; the cursor
+        // stays at its end, where the user left it.
         if (interactive && command.length > 0) {
           rl.write(line);
+          restored = true;
         }
       } else {
         unconfirmed.push(line);
@@ -263,11 +290,11 @@ function chat(
       }
     }
     if (!leaving) {
-      rl.prompt();
+      prompt(restored);
     }
   });
   setPrompt();
-  rl.prompt();
+  prompt();
 
   return closed.then((code) => {
     rl.removeAllListeners('close');

@@ -14,6 +14,7 @@ export const SERVER_CONFIG_DEFAULT = {
   cookieSlotMs: 10_000,
   recentJoinCountMax: 4096,
   firstContactTimeoutMs: 15_000,
+  shutdownTimeoutMs: 1000,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ServerConfig;
 

@@ -34,11 +34,12 @@ export type { ConfigOverrides } from './config.ts';
 export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
 export type { LinkStats } from './link/link.ts';
 export { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
-export { nameKey, sanitizeForTerminal, utf8ByteLength, validateName, validateText } from './names.ts';
+export { nameKey, utf8ByteLength, validateName, validateText } from './names.ts';
 export { type Clock, type DatagramPort, type Environment, formatAddress, type PeerAddress } from './port.ts';
 export type { ServerConfig } from './server/room-logic.ts';
-export type { RoomEvent } from './server/room-machine.ts';
+export type { RoomEvent, ServerCommand } from './server/room-machine.ts';
 export type { DropReason, ServerEvent, ServerStats } from './server/server-events.ts';
+export { COMBINING_MARK_RUN_MAX, sanitizeForTerminal } from './terminal-text.ts';
 export { clientMachine, roomMachine };
 
 export interface ServerOptions {

@@ -1,4 +1,5 @@
 import { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from './codec/frames.ts';
+import { sanitizeForTerminal } from './terminal-text.ts';
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
@@ -75,19 +76,4 @@ export function validateText(text: string): Validation {
     return { ok: false, message: 'the message holds a lone surrogate, which UTF-8 cannot carry' };
   }
   return { ok: true };
-}
-
-// C0 and C1 control characters and DEL, except tab; the line and paragraph separators; and the
-// invisible and bidirectional marks (zero-width spaces and joiners, LRM/RLM/ALM, the overrides and
-// isolates, the BOM), which can make a line read differently from what it holds.
-const CONTROL_PATTERN =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-
-/**
- * Makes network text safe to print on a terminal: control characters (ESC included) become U+FFFD,
- * so no peer can move the cursor, clear the screen or recolour the output.
- */
-export function sanitizeForTerminal(text: string): string {
-  return text.replace(CONTROL_PATTERN, '\uFFFD');
 }

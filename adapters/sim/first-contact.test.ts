@@ -15,10 +15,10 @@ const PASSWORD = 'rahasia';
 const KEY_ITERATIONS = 1000;
 const CLIENT: PeerAddress = { host: '10.0.0.2', port: 5000 };
 
-/** A server on a virtual clock, and a hand-driven client that joins and then says nothing (or pings). */
-function joinedThenSilent(pingAtMs: number | undefined) {
+/** A server on a virtual clock, and a hand-driven client (ana) that has joined it and says nothing. */
+function serverWithMember(seed: number) {
   const clock = new VirtualClock();
-  const random = createRandom(1);
+  const random = createRandom(seed);
   const replies: Uint8Array[] = [];
   const events: { t: number; event: ServerEvent }[] = [];
   const server = createServer(
@@ -59,7 +59,12 @@ function joinedThenSilent(pingAtMs: number | undefined) {
   if (!accept.ok || accept.packet.type !== 'accept') {
     throw new Error('no accept');
   }
-  const sessionId = accept.packet.sessionId;
+  return { clock, server, replies, events, sessionId: accept.packet.sessionId };
+}
+
+/** The member, joined, says nothing at all after its ACCEPT (or pings once, at `pingAtMs`). */
+function joinedThenSilent(pingAtMs: number | undefined) {
+  const { clock, server, events, sessionId } = serverWithMember(1);
   if (pingAtMs !== undefined) {
     // A client that got its ACCEPT answers at least once; after that, the idle timeout governs.
     clock.setTimeout(() => {
@@ -82,4 +87,33 @@ test('a member never heard from after its ACCEPT is announced as left (timeout) 
 
 test('a member heard from once is kept past the first-contact timeout', (t) => {
   t.deepEqual(joinedThenSilent(1000), []);
+});
+
+test('a stopping server sends SHUTDOWN to a member that never answers, and stops after shutdownTimeoutMs with 0 confirmed', (t) => {
+  const { clock, server, replies, events } = serverWithMember(2);
+  clock.runUntil(100, 10_000);
+  const sentBefore = replies.length;
+  server.send({ type: 'server.shutdown' });
+  // A newcomer during the shutdown is not answered.
+  server.send({
+    type: 'datagram.received',
+    datagram: encodePacket({ type: 'hello', clientNonce: new Uint8Array(16).fill(3) }),
+    from: { host: '10.0.0.9', port: 6000 },
+  });
+  clock.runUntil(10_000, 100_000);
+  const shutdownFrames = replies.slice(sentBefore).flatMap((datagram) => {
+    const decoded = decodePacket(datagram);
+    return decoded.ok && decoded.packet.type === 'session'
+      ? decoded.packet.frames.filter((frame) => frame.type === 'shutdown')
+      : [];
+  });
+  t.true(shutdownFrames.length >= 2, `the notice was sent and retransmitted: ${shutdownFrames.length}`);
+  t.like(events.find(({ event }) => event.type === 'datagram.dropped')?.event, {
+    type: 'datagram.dropped',
+    reason: 'shutting-down',
+  });
+  const stopped = events.find(({ event }) => event.type === 'server.stopped');
+  t.like(stopped?.event, { type: 'server.stopped', memberCount: 1, confirmedCount: 0 });
+  t.is(stopped?.t, 100 + SERVER_CONFIG_DEFAULT.shutdownTimeoutMs);
+  t.is(server.getSnapshot().status, 'done');
 });

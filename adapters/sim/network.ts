@@ -29,6 +29,21 @@ export interface FaultDecision {
 
 export const NO_FAULT: FaultDecision = Object.freeze({ drop: false, duplicate: false, delayMs: 0 });
 
+/** What a datagram carries, in words for people: the trace and the diagram show it beside the send. */
+export interface DatagramLabel {
+  /** Short, in protocol words: `HELLO`, `JOIN ana`, `ACK+MESSAGE #4`. */
+  readonly text: string;
+  /** It carries only acknowledgements and keepalives (ACK and PING frames), nothing a user sees. */
+  readonly ackOrPingOnly: boolean;
+}
+
+/**
+ * Labels a datagram from its bytes, once, when it is sent. The network knows nothing of the protocol,
+ * so the describer is given to it: today's datagrams are decoded in the clear, and a protocol whose
+ * datagrams are encrypted can plug in one that holds the keys.
+ */
+export type DescribeDatagram = (datagram: Uint8Array) => DatagramLabel;
+
 export interface SimNetworkOptions {
   readonly clock: VirtualClock;
   readonly trace: Trace;
@@ -36,6 +51,11 @@ export interface SimNetworkOptions {
   readonly latencyMs: number;
   readonly faultTape: readonly FaultDecision[];
   readonly partitions: readonly Partition[];
+  /**
+   * Labels every datagram sent, into its `send` trace entry. Without one (the default) the network does
+   * nothing extra per datagram, and the trace carries sizes and hashes only.
+   */
+  readonly describe?: DescribeDatagram;
 }
 
 /** What a node does with a datagram delivered to it. */
@@ -71,6 +91,7 @@ export class SimNetwork {
   readonly #latencyMs: number;
   readonly #faultTape: readonly FaultDecision[];
   readonly #partitions: PartitionSchedule;
+  readonly #describe: DescribeDatagram | undefined;
   readonly #nodesByName = new Map<string, SimNode>();
   // Host then port, so that routing a datagram builds no address string.
   readonly #nodesByHost = new Map<string, Map<number, SimNode>>();
@@ -90,6 +111,7 @@ export class SimNetwork {
     this.#latencyMs = options.latencyMs;
     this.#faultTape = options.faultTape;
     this.#partitions = new PartitionSchedule(options.partitions);
+    this.#describe = options.describe;
   }
 
   /** Registers a node; datagrams to `address` are handed to `receive`. Returns the node's port. */
@@ -168,7 +190,7 @@ export class SimNetwork {
     const to = this.#lookup(toAddress);
     const toName = to?.name ?? formatAddress(toAddress);
     const hash = fnv1a32Hex(datagram);
-    this.#record('send', from.name, toName, datagram.byteLength, hash, sendIndex);
+    this.#recordSend(from.name, toName, datagram, hash, sendIndex);
     if (from.crashed) {
       this.#drop('crashed', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (to === undefined) {
@@ -224,8 +246,28 @@ export class SimNetwork {
     this.#trace.append({ t: this.#clock.now(), kind: 'drop', from, to, size, hash, send, reason });
   }
 
+  #recordSend(from: string, to: string, datagram: Uint8Array, hash: string, send: number): void {
+    const entry = {
+      t: this.#clock.now(),
+      kind: 'send',
+      from,
+      to,
+      size: datagram.byteLength,
+      hash,
+      send,
+    } as const;
+    const label = this.#describe?.(datagram);
+    if (label === undefined) {
+      this.#trace.append(entry);
+    } else if (label.ackOrPingOnly) {
+      this.#trace.append({ ...entry, label: label.text, ackOrPingOnly: true });
+    } else {
+      this.#trace.append({ ...entry, label: label.text });
+    }
+  }
+
   #record(
-    kind: 'send' | 'duplicate' | 'deliver',
+    kind: 'duplicate' | 'deliver',
     from: string,
     to: string,
     size: number,

@@ -8,6 +8,7 @@ import {
   type ServerEvent,
   type ServerStats,
 } from '../../engine/index.ts';
+import { describeDatagram } from './datagram-label.ts';
 import { type NetworkStats, SimNetwork } from './network.ts';
 import { createRandom } from './random.ts';
 import {
@@ -116,6 +117,9 @@ export function runScenario(scenario: Scenario): RunRecord {
     latencyMs: scenario.latencyMs,
     faultTape: scenario.faultTape,
     partitions: scenario.partitions,
+    // Every send is labelled with what it carries, so that a failure's log and its diagram read in
+    // protocol words; a label depends on the bytes alone, so the trace stays deterministic.
+    describe: describeDatagram,
   });
   const random = createRandom(scenario.seed);
   const errors: string[] = [];

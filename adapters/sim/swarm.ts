@@ -55,6 +55,10 @@ export interface SwarmSummary {
   timeouts: number;
   virtualSeconds: number;
   realSeconds: number;
+  /** Whether every run was run twice and its two traces compared (`--check-determinism`). */
+  determinismChecked: boolean;
+  /** Runs whose two traces differed; 0 when determinism was not checked. */
+  tracePairsDiffering: number;
 }
 
 /** Adds one run's figures to the summary. */
@@ -91,6 +95,8 @@ export function emptySummary(): SwarmSummary {
     timeouts: 0,
     virtualSeconds: 0,
     realSeconds: 0,
+    determinismChecked: false,
+    tracePairsDiffering: 0,
   };
 }
 
@@ -131,7 +137,7 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
   const check = options.check ?? checkRun;
   const twice = options.checkDeterminism === true;
   const arbitrary = swarmScenarioArb(options);
-  const summary = emptySummary();
+  const summary = { ...emptySummary(), determinismChecked: twice };
   const failures: SwarmFailure[] = [];
   const startedAt = performance.now();
   for (let index = 0; index < options.runs; index += 1) {
@@ -152,6 +158,9 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
     );
     if (first !== undefined) {
       tally(summary, first.run);
+      if (first.violations.some((violation) => violation.invariant === 'determinism')) {
+        summary.tracePairsDiffering += 1;
+      }
     }
     if (result.failed && first !== undefined) {
       summary.failures += 1;

@@ -26,6 +26,10 @@ export interface DatagramTraceEntry {
   readonly send: number;
   /** Present on drops only. */
   readonly reason?: NetworkDropReason;
+  /** What the datagram carries (`JOIN ana`, `ACK+MESSAGE #4`): on sends, when the network labels them. */
+  readonly label?: string;
+  /** On labelled sends whose datagram carries only ACK and PING frames; absent otherwise. */
+  readonly ackOrPingOnly?: true;
 }
 
 /** Something a node's user could see, as JSON (binary fields as hex). */
@@ -114,26 +118,28 @@ export class Trace {
   }
 
   /**
-   * A readable log, one line per entry: `    12.345s  c0 -> server        send 84B #a1b2c3d4`.
+   * A readable log, one line per entry: `    12.345s  c0 -> server        send 84B #a1b2c3d4 JOIN ana`
+   * (the label when the network gave the send one, repeated on the lines of that datagram's fate).
    * With `limit`, a longer trace shows its first and last `limit / 2` entries around a gap line.
    */
   formatted(limit?: number): string {
     const entries = this.#entries;
+    const labels = labelsBySend(entries);
     const lines: string[] = [];
     // Loops, not push(...spread): a trace of a runaway run has more entries than a call has arguments.
     if (limit === undefined || entries.length <= limit) {
       for (const entry of entries) {
-        lines.push(formatEntry(entry));
+        lines.push(formatEntry(entry, labels));
       }
     } else {
       const headCount = Math.ceil(limit / 2);
       const tailCount = Math.floor(limit / 2);
       for (let index = 0; index < headCount; index += 1) {
-        lines.push(formatEntry(entries[index] as TraceEntry));
+        lines.push(formatEntry(entries[index] as TraceEntry, labels));
       }
       lines.push(`  … ${entries.length - headCount - tailCount} entries not shown …`);
       for (let index = entries.length - tailCount; index < entries.length; index += 1) {
-        lines.push(formatEntry(entries[index] as TraceEntry));
+        lines.push(formatEntry(entries[index] as TraceEntry, labels));
       }
     }
     if (this.#omittedCount > 0) {
@@ -145,11 +151,25 @@ export class Trace {
   }
 }
 
+/**
+ * The label of each labelled send, by send number, so that the lines of a datagram's delivery, drop or
+ * duplicate (which the network records without one) can say what it carried too.
+ */
+function labelsBySend(entries: readonly TraceEntry[]): ReadonlyMap<number, string> {
+  const labels = new Map<number, string>();
+  for (const entry of entries) {
+    if (entry.kind === 'send' && entry.label !== undefined) {
+      labels.set(entry.send, entry.label);
+    }
+  }
+  return labels;
+}
+
 function formatTime(t: number): string {
   return `${(t / 1000).toFixed(3)}s`.padStart(10);
 }
 
-function formatEntry(entry: TraceEntry): string {
+function formatEntry(entry: TraceEntry, labels: ReadonlyMap<number, string>): string {
   const time = formatTime(entry.t);
   if (entry.kind === 'event') {
     const text = JSON.stringify(entry.event);
@@ -159,5 +179,6 @@ function formatEntry(entry: TraceEntry): string {
   }
   const what = entry.reason === undefined ? entry.kind : `${entry.kind}(${entry.reason})`;
   const route = `${entry.from} -> ${entry.to}`.padEnd(FORMATTED_WHO_WIDTH);
-  return `${time}  ${route}  ${what} ${entry.size}B #${entry.hash}`;
+  const label = labels.get(entry.send);
+  return `${time}  ${route}  ${what} ${entry.size}B #${entry.hash}${label === undefined ? '' : ` ${label}`}`;
 }

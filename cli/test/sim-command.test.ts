@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { Chalk } from 'chalk';
+import { NO_FAULTS } from '../../adapters/sim/arbitraries/scenario.ts';
 import { checkRun } from '../../adapters/sim/check.ts';
 import { renderDiagramHtml, renderDiagramSvg } from '../../adapters/sim/diagram.ts';
 import { decodeReplayToken } from '../../adapters/sim/replay-token.ts';
-import type { RunRecord } from '../../adapters/sim/run.ts';
+import { type RunRecord, runScenario } from '../../adapters/sim/run.ts';
+import type { ClientPlan, Scenario } from '../../adapters/sim/scenario.ts';
 import { firstTraceDifference, judge, runSwarm, swarmScenarioForSeed } from '../../adapters/sim/swarm.ts';
-import { type SimCommandOptions, simCommand } from '../sim-command.ts';
+import { determinismLine, type SimCommandOptions, simCommand, simulatingLine } from '../sim-command.ts';
 import { GaschatProcess } from './processes.ts';
 
 const plain = new Chalk({ level: 0 });
@@ -17,6 +19,10 @@ const plain = new Chalk({ level: 0 });
 function plantedCheck(run: RunRecord) {
   const seen = run.clients.some((client) => client.events.some(({ event }) => event.type === 'message'));
   return seen ? [{ invariant: 'planted', message: 'a client saw a message' }] : [];
+}
+
+function count(text: string, pattern: RegExp): number {
+  return text.match(pattern)?.length ?? 0;
 }
 
 function capture(options: Partial<SimCommandOptions>) {
@@ -112,10 +118,14 @@ test('the diagram draws every delivered datagram as an arrow and every drop and 
 test('gaschat sim from the command line: JSON summary, a diagram file, and clear usage errors', async (t) => {
   const diagram = join(mkdtempSync(join(tmpdir(), 'gaschat-')), 'run.html');
   const run = new GaschatProcess(['sim', '--runs', '15', '--seed', '3', '--json', '--diagram', diagram]);
-  t.is(await run.exitCode(60_000), 0);
+  t.is(await run.exitCode(), 0);
   t.like(run.json[0], { type: 'summary', runs: 15, failures: 0 });
   const page = readFileSync(diagram, 'utf8');
-  t.regex(page, /<h1>run of seed 3<\/h1>[\s\S]*<svg/);
+  t.true(
+    page.includes(`<h1>run of seed 3 (scenario seed ${swarmScenarioForSeed(3).seed})</h1>`),
+    page.slice(0, 400),
+  );
+  t.regex(page, /<\/h1>[\s\S]*<svg/);
   for (const [args, message] of [
     [['sim', '--replay', 'nonsense'], /not a replay token/],
     [['sim', '--diagram', 'out.png'], /\.svg or \.html/],
@@ -126,4 +136,233 @@ test('gaschat sim from the command line: JSON summary, a diagram file, and clear
     t.is(await bad.exitCode(), 2, args.join(' '));
     t.regex(bad.stderr.join(''), message);
   }
+});
+
+/** A plan that joins at `joinAtMs` and says two things. */
+function plan(name: string, joinAtMs: number, more: Partial<ClientPlan> = {}): ClientPlan {
+  return { name, knowsPassword: true, joinAtMs, sayAtMs: [joinAtMs + 1500, joinAtMs + 2500], ...more };
+}
+
+/**
+ * A fault-free room where every kind of datagram happens: ana and budi join and talk, budi quits,
+ * "Ana" asks for ana's name (case aside) and is refused, and eko has the wrong password.
+ */
+const ROOM: Scenario = {
+  seed: 20_240_607,
+  clients: [
+    plan('ana', 0),
+    plan('budi', 100, { quitAtMs: 6000 }),
+    plan('Ana', 200),
+    plan('eko', 300, { knowsPassword: false }),
+  ],
+  latencyMs: 5,
+  faultTape: [],
+  partitions: [],
+  faults: { ...NO_FAULTS, wrongPasswords: true },
+  healAtMs: 8000,
+  endAtMs: 15_000,
+  stepCountMax: 1_000_000,
+};
+
+interface Arrow {
+  readonly label: string;
+  readonly from: string;
+  readonly to: string;
+  readonly ackOrPingOnly: boolean;
+}
+
+/** Every datagram arrow of a diagram (delivered or dropped), read back from its markup and tooltip. */
+function arrowsOf(svg: string): Arrow[] {
+  const pattern = /<g class="(?:flight|drop [a-z-]+)( ack-ping-only)?"><title>([^<]*) · (\S+) → (\S+), /g;
+  return [...svg.matchAll(pattern)].map((match) => ({
+    ackOrPingOnly: match[1] !== undefined,
+    label: match[2] ?? '',
+    from: match[3] ?? '',
+    to: match[4] ?? '',
+  }));
+}
+
+test('every arrow of the diagram is labelled with what its datagram carries, matching what the room did', (t) => {
+  const run = runScenario(ROOM);
+  t.deepEqual(checkRun(run), []);
+  const svg = renderDiagramSvg(run, 'room');
+  const arrows = arrowsOf(svg);
+  // Every arrow drawn is read back, and it carries a label.
+  t.is(arrows.length, run.network.delivered);
+  t.is(count(svg, /<g class="(flight|drop)/g), arrows.length);
+  const has = (from: string, to: string, label: string) =>
+    arrows.some((arrow) => arrow.from === from && arrow.to === to && arrow.label === label);
+  for (const client of run.clients) {
+    t.true(has(client.node, 'server', 'HELLO'), `${client.node} sends HELLO`);
+    t.true(has('server', client.node, 'CHALLENGE'), `${client.node} is challenged`);
+    t.true(has(client.node, 'server', `JOIN ${client.plan.name}`), `${client.node} sends JOIN`);
+  }
+  t.true(has('server', 'c0', 'ACCEPT'));
+  t.true(has('server', 'c1', 'ACCEPT'));
+  t.true(has('server', 'c2', 'REFUSE name-taken'));
+  t.true(has('server', 'c3', 'REFUSE bad-password'));
+  t.true(arrows.some((a) => a.from === 'c1' && /(^|\+)BYE$/.test(a.label)));
+  t.true(arrows.some((a) => a.from === 'server' && a.to === 'c1' && /(^|\+)GOODBYE$/.test(a.label)));
+  t.true(arrows.some((a) => a.from === 'c0' && /(^|\+)SAY(\+|$)/.test(a.label)));
+
+  // The room sequence numbers on the arrows are the ones the server's log gave each room event.
+  const relayed = run.server.flatMap(({ event }) =>
+    event.type === 'message.relayed' ? [event.roomSeq] : [],
+  );
+  t.is(relayed.length, 4);
+  const labelled = (pattern: RegExp) =>
+    new Set(arrows.flatMap((arrow) => [...arrow.label.matchAll(pattern)].map((match) => Number(match[1]))));
+  t.deepEqual([...labelled(/MESSAGE #(\d+)/g)].sort(), [...relayed].sort());
+  for (const { event } of run.server) {
+    if (event.type === 'member.joined') {
+      const joiner = run.clients.find((client) => client.plan.name === event.name)?.node ?? '';
+      t.true(
+        arrows.some((a) => a.to === joiner && a.label.includes(`MEMBERS #${event.roomSeq}`)),
+        `${event.name} gets MEMBERS #${event.roomSeq}`,
+      );
+      if (event.roomSeq > 1) {
+        t.true(
+          arrows.some((a) => a.to === 'c0' && a.label.includes(`JOINED #${event.roomSeq} ${event.name}`)),
+        );
+      }
+    }
+    if (event.type === 'member.left') {
+      t.true(arrows.some((a) => a.to === 'c0' && a.label.includes(`LEFT #${event.roomSeq} ${event.name}`)));
+    }
+  }
+  t.true(run.server.some(({ event }) => event.type === 'member.left'));
+});
+
+test('exactly the ACK-only and keepalive arrows carry the class the HTML page hides, behind a visible checkbox', (t) => {
+  const run = runScenario(ROOM);
+  const arrows = arrowsOf(renderDiagramSvg(run, 'room'));
+  const quiet = arrows.filter((arrow) => arrow.ackOrPingOnly);
+  t.true(quiet.length > 0 && quiet.length < arrows.length);
+  for (const arrow of arrows) {
+    t.is(arrow.ackOrPingOnly, /^(ACK|PING)(\+(ACK|PING))*$/.test(arrow.label), arrow.label);
+  }
+  t.true(quiet.some((arrow) => arrow.label === 'PING'));
+  t.true(quiet.some((arrow) => arrow.label === 'ACK'));
+
+  // Also on drops: a lossy run's lost ACKs are hidden with the rest.
+  const lossy = runScenario({
+    ...ROOM,
+    faultTape: Array.from({ length: 400 }, (_, index) => ({
+      drop: index % 5 === 3,
+      duplicate: false,
+      delayMs: 0,
+    })),
+  });
+  const lossyArrows = arrowsOf(renderDiagramSvg(lossy, 'lossy'));
+  t.true(lossy.network.dropped.loss > 0);
+  t.true(lossyArrows.length > lossy.network.delivered);
+  for (const arrow of lossyArrows) {
+    t.is(arrow.ackOrPingOnly, /^(ACK|PING)(\+(ACK|PING))*$/.test(arrow.label), arrow.label);
+  }
+
+  const html = renderDiagramHtml(run, 'room', []);
+  const checkbox =
+    /<input type="checkbox" id="([a-z-]+)" checked><label class="toggle" for="\1">show ACK-only and keepalive datagrams \((\d+) of the (\d+) arrows\)<\/label>/.exec(
+      html,
+    );
+  t.truthy(checkbox, html.slice(0, 1500));
+  t.is(Number(checkbox?.[2]), quiet.length);
+  t.is(Number(checkbox?.[3]), arrows.length);
+  // The CSS that hides them when the box is unchecked, and the box is a sibling before the diagram.
+  t.true(html.includes(`#${checkbox?.[1]}:not(:checked) ~ svg .ack-ping-only{display:none}`));
+  const body = html.slice(html.indexOf('<body>'));
+  t.true(body.indexOf('<input type="checkbox"') < body.indexOf('<svg'));
+  t.true(body.indexOf('</details>') < body.indexOf('<input type="checkbox"'));
+});
+
+test('lanes are headed by node and client name, and two clients with one name still head distinct lanes', (t) => {
+  const svg = renderDiagramSvg(runScenario(ROOM), 'room');
+  const headings = [...svg.matchAll(/<text class="node-name"[^>]*>([^<]*)<\/text>/g)].map(
+    (match) => match[1],
+  );
+  const subtitles = [...svg.matchAll(/<text class="node-sub"[^>]*>([^<]*)<\/text>/g)].map(
+    (match) => match[1],
+  );
+  t.deepEqual(headings, ['server', 'c0 · ana', 'c1 · budi', 'c2 · Ana', 'c3 · eko']);
+  t.is(new Set(headings).size, headings.length);
+  t.deepEqual(subtitles, ['the room', 'same name as c2', '', 'same name as c0', 'wrong password']);
+});
+
+test('the diagram title shows the seed asked for and the seed the scenario really used', (t) => {
+  const scenarioSeed = swarmScenarioForSeed(42).seed;
+  t.not(scenarioSeed, 42);
+  const { files, text } = capture({ runs: 1, seed: 42, diagram: 'run.html' });
+  const title = `run of seed 42 (scenario seed ${scenarioSeed})`;
+  t.true(files.get('run.html')?.includes(`<h1>${title}</h1>`), files.get('run.html')?.slice(0, 300));
+  t.true(files.get('run.html')?.includes(`<text class="title" x="90" y="24">${title}</text>`));
+  t.true(text.includes(`diagram of ${title} written to run.html`));
+
+  const failing = capture({ runs: 1, seed: 11, messageCount: 3, check: plantedCheck, diagram: 'f.svg' });
+  const token = /gaschat sim --replay (g1\.\S+)/.exec(failing.text)?.[1] ?? '';
+  const shrunkSeed = decodeReplayToken(token).seed;
+  t.regex(
+    failing.files.get('f.svg') ?? '',
+    new RegExp(`>shrunk failure of seed 11 \\(scenario seed ${shrunkSeed}\\)<`),
+  );
+  const replayed = capture({ replay: token, diagram: 'r.svg' });
+  t.regex(replayed.files.get('r.svg') ?? '', new RegExp(`>replayed run \\(scenario seed ${shrunkSeed}\\)<`));
+});
+
+/** "1 runs" or "1 steps", but not the "5.1 runs/s" of the speed line (which depends on the machine). */
+const ONE_IN_PLURAL = /(?<![\d.])1 (runs|steps)\b/;
+
+test('counts are worded for one: "1 run", "1 of 1 run failed", "simulating 1 run from seed 42"', (t) => {
+  t.is(simulatingLine(1, 42), 'simulating 1 run from seed 42');
+  t.is(simulatingLine(500, 7), 'simulating 500 runs from seed 7');
+  const one = capture({ runs: 1, seed: 42 });
+  t.is(one.code, 0);
+  t.true(one.lines.includes('1 run, every guarantee held'), one.text);
+  t.notRegex(one.text, ONE_IN_PLURAL);
+  t.true(capture({ runs: 2, seed: 42 }).lines.includes('2 runs, every guarantee held'));
+  const failing = capture({ runs: 1, seed: 11, messageCount: 3, check: plantedCheck });
+  t.true(failing.lines.includes('1 of 1 run failed'), failing.text);
+  t.notRegex(failing.text, ONE_IN_PLURAL);
+});
+
+test('--check-determinism says every run was run twice and how many trace pairs matched, in text and JSON', (t) => {
+  const checked = capture({ runs: 3, seed: 40, checkDeterminism: true });
+  t.is(checked.code, 0);
+  t.true(
+    checked.lines.includes(
+      'determinism: each of the 3 runs was run twice; all 3 trace pairs matched byte for byte',
+    ),
+    checked.text,
+  );
+  t.true(
+    capture({ runs: 1, seed: 40, checkDeterminism: true }).lines.includes(
+      'determinism: the run was run twice; its two traces matched byte for byte',
+    ),
+  );
+  t.notRegex(capture({ runs: 3, seed: 40 }).text, /determinism/);
+  t.is(
+    determinismLine(500, 2),
+    'determinism: each of the 500 runs was run twice; 498 of the 500 trace pairs matched byte for byte, 2 differed',
+  );
+  t.is(determinismLine(1, 1), 'determinism: the run was run twice; its two traces differed');
+
+  const json = capture({ runs: 2, seed: 40, checkDeterminism: true, json: true });
+  t.like(JSON.parse(json.lines[0] ?? '{}'), {
+    type: 'summary',
+    runs: 2,
+    determinismChecked: true,
+    tracePairsDiffering: 0,
+  });
+  const unchecked = capture({ runs: 2, seed: 40, json: true });
+  t.like(JSON.parse(unchecked.lines[0] ?? '{}'), { type: 'summary', determinismChecked: false });
+});
+
+test('a run traced twice with labels gives byte-identical JSON lines, and its log shows the labels', (t) => {
+  const first = runScenario(ROOM).trace;
+  t.is(first.toJsonLines(), runScenario(ROOM).trace.toJsonLines());
+  t.regex(
+    first.toJsonLines(),
+    /"kind":"send","from":"c0","to":"server","size":64,"hash":"[0-9a-f]{8}","send":0,"label":"HELLO"\}/,
+  );
+  t.regex(first.formatted(), /c3 -> server +send \d+B #[0-9a-f]{8} JOIN eko\n/);
+  t.regex(first.formatted(), /server -> c3 +deliver \d+B #[0-9a-f]{8} REFUSE bad-password\n/);
 });

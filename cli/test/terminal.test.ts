@@ -1,20 +1,27 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createSocket } from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
-import { PASSWORD, startClient, startServer, WAIT_MS } from './processes.ts';
+import { MAIN, PASSWORD, startClient, startServer, WAIT_MS } from './processes.ts';
 
 // The interactive client in a real terminal: tmux gives it a pty of 100 columns, and the test reads
 // the screen back as a user would see it.
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
 }
 
-/** Runs `gaschat client <args>` in a fresh tmux session; the screen ends with its exit code. */
-function startTerminal(t: ExecutionContext, name: string, args: string): string {
+/**
+ * Runs `gaschat client <args>` in a fresh tmux session; the screen ends with its exit code. Colour is
+ * off unless `environment` (shell assignments) says otherwise.
+ */
+function startTerminal(
+  t: ExecutionContext,
+  name: string,
+  args: string,
+  environment = 'FORCE_COLOR=0',
+): string {
   const session = `gaschat-test-${name}-${process.pid}`;
-  const command = `FORCE_COLOR=0 ${process.execPath} --import tsx ${MAIN} client ${args}; echo "exit code $?"; sleep 30`;
+  const command = `env -u NO_COLOR -u FORCE_COLOR ${environment} ${process.execPath} ${MAIN} client ${args}; echo "exit code $?"; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
   t.teardown(() => {
     try {
@@ -144,4 +151,72 @@ test('a typed name that is not allowed is explained and asked again; a wrapped h
   tmux('send-keys', '-t', session, 'Enter');
   const got = await budi.waitFor("ana's long line", (line) => line.type === 'message' && line.from === 'ana');
   t.is(got.text, typed);
+});
+
+test('the password prompt ignores arrows, Home, End and Delete, and takes a paste whole', async (t) => {
+  const { port, host } = await startServer(t);
+  const session = startTerminal(t, 'keys', `${host} ${port} -u ana`);
+  await screenWith(session, 'password:');
+  // Typed with cursor keys in between: none of their escape sequences may end up in the password.
+  tmux('send-keys', '-t', session, '-l', 'kata');
+  tmux('send-keys', '-t', session, 'Left', 'Right', 'Home', 'End', 'Delete', 'Up', 'F1');
+  // The rest pasted in one go, as a terminal delivers a paste.
+  tmux('send-keys', '-t', session, '-l', '--', '-sandi');
+  // One star per character of the password, and not one more for a key's escape sequence.
+  const masked = await screenWith(session, new RegExp(`password: \\*{${PASSWORD.length}}$`, 'm'));
+  t.notRegex(masked, /\[[A-D~]|OP/);
+  tmux('send-keys', '-t', session, 'Enter');
+  t.regex(await screenWith(session, /welcome, ana!|refused/), /welcome, ana!/);
+  tmux('send-keys', '-t', session, 'C-d');
+  await screenWith(session, 'exit code 0');
+});
+
+test('a line refused as too long comes back with the cursor at its end: Ctrl-U clears it and typing goes on', async (t) => {
+  const { port, host } = await startServer(t);
+  const budi = await startClient(t, { host, port }, 'budi');
+  const session = startTerminal(t, 'restored', `${host} ${port} -u ana --password ${PASSWORD}`);
+  await screenWith(session, 'welcome, ana!');
+  tmux('send-keys', '-t', session, '-l', 'é'.repeat(501));
+  tmux('send-keys', '-t', session, 'Enter');
+  await screenWith(session, 'the message is 1002 bytes of UTF-8; the limit is 1000');
+  // With the cursor at the start, Ctrl-U would erase nothing and the new text would go in front.
+  tmux('send-keys', '-t', session, 'C-u');
+  tmux('send-keys', '-t', session, '-l', 'pendek saja');
+  tmux('send-keys', '-t', session, 'Enter');
+  const got = await budi.waitFor("ana's line", (line) => line.type === 'message' && line.from === 'ana');
+  t.is(got.text, 'pendek saja');
+});
+
+test('when the server stops, the terminal says the server closed the room and the client exits 4', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const session = startTerminal(t, 'stopped', `${host} ${port} -u ana --password ${PASSWORD}`);
+  await screenWith(session, 'welcome, ana!');
+  server.kill('SIGINT');
+  const screen = await screenWith(session, 'exit code 4');
+  t.regex(screen, /the server closed the room/);
+});
+
+test('an unreachable server: the terminal shows each attempt, then what to check', async (t) => {
+  const socket = createSocket('udp4');
+  const port = await new Promise<number>((resolve) =>
+    socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)),
+  );
+  socket.close();
+  const session = startTerminal(t, 'unreachable', `127.0.0.1 ${port} -u ana --password ${PASSWORD}`);
+  await screenWith(session, 'trying again (attempt 2 of 6)');
+  const screen = await screenWith(session, 'exit code 3');
+  t.regex(screen, /attempt 6 of 6/);
+  // The advice wraps at the terminal's width: rows are joined again before reading it.
+  const joined = screen.replace(/\n/g, '');
+  t.regex(joined, /check that a gaschat\s*server\s*runs\s*there/);
+  t.regex(joined, /no\s*firewall\s*blocks\s*UDP\s*port/);
+});
+
+test('on a terminal, colour is on by default and NO_COLOR turns it off', async (t) => {
+  const withColour = startTerminal(t, 'colour', '127.0.0.1', 'TERM=xterm-256color');
+  await screenWith(withColour, 'exit code 2');
+  t.true(tmux('capture-pane', '-p', '-e', '-t', withColour).includes('\u001b['));
+  const without = startTerminal(t, 'nocolour', '127.0.0.1', 'TERM=xterm-256color NO_COLOR=1');
+  await screenWith(without, 'exit code 2');
+  t.false(tmux('capture-pane', '-p', '-e', '-t', without).includes('\u001b[31m'));
 });

@@ -1,7 +1,7 @@
 import type { LeaveReason, RefuseReason } from '../codec/frames.ts';
 
 /** Why a client stopped. */
-export type CloseReason = 'quit' | 'timeout' | 'unreachable' | 'rejected';
+export type CloseReason = 'quit' | 'timeout' | 'unreachable' | 'rejected' | 'server-closed';
 
 /** Why the client refused to send something its user asked it to. */
 export type ClientErrorCode =
@@ -36,6 +36,13 @@ export type ClientEvent =
     }
   | { readonly type: 'left'; readonly name: string; readonly reason: LeaveReason; readonly roomSeq: number }
   | { readonly type: 'rejected'; readonly reason: RefuseReason; readonly message: string }
+  /** The server has not answered the handshake yet; attempt `attempt` of `attemptCountMax` goes out. */
+  | {
+      readonly type: 'retrying';
+      readonly attempt: number;
+      readonly attemptCountMax: number;
+      readonly message: string;
+    }
   | { readonly type: 'closed'; readonly reason: CloseReason; readonly message: string }
   | { readonly type: 'error'; readonly code: ClientErrorCode; readonly message: string };
 

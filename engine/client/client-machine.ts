@@ -12,7 +12,7 @@ import { LinkDriver, type LinkTickEvent, linkTimers } from '../link/driver.ts';
 import { Link } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import { validateName, validateText } from '../names.ts';
-import type { Environment, PeerAddress } from '../port.ts';
+import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
 
@@ -46,7 +46,8 @@ type ServerPacketEvent =
   | { readonly type: 'server.accept'; readonly packet: AcceptPacket }
   | { readonly type: 'server.refuse'; readonly packet: RefusePacket }
   | { readonly type: 'server.session'; readonly packet: SessionPacket }
-  | { readonly type: 'server.goodbye' };
+  | { readonly type: 'server.goodbye' }
+  | { readonly type: 'server.shutdown' };
 
 export type ClientMachineEvent =
   | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
@@ -75,6 +76,16 @@ export interface ClientContext {
   readonly closeReason: CloseReason;
   readonly closeMessage: string;
   readonly datagramsIgnored: number;
+}
+
+/** Why a login got no answer, and what the user can check. */
+function unreachableMessage(context: ClientContext): string {
+  const attempts = context.config.handshakeRetryCountMax + 1;
+  return (
+    `no answer from ${formatAddress(context.server)} after ${attempts} attempts: check that a gaschat ` +
+    `server runs there, that the address and the UDP port (${context.server.port}) are right, and that no ` +
+    `firewall blocks UDP port ${context.server.port}`
+  );
 }
 
 function handshakeDelayMs(context: ClientContext): number {
@@ -147,6 +158,18 @@ export const clientMachine = setup({
       context.env.port.send(encodePacket(join), context.server);
     },
     countAttempt: assign({ handshakeAttempt: ({ context }) => context.handshakeAttempt + 1 }),
+    // After countAttempt: says which attempt goes out now, so a user waiting on a silent server
+    // knows that something is happening and for how long it will go on.
+    emitRetrying: emit(({ context }): ClientEvent => {
+      const attempt = context.handshakeAttempt + 1;
+      const attemptCountMax = context.config.handshakeRetryCountMax + 1;
+      return {
+        type: 'retrying',
+        attempt,
+        attemptCountMax,
+        message: `no answer from ${formatAddress(context.server)} yet; trying again (attempt ${attempt} of ${attemptCountMax})`,
+      };
+    }),
     takeChallenge: assign(({ event }) => {
       assertEvent(event, 'server.challenge');
       return { challenge: event.packet, handshakeAttempt: 0 };
@@ -245,10 +268,11 @@ export const clientMachine = setup({
       for (const clientEvent of outcome.events) {
         enqueue.emit(clientEvent);
       }
-      if (outcome.goodbye) {
-        // Acknowledge the goodbye before going quiet, so the server need not retransmit it.
+      if (outcome.end !== undefined) {
+        // Acknowledge the goodbye (or the shutdown) before going quiet, so the server need not
+        // retransmit it.
         driver.flush();
-        enqueue.raise({ type: 'server.goodbye' });
+        enqueue.raise({ type: outcome.end === 'goodbye' ? 'server.goodbye' : 'server.shutdown' });
       }
     }),
     tick: ({ context }) => context.driver?.tick(),
@@ -264,6 +288,10 @@ export const clientMachine = setup({
       closeReason: params.reason,
       closeMessage: params.message,
     })),
+    closeServerClosed: assign({
+      closeReason: 'server-closed' as const,
+      closeMessage: 'the server closed the room',
+    }),
     emitClosed: enqueueActions(({ context, enqueue }) => {
       context.driver?.disarm(linkTimers(enqueue));
       enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
@@ -338,7 +366,12 @@ export const clientMachine = setup({
           on: { 'server.challenge': { target: 'joining', actions: 'takeChallenge' } },
           after: {
             handshakeRetry: [
-              { guard: 'handshakeAttemptsLeft', target: 'hello', reenter: true, actions: 'countAttempt' },
+              {
+                guard: 'handshakeAttemptsLeft',
+                target: 'hello',
+                reenter: true,
+                actions: ['countAttempt', 'emitRetrying'],
+              },
               { target: '#client.unreachable' },
             ],
           },
@@ -358,7 +391,12 @@ export const clientMachine = setup({
           },
           after: {
             handshakeRetry: [
-              { guard: 'handshakeAttemptsLeft', target: 'joining', reenter: true, actions: 'countAttempt' },
+              {
+                guard: 'handshakeAttemptsLeft',
+                target: 'joining',
+                reenter: true,
+                actions: ['countAttempt', 'emitRetrying'],
+              },
               { target: '#client.unreachable' },
             ],
           },
@@ -372,7 +410,7 @@ export const clientMachine = setup({
           type: 'closeWith',
           params: ({ context }) => ({
             reason: 'unreachable' as const,
-            message: `no answer from the server after ${context.config.handshakeRetryCountMax + 1} attempts`,
+            message: unreachableMessage(context),
           }),
         },
       },
@@ -384,6 +422,7 @@ export const clientMachine = setup({
         'chat.say': { actions: ['say', 'armTimer'] },
         'chat.quit': { target: 'leaving', actions: 'sayBye' },
         'link.tick': { actions: 'tickAndCheck' },
+        'server.shutdown': { target: 'closed', actions: 'closeServerClosed' },
         'link.died': {
           target: 'closed',
           actions: {
@@ -399,6 +438,7 @@ export const clientMachine = setup({
         'server.session': { actions: ['receive', 'armTimer'] },
         'chat.say': { actions: 'refuseSay' },
         'link.tick': { actions: ['tick', 'armTimer'] },
+        'server.shutdown': { target: 'closed', actions: 'closeServerClosed' },
         'server.goodbye': {
           target: 'closed',
           actions: { type: 'closeWith', params: { reason: 'quit', message: 'left the room' } },

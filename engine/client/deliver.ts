@@ -12,8 +12,11 @@ export interface DeliveryOutcome {
   readonly events: readonly ClientEvent[];
   readonly welcomeNames: readonly string[];
   readonly members: readonly string[];
-  /** The server confirmed our QUIT. */
-  readonly goodbye: boolean;
+  /**
+   * How the server ended the session, if a frame did: it confirmed our QUIT (`goodbye`), or it is
+   * stopping and closed the room (`shutdown`). Frames after the end are not shown.
+   */
+  readonly end: 'goodbye' | 'shutdown' | undefined;
 }
 
 /**
@@ -23,9 +26,12 @@ export interface DeliveryOutcome {
 export function applyDelivered(state: DeliveryState, frames: readonly ReliableFrame[]): DeliveryOutcome {
   let welcomeNames = state.welcomeNames;
   let members = state.members;
-  let goodbye = false;
+  let end: DeliveryOutcome['end'];
   const events: ClientEvent[] = [];
   for (const frame of frames) {
+    if (end !== undefined) {
+      break;
+    }
     switch (frame.type) {
       case 'members':
         welcomeNames = [...welcomeNames, ...frame.names];
@@ -56,7 +62,8 @@ export function applyDelivered(state: DeliveryState, frames: readonly ReliableFr
         });
         break;
       case 'goodbye':
-        goodbye = true;
+      case 'shutdown':
+        end = frame.type;
         break;
       case 'say':
       case 'bye':
@@ -64,5 +71,5 @@ export function applyDelivered(state: DeliveryState, frames: readonly ReliableFr
         break;
     }
   }
-  return { events, welcomeNames, members, goodbye };
+  return { events, welcomeNames, members, end };
 }

@@ -135,6 +135,8 @@ export function readFrame(reader: ByteReader): Frame | undefined {
       return readLeft(reader);
     case FRAME_TYPE_CODES.goodbye:
       return { type: 'goodbye', msgSeq: reader.varint() };
+    case FRAME_TYPE_CODES.shutdown:
+      return { type: 'shutdown', msgSeq: reader.varint() };
     default:
       reader.fail('unknown-frame-type', `the frame at byte ${start} has unknown type ${code}`, start);
       return undefined;

@@ -40,6 +40,7 @@ function frameFields(frame: Frame): readonly Field[] {
       return [type, varint(frame.msgSeq), text(frame.text)];
     case 'bye':
     case 'goodbye':
+    case 'shutdown':
       return [type, varint(frame.msgSeq)];
     case 'members':
       return [

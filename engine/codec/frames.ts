@@ -139,6 +139,12 @@ export interface GoodbyeFrame {
   readonly msgSeq: number;
 }
 
+/** Server -> client: the server is stopping and closes the room; the session ends. */
+export interface ShutdownFrame {
+  readonly type: 'shutdown';
+  readonly msgSeq: number;
+}
+
 /** Frames delivered reliably, in `msgSeq` order, exactly once. */
 export type ReliableFrame =
   | SayFrame
@@ -147,7 +153,8 @@ export type ReliableFrame =
   | JoinedFrame
   | MessageFrame
   | LeftFrame
-  | GoodbyeFrame;
+  | GoodbyeFrame
+  | ShutdownFrame;
 export type Frame = AckFrame | PingFrame | ReliableFrame;
 
 /** A reliable frame before the link has given it a `msgSeq`. */

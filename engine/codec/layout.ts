@@ -28,6 +28,7 @@ export const FRAME_TYPE_CODES = {
   message: 0x07,
   left: 0x08,
   goodbye: 0x09,
+  shutdown: 0x0a,
 } as const satisfies Record<Frame['type'], number>;
 
 /** REFUSE reasons; the code on the wire is the index plus one, so that 0 is never valid. */

@@ -40,6 +40,11 @@ export interface ServerConfig {
    * timeout. Longer than a client's whole handshake, so that a client still retrying gets in.
    */
   readonly firstContactTimeoutMs: number;
+  /**
+   * A stopping server tells every member and waits at most this long for their acknowledgements
+   * (the link retransmits meanwhile), then stops whatever is unconfirmed.
+   */
+  readonly shutdownTimeoutMs: number;
   readonly link: LinkConfig;
 }
 
@@ -68,6 +73,14 @@ export interface RoomState {
   readonly roomSeq: number;
   /** Counters: the one mutable part, owned by the room actor alone. */
   readonly stats: ServerStats;
+  /** Set once the server is stopping: how many members were told, and how many have confirmed. */
+  readonly shutdown: ShutdownProgress | undefined;
+}
+
+/** How the shutdown notice is faring. */
+export interface ShutdownProgress {
+  readonly memberCount: number;
+  readonly confirmedCount: number;
 }
 
 /** What the room machine carries out for a step of the room logic, in order. */
@@ -78,6 +91,7 @@ export type RoomEffect =
   | { readonly kind: 'forward'; readonly sessionId: SessionId; readonly packet: SessionPacket }
   | { readonly kind: 'deliver'; readonly sessionId: SessionId; readonly frames: readonly ReliableFrameBody[] }
   | { readonly kind: 'goodbye'; readonly sessionId: SessionId }
+  | { readonly kind: 'shutdown'; readonly sessionId: SessionId }
   | { readonly kind: 'stop'; readonly sessionId: SessionId };
 
 export interface RoomStep {
@@ -101,6 +115,7 @@ export function createRoomState(config: ServerConfig, roomKey: Uint8Array, env: 
     recentJoins: new Map(),
     roomSeq: 0,
     stats: createServerStats(),
+    shutdown: undefined,
   };
 }
 
@@ -131,6 +146,9 @@ export function onDatagram(state: RoomState, datagram: Uint8Array, from: PeerAdd
     return { state, effects: [...stepped.effects, { kind: 'send', datagram: refuse, to: from }] };
   }
   const packet = decoded.packet;
+  if (state.shutdown !== undefined && (packet.type === 'hello' || packet.type === 'join')) {
+    return drop(state, from, 'shutting-down', packet.type);
+  }
   switch (packet.type) {
     case 'hello': {
       const secrets = rotateSecrets(state.secrets, slotAt(state), state.env.random);
@@ -349,7 +367,8 @@ function membersFrames(roomSeq: number, names: readonly string[]): Omit<MembersF
 /** A member said something: it is sequenced and relayed to every member, its author included. */
 export function onSaid(state: RoomState, sessionId: SessionId, text: string): RoomStep {
   const record = state.sessions.get(sessionId);
-  if (record === undefined || !record.member) {
+  // A stopping room sequences nothing more: the author's client reports the text as not delivered.
+  if (record === undefined || !record.member || state.shutdown !== undefined) {
     return { state, effects: [] };
   }
   const roomSeq = state.roomSeq + 1;
@@ -435,12 +454,31 @@ export function onLeave(
   return endSession(next, sessionId, leave.stats, effects);
 }
 
+/**
+ * The server is stopping: every member is told (a reliable SHUTDOWN frame, after everything already
+ * queued for it), and the room admits nobody and sequences nothing more. The machine stops once every
+ * session has ended or `shutdownTimeoutMs` has passed.
+ */
+export function onShutdown(state: RoomState): RoomStep {
+  if (state.shutdown !== undefined) {
+    return { state, effects: [] };
+  }
+  const effects: RoomEffect[] = [];
+  for (const sessionId of state.members.values()) {
+    effects.push({ kind: 'shutdown', sessionId });
+  }
+  const memberCount = state.members.size;
+  effects.push({ kind: 'emit', event: { type: 'server.closing', memberCount } });
+  return { state: { ...state, shutdown: { memberCount, confirmedCount: 0 } }, effects };
+}
+
 /** A session is over (goodbye acknowledged, or dead): forget it and stop its actor. */
 export function endSession(
   state: RoomState,
   sessionId: SessionId,
   stats: Readonly<LinkStats>,
   effectsBefore: readonly RoomEffect[] = [],
+  confirmed = false,
 ): RoomStep {
   const record = state.sessions.get(sessionId);
   if (record === undefined) {
@@ -448,8 +486,13 @@ export function endSession(
   }
   const sessions = new Map(state.sessions);
   sessions.delete(sessionId);
+  // A member's session that ends confirmed during a shutdown has acknowledged the notice.
+  const shutdown =
+    state.shutdown !== undefined && record.member && confirmed
+      ? { ...state.shutdown, confirmedCount: state.shutdown.confirmedCount + 1 }
+      : state.shutdown;
   return {
-    state: { ...state, sessions },
+    state: { ...state, sessions, shutdown },
     effects: [
       ...effectsBefore,
       { kind: 'stop', sessionId },

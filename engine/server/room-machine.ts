@@ -1,11 +1,25 @@
-import { enqueueActions, setup } from 'xstate';
+import { emit, enqueueActions, setup } from 'xstate';
 import type { PeerAddress } from '../port.ts';
-import { endSession, onDatagram, onLeave, onSaid, type RoomState, type RoomStep } from './room-logic.ts';
+import {
+  endSession,
+  onDatagram,
+  onLeave,
+  onSaid,
+  onShutdown,
+  type RoomState,
+  type RoomStep,
+} from './room-logic.ts';
 import type { ServerEvent } from './server-events.ts';
 import { type SessionReport, sessionMachine } from './session-machine.ts';
 
+/** What the server's user can ask of it. */
+export type ServerCommand =
+  /** Stop: tell every member, wait (at most `shutdownTimeoutMs`) for them to confirm, then stop. */
+  { readonly type: 'server.shutdown' };
+
 export type RoomEvent =
   | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
+  | ServerCommand
   | SessionReport;
 
 /**
@@ -57,22 +71,52 @@ export const roomMachine = setup({
           case 'goodbye':
             enqueue.sendTo(effect.sessionId, { type: 'room.goodbye' });
             break;
+          case 'shutdown':
+            enqueue.sendTo(effect.sessionId, { type: 'room.shutdown' });
+            break;
           case 'stop':
             enqueue.stopChild(effect.sessionId);
             break;
         }
       }
     }),
+    emitStopped: emit(({ context }): ServerEvent => {
+      const progress = context.shutdown;
+      return {
+        type: 'server.stopped',
+        memberCount: progress?.memberCount ?? 0,
+        confirmedCount: progress?.confirmedCount ?? 0,
+      };
+    }),
+  },
+  guards: {
+    noSessions: ({ context }) => context.sessions.size === 0,
+  },
+  delays: {
+    shutdownTimeout: ({ context }) => context.config.shutdownTimeoutMs,
   },
 }).createMachine({
   id: 'room',
   context: ({ input }) => input,
+  // Datagrams are handled while closing too: the acknowledgements of the shutdown notice come in them.
   on: {
     'datagram.received': { actions: 'step' },
     'session.said': { actions: 'step' },
     'session.quit': { actions: 'step' },
     'session.dead': { actions: 'step' },
     'session.closed': { actions: 'step' },
+  },
+  initial: 'serving',
+  states: {
+    serving: {
+      on: { 'server.shutdown': { target: 'closing', actions: 'step' } },
+    },
+    closing: {
+      always: { guard: 'noSessions', target: 'stopped' },
+      after: { shutdownTimeout: { target: 'stopped' } },
+    },
+    // Final: xstate stops the sessions still open (unconfirmed) with the room.
+    stopped: { type: 'final', entry: 'emitStopped' },
   },
 });
 
@@ -87,6 +131,8 @@ function decide(state: RoomState, event: RoomEvent): RoomStep {
     case 'session.dead':
       return onLeave(state, event.sessionId, { reason: 'timeout', cause: event.reason, stats: event.stats });
     case 'session.closed':
-      return endSession(state, event.sessionId, event.stats);
+      return endSession(state, event.sessionId, event.stats, [], event.confirmed);
+    case 'server.shutdown':
+      return onShutdown(state);
   }
 }

@@ -19,7 +19,9 @@ export type DropReason =
   /** A packet only a server sends, arriving at the server. */
   | 'unexpected'
   /** The table of recent joins is full; the client will retry. */
-  | 'busy';
+  | 'busy'
+  /** A HELLO or JOIN while the server is stopping. */
+  | 'shutting-down';
 
 /**
  * Everything the server does, as events a log can print (the original printed every action). The room
@@ -67,6 +69,10 @@ export type ServerEvent =
       /** What the session's link counted over its life. */
       readonly stats: Readonly<LinkStats>;
     }
+  /** The server is stopping and has told its members. */
+  | { readonly type: 'server.closing'; readonly memberCount: number }
+  /** The server has stopped: every member confirmed the notice, or the shutdown timeout passed. */
+  | { readonly type: 'server.stopped'; readonly memberCount: number; readonly confirmedCount: number }
   | {
       readonly type: 'datagram.dropped';
       readonly address: string;
@@ -98,6 +104,7 @@ export function createServerStats(): ServerStats {
       amplification: 0,
       unexpected: 0,
       busy: 0,
+      'shutting-down': 0,
     },
     joinsRefused: 0,
     messagesRelayed: 0,

@@ -23,6 +23,8 @@ export type SessionEvent =
   | { readonly type: 'link.packet'; readonly packet: SessionPacket }
   | { readonly type: 'room.deliver'; readonly frames: readonly ReliableFrameBody[] }
   | { readonly type: 'room.goodbye' }
+  /** The server is stopping: tell the peer, and end once it has acknowledged (or the room stops). */
+  | { readonly type: 'room.shutdown' }
   /** Raised by the session itself when a tick finds its link dead. */
   | { readonly type: 'link.died' }
   | LinkTickEvent;
@@ -37,7 +39,13 @@ export type SessionReport =
       readonly reason: SessionDeath;
       readonly stats: Readonly<LinkStats>;
     }
-  | { readonly type: 'session.closed'; readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> };
+  | {
+      readonly type: 'session.closed';
+      readonly sessionId: SessionId;
+      readonly stats: Readonly<LinkStats>;
+      /** The peer acknowledged everything, the goodbye or the shutdown notice included. */
+      readonly confirmed: boolean;
+    };
 
 export interface SessionContext {
   readonly sessionId: SessionId;
@@ -83,6 +91,9 @@ export const sessionMachine = setup({
     enqueueGoodbye: ({ context }) => {
       context.driver.link.enqueue({ type: 'goodbye' });
     },
+    enqueueShutdown: ({ context }) => {
+      context.driver.link.enqueue({ type: 'shutdown' });
+    },
     tick: ({ context }) => context.driver.tick(),
     tickAndCheck: enqueueActions(({ context, enqueue }) => {
       if (!context.driver.tickAndRearm(linkTimers(enqueue))) {
@@ -108,6 +119,7 @@ export const sessionMachine = setup({
         type: 'session.closed',
         sessionId: context.sessionId,
         stats: { ...context.driver.link.stats },
+        confirmed: context.driver.link.sendQueueCount === 0,
       }),
     ),
   },
@@ -118,7 +130,8 @@ export const sessionMachine = setup({
     cannotTakeDelivery: ({ context, event }) => {
       assertEvent(event, 'room.deliver');
       const link = context.driver.link;
-      // One place is kept for the GOODBYE, so that a QUIT is always confirmed.
+      // One place is kept for the GOODBYE or the SHUTDOWN (a session sends one of them, once), so that
+      // a QUIT is always confirmed and a stopping server can always say so.
       return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax - 1;
     },
     allAcknowledged: ({ context }) => context.driver.link.sendQueueCount === 0,
@@ -153,6 +166,7 @@ export const sessionMachine = setup({
           { actions: ['enqueueDelivery', 'armTimer'] },
         ],
         'room.goodbye': { target: 'closing', actions: 'enqueueGoodbye' },
+        'room.shutdown': { target: 'closing', actions: 'enqueueShutdown' },
         'link.tick': { actions: 'tickAndCheck' },
         'link.died': { target: 'closed', actions: { type: 'reportDeath', params: { reason: 'link' } } },
       },

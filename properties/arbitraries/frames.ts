@@ -161,6 +161,7 @@ export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
     reason: fc.constantFrom('quit' as const, 'timeout' as const),
   }),
   fc.record({ type: fc.constant('goodbye' as const), msgSeq: varintValueArb }),
+  fc.record({ type: fc.constant('shutdown' as const), msgSeq: varintValueArb }),
 );
 
 /** Any frame; each one alone fits in a SESSION packet. */
