@@ -261,6 +261,10 @@ function simOptions(cli: Cli): SimCommandOptions {
 
 function simMain(cli: Cli): void {
   const options = simOptions(cli);
+  process.title =
+    options.replay === undefined
+      ? `gaschat sim --runs ${options.runs} --seed ${options.seed}`
+      : 'gaschat sim --replay';
   if (!options.json && options.replay === undefined) {
     console.log(colours.out.dim(simulatingLine(options.runs, options.seed)));
   }

@@ -13,12 +13,19 @@ export class PromptCancelled extends Error {
   }
 }
 
-/** Asks for one line, shown as typed. Rejects with PromptCancelled on Ctrl-C or end of input. */
-export function askLine(terminal: Terminal, question: string): Promise<string> {
+/**
+ * Asks for one line, shown as typed. Rejects with PromptCancelled on Ctrl-C, end of input, or when
+ * `cancel` is aborted (a signal from outside).
+ */
+export function askLine(terminal: Terminal, question: string, cancel?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
     let answered = false;
     rl.on('SIGINT', () => rl.close());
+    if (cancel?.aborted === true) {
+      rl.close();
+    }
+    cancel?.addEventListener('abort', () => rl.close(), { once: true });
     rl.on('close', () => {
       if (!answered) {
         terminal.output.write('\n');
@@ -56,10 +63,11 @@ function isPrintable(sequence: string | undefined, key: SecretKey | undefined): 
  * all; arrows, Home, End, Delete, function keys and other escape sequences are ignored; Enter ends;
  * Ctrl-C, or Ctrl-D on an empty line, cancels. The terminal is in raw mode only while asking.
  */
-export function askHidden(terminal: Terminal, question: string): Promise<string> {
+export function askHidden(terminal: Terminal, question: string, cancel?: AbortSignal): Promise<string> {
   const { input, output } = terminal;
   return new Promise((resolve, reject) => {
     let secret = '';
+    let finished = false;
     const wasRaw = input.isRaw;
     // readline decodes the raw bytes into keys, escape sequences (and bracketed paste) included.
     emitKeypressEvents(input);
@@ -67,8 +75,20 @@ export function askHidden(terminal: Terminal, question: string): Promise<string>
     input.resume();
     output.write(question);
     const finish = (error: Error | undefined) => {
+      if (finished) {
+        return;
+      }
+      finished = true;
       input.off('keypress', onKeypress);
-      input.setRawMode(wasRaw);
+      input.off('end', onEnd);
+      input.off('error', onEnd);
+      cancel?.removeEventListener('abort', onEnd);
+      // The terminal may be gone (hung up): restoring its mode is then impossible and unimportant.
+      try {
+        input.setRawMode(wasRaw);
+      } catch {
+        // Nothing to restore.
+      }
       input.pause();
       output.write('\n');
       if (error === undefined) {
@@ -103,6 +123,14 @@ export function askHidden(terminal: Terminal, question: string): Promise<string>
         output.write('*'.repeat([...sequence].length));
       }
     };
+    // The input ending (a terminal hung up) or a signal from outside cancels, as Ctrl-C does.
+    const onEnd = () => finish(new PromptCancelled());
     input.on('keypress', onKeypress);
+    input.once('end', onEnd);
+    input.once('error', onEnd);
+    if (cancel?.aborted === true) {
+      onEnd();
+    }
+    cancel?.addEventListener('abort', onEnd, { once: true });
   });
 }

@@ -78,9 +78,9 @@ const IN_FLIGHT_MAX = 32;
 export const EXIT_INTERRUPTED = 130;
 
 /** Asks for a name until it is a valid one, saying what is wrong with each that is not. */
-async function askName(terminal: Terminal, chalk: ChalkInstance): Promise<string> {
+async function askName(terminal: Terminal, chalk: ChalkInstance, cancel: AbortSignal): Promise<string> {
   for (;;) {
-    const name = await askLine(terminal, 'username: ');
+    const name = await askLine(terminal, 'username: ', cancel);
     const validation = validateName(name);
     if (validation.ok) {
       return name;
@@ -117,16 +117,29 @@ export async function runTerminalClient(
   let name = given.name;
   let password = given.password;
   let actor: ClientActor | undefined;
-  onLeaveRequest(() => actor?.send({ type: 'chat.quit' }));
+  // A signal (Ctrl-C as SIGINT from outside, SIGTERM, a terminal hung up) while a prompt waits
+  // cancels the prompt; during a login it abandons the handshake.
+  let cancelPrompt = new AbortController();
+  let loggingIn = false;
+  onLeaveRequest(() => {
+    if (loggingIn) {
+      actor?.send({ type: 'chat.quit' });
+    } else {
+      cancelPrompt.abort();
+    }
+  });
   try {
     for (;;) {
-      name ??= await askName(terminal, chalk);
-      password ??= await askHidden(terminal, 'password: ');
+      cancelPrompt = new AbortController();
+      name ??= await askName(terminal, chalk, cancelPrompt.signal);
+      password ??= await askHidden(terminal, 'password: ', cancelPrompt.signal);
       output.write(chalk.dim(`joining ${connection.server.host}:${connection.server.port} as ${name}…\n`));
       early.length = 0;
       const login = connection.login(name, password, (event) => onEvent(event));
       actor = login.actor;
+      loggingIn = true;
       const outcome = await login.outcome;
+      loggingIn = false;
       if (outcome.kind === 'welcome') {
         break;
       }

@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { GaschatProcess, type JsonLine, PASSWORD, startClient, startServer } from './processes.ts';
@@ -186,4 +188,29 @@ test('npm pack ships the command, the engine and its documents, and no test help
       String(unwanted),
     );
   }
+});
+
+test('the packed tarball installs in an empty folder without an install-script warning, and npx gaschat --help works there', (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'gaschat-install-'));
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', folder], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }),
+  ) as [{ filename: string }];
+  writeFileSync(join(folder, 'package.json'), '{ "name": "empty", "private": true }\n');
+  // The cache that npm ci filled holds every dependency: no download is needed.
+  const install = spawnSync(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', `./${packed.filename}`],
+    {
+      cwd: folder,
+      encoding: 'utf8',
+    },
+  );
+  t.is(install.status, 0, install.stderr);
+  t.notRegex(`${install.stdout}${install.stderr}`, /install-scripts|allowScripts/);
+  const help = spawnSync('npx', ['--no-install', 'gaschat', '--help'], { cwd: folder, encoding: 'utf8' });
+  t.is(help.status, 0, help.stderr);
+  t.regex(help.stdout, /gaschat: a chat room over UDP/);
 });

@@ -220,3 +220,13 @@ test('on a terminal, colour is on by default and NO_COLOR turns it off', async (
   await screenWith(without, 'exit code 2');
   t.false(tmux('capture-pane', '-p', '-e', '-t', without).includes('\u001b[31m'));
 });
+
+test('a signal while the password prompt waits ends the client at once (it used to hang on a dead terminal)', async (t) => {
+  const { port, host } = await startServer(t);
+  const session = startTerminal(t, 'signal', `${host} ${port} -u ana`);
+  await screenWith(session, 'password:');
+  const shell = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim();
+  const client = execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim();
+  execFileSync('kill', ['-TERM', client]);
+  t.regex(await screenWith(session, /exit code \d+/), /exit code 0/);
+});
