@@ -53,6 +53,17 @@ class InFlight {
 }
 
 /**
+ * Lines whose output waits behind an unconfirmed one, at most: reading input waits beyond this, so
+ * refused lines (which take no place in the send window) cannot pile up without bound.
+ */
+export const LINE_ORDER_PENDING_MAX = 4 * JSON_IN_FLIGHT_MAX;
+
+interface PendingLine {
+  readonly lineNumber: number;
+  json: Record<string, unknown> | undefined;
+}
+
+/**
  * Keeps what is printed about input lines in the order of the lines: a line's confirmation (its
  * message coming back) or its error is printed only once every earlier line has had its own, so a
  * script can read the output against its input line by line. Sending is not held back: only output
@@ -61,31 +72,50 @@ class InFlight {
 class LineOrder {
   readonly #out: (line: string) => void;
   /** Lines in input order, from the oldest with nothing printed yet: what to print, once known. */
-  readonly #pending: { readonly lineNumber: number; json: Record<string, unknown> | undefined }[] = [];
+  readonly #pending: PendingLine[] = [];
+  /** The lines sent and not yet confirmed, oldest first: a subset of `#pending`, in its order. */
+  readonly #unconfirmed: PendingLine[] = [];
+  #waiters: (() => void)[] = [];
 
   constructor(out: (line: string) => void) {
     this.#out = out;
   }
 
-  /** A line goes to the client: its confirmation or its refusal comes later. */
-  expect(lineNumber: number): void {
-    this.#pending.push({ lineNumber, json: undefined });
+  /** Waits until fewer than {@link LINE_ORDER_PENDING_MAX} lines wait for their output (or `stop` settles). */
+  async room(stop: Promise<unknown>): Promise<void> {
+    while (this.#pending.length >= LINE_ORDER_PENDING_MAX) {
+      await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), stop]);
+      if (await isSettled(stop)) {
+        return;
+      }
+    }
   }
 
-  /** What to print for a line (an error): at once if no earlier line is waiting. */
+  /** A line goes to the client: its confirmation, or its refusal at once, comes later. */
+  expect(lineNumber: number): void {
+    const entry = { lineNumber, json: undefined };
+    this.#pending.push(entry);
+    this.#unconfirmed.push(entry);
+  }
+
+  /**
+   * What to print for a line (an error): the line just expected (the client refused it at once), or
+   * a new one (refused before the client saw it). Printed at once if no earlier line is waiting.
+   */
   settle(lineNumber: number, json: Record<string, unknown>): void {
-    const entry = this.#pending.find((pending) => pending.lineNumber === lineNumber);
-    if (entry === undefined) {
-      this.#pending.push({ lineNumber, json });
+    const last = this.#unconfirmed.at(-1);
+    if (last?.lineNumber === lineNumber) {
+      this.#unconfirmed.pop();
+      last.json = json;
     } else {
-      entry.json = json;
+      this.#pending.push({ lineNumber, json });
     }
     this.#flush();
   }
 
   /** The confirmation of the oldest message still waiting for one. */
   confirm(json: Record<string, unknown>): void {
-    const entry = this.#pending.find((pending) => pending.json === undefined);
+    const entry = this.#unconfirmed.shift();
     if (entry === undefined) {
       this.#out(jsonLine(json));
       return;
@@ -96,8 +126,8 @@ class LineOrder {
 
   /** The client closed: every line still unconfirmed is reported as not delivered, in order. */
   abandon(): void {
-    for (const entry of this.#pending) {
-      entry.json ??= {
+    for (const entry of this.#unconfirmed.splice(0)) {
+      entry.json = {
         type: 'error',
         code: 'not-delivered',
         line: entry.lineNumber,
@@ -114,7 +144,16 @@ class LineOrder {
         this.#out(jsonLine(entry.json));
       }
     }
+    for (const wake of this.#waiters.splice(0)) {
+      wake();
+    }
   }
+}
+
+/** Whether a promise has settled, without waiting for it. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  const marker = Symbol('pending');
+  return (await Promise.race([promise, Promise.resolve(marker)])) !== marker;
 }
 
 /** What a line of input asks: to leave, or to send it. Commands are compared without surrounding spaces. */
@@ -181,9 +220,11 @@ export async function runJsonClient(
     inFlight.stop();
     actor.send({ type: 'chat.quit' });
   });
-  if ((await outcome).kind !== 'welcome') {
+  const settled = await outcome;
+  if (settled.kind !== 'welcome') {
     await inFlight.until(() => false);
-    return 3;
+    // A refusal is exit 3; a close says how (a QUIT asked for during the handshake is a clean 0).
+    return settled.kind === 'closed' ? exitCodeFor(settled.event.reason) : 3;
   }
   const lines = readInputLines(input)[Symbol.asyncIterator]();
   while (closing === undefined && !leaving) {
@@ -193,6 +234,10 @@ export async function runJsonClient(
       break;
     }
     const line = next.value;
+    await byLine.room(inFlight.stopped);
+    if (inFlight.closed || leaving) {
+      break;
+    }
     if (line.kind !== 'text') {
       byLine.settle(line.lineNumber, unusableLineJson(line));
       continue;

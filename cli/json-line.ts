@@ -18,12 +18,14 @@ function unicodeEscape(character: string): string {
 /**
  * One line of JSON for output meant for people and programs alike: the exact value (a parser reads
  * back every character), with every control, format and separator character written as a `\u` escape,
- * so that printing the line can never reorder, hide or recolour anything.
+ * so that printing the line cannot move the cursor, recolour, reorder or break it. (Text that merely
+ * looks blank, such as a Hangul filler, stays as it is: the exact text is what JSON is for.)
  *
  * @example jsonLine({ text: 'a\u202eb' }) === '{"text":"a\\u202eb"}'
  */
 export function jsonLine(value: unknown): string {
   // Outside strings JSON.stringify writes only ASCII punctuation, digits and letters, so every match
-  // lies inside a string, where an escape means the same character.
-  return JSON.stringify(value).replace(UNSAFE_IN_JSON, unicodeEscape);
+  // lies inside a string, where an escape means the same character. A value JSON cannot hold
+  // (undefined, a function) is written as null rather than as nothing.
+  return (JSON.stringify(value) ?? 'null').replace(UNSAFE_IN_JSON, unicodeEscape);
 }

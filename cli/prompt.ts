@@ -21,12 +21,15 @@ export function askLine(terminal: Terminal, question: string, cancel?: AbortSign
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
     let answered = false;
-    rl.on('SIGINT', () => rl.close());
+    const onAbort = () => rl.close();
+    rl.on('SIGINT', onAbort);
     if (cancel?.aborted === true) {
       rl.close();
     }
-    cancel?.addEventListener('abort', () => rl.close(), { once: true });
+    cancel?.addEventListener('abort', onAbort, { once: true });
     rl.on('close', () => {
+      // The signal outlives the prompt (a name is asked again after each refusal): let go of it.
+      cancel?.removeEventListener('abort', onAbort);
       if (!answered) {
         terminal.output.write('\n');
         reject(new PromptCancelled());

@@ -111,18 +111,12 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     address,
     shutdown() {
       stopped ??= new Promise<void>((resolve) => {
-        // The room's final state: every member confirmed, or the shutdown timeout passed.
-        const subscription = server.subscribe({
-          complete: () => {
-            subscription.unsubscribe();
-            resolve();
-          },
-          error: () => resolve(),
-        });
         if (server.getSnapshot().status !== 'active') {
           resolve();
           return;
         }
+        // The room's final state: every member confirmed, or the shutdown timeout passed.
+        server.subscribe({ complete: () => resolve(), error: () => resolve() });
         server.send({ type: 'server.shutdown' });
       }).then(async () => {
         server.stop();

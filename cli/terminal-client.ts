@@ -63,7 +63,8 @@ export function formatChatEvent(event: ClientEvent, chalk: ChalkInstance, nowMs:
     case 'closed':
       switch (event.reason) {
         case 'quit':
-          return chalk.dim('you left the room');
+          // "left the room", or "left before joining" for a login given up on.
+          return chalk.dim(`you ${event.message}`);
         case 'server-closed':
           return chalk.yellow(`${event.message}; you are no longer in it`);
         default:

@@ -160,12 +160,12 @@ test('a port in use is a clear runtime error naming it, exit code 1', async (t) 
 });
 
 test('an unreachable server is reported and the client exits 3', async (t) => {
-  // A port nobody listens on: bind one, note it, close it.
+  // A port held by a socket that never answers: nobody else can take it while the test runs.
   const socket = createSocket('udp4');
   const port = await new Promise<number>((resolve) =>
     socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)),
   );
-  socket.close();
+  t.teardown(() => socket.close());
   const client = await startClient(t, { host: '127.0.0.1', port }, 'ana', { expectWelcome: false });
   t.is(await client.exitCode(), 3);
   t.like(client.json.at(-1), { type: 'closed', reason: 'unreachable' });

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +193,7 @@ test('npm pack ships the command, the engine and its documents, and no test help
 
 test('the packed tarball installs in an empty folder without an install-script warning, and npx gaschat --help works there', (t) => {
   const folder = mkdtempSync(join(tmpdir(), 'gaschat-install-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
   const [packed] = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', folder], {
       cwd: ROOT,
@@ -213,4 +215,18 @@ test('the packed tarball installs in an empty folder without an install-script w
   const help = spawnSync('npx', ['--no-install', 'gaschat', '--help'], { cwd: folder, encoding: 'utf8' });
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /gaschat: a chat room over UDP/);
+});
+
+test('a JSON client interrupted during its handshake closes as quit and exits 0', async (t) => {
+  // A port held by a socket that never answers.
+  const silent = createSocket('udp4');
+  const port = await new Promise<number>((resolve) =>
+    silent.bind(0, '127.0.0.1', () => resolve(silent.address().port)),
+  );
+  t.teardown(() => silent.close());
+  const client = await startClient(t, { host: '127.0.0.1', port }, 'ana', { expectWelcome: false });
+  await client.waitFor('a retry', (line) => line.type === 'retrying');
+  client.kill('SIGINT');
+  t.is(await client.exitCode(), 0);
+  t.like(client.json.at(-1), { type: 'closed', reason: 'quit' });
 });

@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 
@@ -9,8 +10,34 @@ import type { ExecutionContext } from 'ava';
  * keeps these tests whole on a busy machine.
  */
 export const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The newest modification time of the sources the build compiles (tests and examples aside). */
+function newestSourceMs(folder: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (!['test', 'examples', 'bench', 'node_modules'].includes(entry.name)) {
+        newest = Math.max(newest, newestSourceMs(path));
+      }
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+// A test of a stale build would pass or fail for code that is no longer there.
 if (!existsSync(MAIN)) {
   throw new Error(`${MAIN} is missing: run npm run build (npm test does it first)`);
+}
+const builtMs = statSync(MAIN).mtimeMs;
+const sourceMs = Math.max(
+  ...['engine', 'adapters', 'cli'].map((folder) => newestSourceMs(join(ROOT, folder))),
+);
+if (sourceMs > builtMs) {
+  throw new Error(`dist/ is older than the sources: run npm run build (npm test does it first)`);
 }
 
 /**
@@ -32,6 +59,7 @@ export class GaschatProcess {
   readonly stderr: string[] = [];
   readonly exited: Promise<number | null>;
   #waiters: (() => void)[] = [];
+  #closed = false;
 
   /**
    * Runs the built command, or (`script`) a TypeScript file through tsx, such as an example. Colour is
@@ -64,8 +92,11 @@ export class GaschatProcess {
     this.child.stderr.on('data', (chunk: string) => {
       this.stderr.push(chunk);
     });
+    // 'close', not 'exit': it comes once standard output has been read to its end, so a test that
+    // awaits the exit sees every line the process printed.
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code) => {
+      this.child.on('close', (code) => {
+        this.#closed = true;
         if (pending !== '') {
           this.lines.push(pending);
         }
@@ -101,7 +132,7 @@ export class GaschatProcess {
         return found;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || this.child.exitCode !== null) {
+      if (left <= 0 || this.#closed) {
         throw new Error(
           `no ${what} within ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.join('')}`,
         );
@@ -124,7 +155,7 @@ export class GaschatProcess {
       if (found !== undefined) {
         return found;
       }
-      if (Date.now() >= deadline || this.child.exitCode !== null) {
+      if (Date.now() >= deadline || this.#closed) {
         throw new Error(
           `no line with ${JSON.stringify(text)} within ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}`,
         );

@@ -197,11 +197,12 @@ test('when the server stops, the terminal says the server closed the room and th
 });
 
 test('an unreachable server: the terminal shows each attempt, then what to check', async (t) => {
+  // A port held by a socket that never answers: nobody else can take it while the test runs.
   const socket = createSocket('udp4');
   const port = await new Promise<number>((resolve) =>
     socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)),
   );
-  socket.close();
+  t.teardown(() => socket.close());
   const session = startTerminal(t, 'unreachable', `127.0.0.1 ${port} -u ana --password ${PASSWORD}`);
   await screenWith(session, 'trying again (attempt 2 of 6)');
   const screen = await screenWith(session, 'exit code 3');
@@ -218,7 +219,7 @@ test('on a terminal, colour is on by default and NO_COLOR turns it off', async (
   t.true(tmux('capture-pane', '-p', '-e', '-t', withColour).includes('\u001b['));
   const without = startTerminal(t, 'nocolour', '127.0.0.1', 'TERM=xterm-256color NO_COLOR=1');
   await screenWith(without, 'exit code 2');
-  t.false(tmux('capture-pane', '-p', '-e', '-t', without).includes('\u001b[31m'));
+  t.false(tmux('capture-pane', '-p', '-e', '-t', without).includes('\u001b['));
 });
 
 test('a signal while the password prompt waits ends the client at once (it used to hang on a dead terminal)', async (t) => {

@@ -43,7 +43,7 @@ export type ClientCommand =
 
 type ServerPacketEvent =
   | { readonly type: 'server.challenge'; readonly packet: ChallengePacket }
-  | { readonly type: 'server.accept'; readonly packet: AcceptPacket }
+  | { readonly type: 'server.accept'; readonly packet: AcceptPacket; readonly from: PeerAddress }
   | { readonly type: 'server.refuse'; readonly packet: RefusePacket }
   | { readonly type: 'server.session'; readonly packet: SessionPacket }
   | { readonly type: 'server.goodbye' }
@@ -78,11 +78,21 @@ export interface ClientContext {
   readonly datagramsIgnored: number;
 }
 
-/** Why a login got no answer, and what the user can check. */
-function unreachableMessage(context: ClientContext): string {
+/** The handshake step that went unanswered: the first (HELLO) or the second (JOIN). */
+type HandshakeStep = 'hello' | 'join';
+
+/**
+ * Why a login got no answer, and what the user can check. A server that answered the HELLO is there
+ * and reachable: a JOIN it never answers means it is busy or stopping, not a wrong address.
+ */
+function unreachableMessage(context: ClientContext, step: HandshakeStep): string {
   const attempts = context.config.handshakeRetryCountMax + 1;
+  const server = formatAddress(context.server);
+  if (step === 'join') {
+    return `${server} answered but did not let us in after ${attempts} attempts: the server may be busy or stopping; try again in a moment`;
+  }
   return (
-    `no answer from ${formatAddress(context.server)} after ${attempts} attempts: check that a gaschat ` +
+    `no answer from ${server} after ${attempts} attempts: check that a gaschat ` +
     `server runs there, that the address and the UDP port (${context.server.port}) are right, and that no ` +
     `firewall blocks UDP port ${context.server.port}`
   );
@@ -114,10 +124,14 @@ export const clientMachine = setup({
       assertEvent(event, 'datagram.received');
       const decoded = decodePacket(event.datagram);
       const packet = decoded.ok ? decoded.packet : undefined;
+      // A session packet is ours only from the address the server accepted us from, as the server
+      // takes ours only from the address it accepted: a stranger who saw the session id cannot
+      // speak for the server from elsewhere.
       const ours =
         packet !== undefined &&
         (packet.type === 'session'
-          ? packet.sessionId === context.driver?.link.sessionId
+          ? packet.sessionId === context.driver?.link.sessionId &&
+            formatAddress(event.from) === formatAddress(context.driver.peer)
           : 'clientNonce' in packet && macEqual(packet.clientNonce, context.clientNonce));
       if (packet === undefined || !ours) {
         enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
@@ -128,7 +142,7 @@ export const clientMachine = setup({
           enqueue.raise({ type: 'server.challenge', packet });
           return;
         case 'accept':
-          enqueue.raise({ type: 'server.accept', packet });
+          enqueue.raise({ type: 'server.accept', packet, from: event.from });
           return;
         case 'refuse':
           enqueue.raise({ type: 'server.refuse', packet });
@@ -160,16 +174,21 @@ export const clientMachine = setup({
     countAttempt: assign({ handshakeAttempt: ({ context }) => context.handshakeAttempt + 1 }),
     // After countAttempt: says which attempt goes out now, so a user waiting on a silent server
     // knows that something is happening and for how long it will go on.
-    emitRetrying: emit(({ context }): ClientEvent => {
+    emitRetrying: emit(({ context }, params: { readonly step: HandshakeStep }): ClientEvent => {
       const attempt = context.handshakeAttempt + 1;
       const attemptCountMax = context.config.handshakeRetryCountMax + 1;
+      const what = params.step === 'hello' ? 'no answer' : 'no answer to the JOIN';
       return {
         type: 'retrying',
         attempt,
         attemptCountMax,
-        message: `no answer from ${formatAddress(context.server)} yet; trying again (attempt ${attempt} of ${attemptCountMax})`,
+        message: `${what} from ${formatAddress(context.server)} yet; trying again (attempt ${attempt} of ${attemptCountMax})`,
       };
     }),
+    closeUnreachable: assign(({ context }, params: { readonly step: HandshakeStep }) => ({
+      closeReason: 'unreachable' as const,
+      closeMessage: unreachableMessage(context, params.step),
+    })),
     takeChallenge: assign(({ event }) => {
       assertEvent(event, 'server.challenge');
       return { challenge: event.packet, handshakeAttempt: 0 };
@@ -184,7 +203,9 @@ export const clientMachine = setup({
       for (const text of context.pendingTexts) {
         link.enqueue({ type: 'say', text });
       }
-      return { driver: new LinkDriver(link, context.server, context.env), pendingTexts: [] };
+      // The session's peer is the address the ACCEPT came from: a server on several addresses may
+      // answer from another than the one the client wrote to.
+      return { driver: new LinkDriver(link, event.from, context.env), pendingTexts: [] };
     }),
     rejectBadName: enqueueActions(({ context, enqueue }) => {
       const validation = validateName(context.name);
@@ -370,9 +391,9 @@ export const clientMachine = setup({
                 guard: 'handshakeAttemptsLeft',
                 target: 'hello',
                 reenter: true,
-                actions: ['countAttempt', 'emitRetrying'],
+                actions: ['countAttempt', { type: 'emitRetrying', params: { step: 'hello' } }],
               },
-              { target: '#client.unreachable' },
+              { target: '#client.closed', actions: { type: 'closeUnreachable', params: { step: 'hello' } } },
             ],
           },
         },
@@ -395,23 +416,11 @@ export const clientMachine = setup({
                 guard: 'handshakeAttemptsLeft',
                 target: 'joining',
                 reenter: true,
-                actions: ['countAttempt', 'emitRetrying'],
+                actions: ['countAttempt', { type: 'emitRetrying', params: { step: 'join' } }],
               },
-              { target: '#client.unreachable' },
+              { target: '#client.closed', actions: { type: 'closeUnreachable', params: { step: 'join' } } },
             ],
           },
-        },
-      },
-    },
-    unreachable: {
-      always: {
-        target: 'closed',
-        actions: {
-          type: 'closeWith',
-          params: ({ context }) => ({
-            reason: 'unreachable' as const,
-            message: unreachableMessage(context),
-          }),
         },
       },
     },

@@ -1,0 +1,52 @@
+import { expectArguments, passwordFlag, portArgument, UsageError, wholeNumber } from './arguments.ts';
+import type { CommandContext } from './command-line.ts';
+import { runServer } from './server-command.ts';
+import { EXIT_INTERRUPTED } from './terminal-client.ts';
+
+/** `gaschat server`: runs the room until a signal, then stops it, telling every member. */
+export async function serverCommand({ cli, colours }: CommandContext): Promise<void> {
+  const [host = '127.0.0.1'] = expectArguments(cli.input, { min: 0, max: 1 }, 'at most a host', 'server');
+  if (cli.flags.json && cli.flags.quiet) {
+    throw new UsageError('--json and --quiet do not go together; choose one', 'server');
+  }
+  const port = portArgument(cli.flags.port ?? '8080', '--port', true, 'server');
+  const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100, 'server');
+  const server = await runServer(
+    {
+      host,
+      port,
+      password: passwordFlag(cli.flags.password, process.env, 'server'),
+      output: cli.flags.json ? 'json' : cli.flags.quiet ? 'quiet' : 'text',
+      idleTimeoutMs,
+    },
+    { chalk: colours.out, out: (line) => console.log(line), err: (line) => console.error(line) },
+  );
+  process.title = `gaschat server ${server.address}`;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) {
+      // Asked twice: stop at once, without waiting for the members to confirm.
+      process.exit(EXIT_INTERRUPTED);
+    }
+    stopping = true;
+    stopAndExit();
+  };
+  const stopAndExit = () =>
+    server.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(colours.err.red(`gaschat server: could not stop cleanly: ${String(error)}`));
+        process.exit(1);
+      },
+    );
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
+  // The log's reader went away (`gaschat server | head`): stop cleanly rather than die of EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' && !stopping) {
+      stopping = true;
+      stopAndExit();
+    }
+  });
+}
