@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 import type { ChalkInstance } from 'chalk';
 import { asks, checkFlags, EXIT_USAGE, formatUsageError, UsageError } from './arguments.ts';
-import { clientCommand } from './client-main.ts';
 import { detectColours } from './colour.ts';
 import { type Cli, parseArguments } from './command-line.ts';
 import { jsonLine } from './json-line.ts';
-import { serverCommand } from './server-main.ts';
-import { simMain } from './sim-main.ts';
 import { COMMANDS, type CommandName, helpText, isCommandName } from './usage.ts';
 
 const argv = process.argv.slice(2);
@@ -45,17 +42,24 @@ async function main(cli: Cli): Promise<void> {
   }
   checkFlags(command, argv);
   switch (command) {
-    case 'server':
+    // Each command is loaded when it runs: help, a usage error or another command pays nothing for it.
+    case 'server': {
+      const { serverCommand } = await import('./server-main.ts');
       await serverCommand({ cli, argv, colours });
       return;
-    case 'client':
+    }
+    case 'client': {
       // Exit at once: a terminal left in reading mode must not keep a finished client alive. (Output to
       // pipes, files and terminals is written synchronously on Linux, so nothing printed is lost.)
+      const { clientCommand } = await import('./client-main.ts');
       process.exit(await clientCommand({ cli, argv, colours }));
       return;
-    case 'sim':
+    }
+    case 'sim': {
+      const { simMain } = await import('./sim-main.ts');
       simMain({ cli, argv, colours });
       return;
+    }
   }
 }
 

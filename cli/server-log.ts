@@ -39,7 +39,7 @@ export function formatServerEvent(
   const stamp = chalk.dim(clockStamp(nowMs));
   switch (event.type) {
     case 'handshake.challenged':
-      return `${stamp} ${chalk.dim(`challenge sent to ${event.address}`)}`;
+      return `${stamp} ${chalk.dim(`challenge sent to ${event.address}${event.reason === 'cookie-expired' ? ' (its cookie had expired)' : ''}`)}`;
     case 'member.joined':
       return `${stamp} ${chalk.green('joined')}   ${chalk.bold(event.name)} from ${event.address} (${plural(event.memberCount, 'member')} now)`;
     case 'join.refused':

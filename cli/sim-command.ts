@@ -1,21 +1,24 @@
-import { writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import type { WorkloadOptions } from '../adapters/sim/arbitraries/scenario.ts';
 import { checkRun } from '../adapters/sim/check.ts';
 import { renderDiagramHtml, renderDiagramSvg } from '../adapters/sim/diagram.ts';
-import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
+import type { Goal } from '../adapters/sim/goals.ts';
+import { encodeReplayToken, readReplayArgument } from '../adapters/sim/replay-token.ts';
 import type { RunRecord } from '../adapters/sim/run.ts';
 import type { Scenario } from '../adapters/sim/scenario.ts';
 import {
   judge,
   type RunChecker,
   runSwarm,
+  SHRINK_BUDGET_MS_DEFAULT,
   type SwarmFailure,
   type SwarmSummary,
   type SwarmViolation,
   swarmScenarioForSeed,
 } from '../adapters/sim/swarm.ts';
+import { describeTape, scenarioSummary } from '../adapters/sim/tape-report.ts';
 
 export interface SimCommandOptions extends WorkloadOptions {
   readonly runs: number;
@@ -28,6 +31,8 @@ export interface SimCommandOptions extends WorkloadOptions {
   readonly json: boolean;
   /** The checker (every guarantee unless a test passes another). */
   readonly check?: RunChecker;
+  /** How long one failure may be shrunk (60 s by default). */
+  readonly shrinkBudgetMs?: number;
 }
 
 export interface SimIo {
@@ -83,10 +88,33 @@ function diagramTitle(what: string, scenario: Scenario): string {
   return `${what} (scenario seed ${scenario.seed})`;
 }
 
-/** The one command that replays a failure exactly (twice over, when the failure is a difference). */
-export function replayCommand(token: string, violations: readonly SwarmViolation[] = []): string {
+/** A token longer than this goes into a file, and the replay command names the file. */
+export const REPLAY_TOKEN_INLINE_MAX = 200;
+/** Where long replay tokens are written. */
+export const REPLAY_FOLDER = '.sim-failures';
+
+/**
+ * The one command that replays a failure exactly (twice over, when the failure is a difference): a
+ * short token inline, a long one written to a file named after the run, so the command stays short.
+ */
+export function replayCommand(
+  token: string,
+  violations: readonly SwarmViolation[] = [],
+  save?: { readonly name: string; readonly writeFile: (path: string, text: string) => void },
+): string {
   const twice = violations.some((violation) => violation.invariant === 'determinism');
-  return `gaschat sim --replay ${token}${twice ? ' --check-determinism' : ''}`;
+  let argument = token;
+  if (save !== undefined && token.length > REPLAY_TOKEN_INLINE_MAX) {
+    argument = join(REPLAY_FOLDER, `${save.name}.token`);
+    save.writeFile(argument, `${token}\n`);
+  }
+  return `gaschat sim --replay ${argument}${twice ? ' --check-determinism' : ''}`;
+}
+
+/** Writes a file, making its folder first. */
+function writeFileMakingFolder(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
 }
 
 /** Checks the diagram file name before any run, so a typo costs nothing. */
@@ -132,8 +160,8 @@ function printViolations(violations: readonly SwarmViolation[], io: SimIo): void
   }
 }
 
-function replay(options: SimCommandOptions, io: SimIo, token: string): number {
-  const scenario = decodeReplayToken(token);
+function replay(options: SimCommandOptions, io: SimIo, tokenOrFile: string): number {
+  const scenario = readReplayArgument(tokenOrFile);
   const { run, violations } = judge(scenario, options.check ?? checkRun, options.checkDeterminism);
   const differed = violations.some((violation) => violation.invariant === 'determinism');
   if (options.json) {
@@ -167,23 +195,6 @@ function replay(options: SimCommandOptions, io: SimIo, token: string): number {
   return violations.length === 0 ? 0 : 1;
 }
 
-/** A fault tape for people: only the sends something happens to, by their number. */
-export function describeTape(scenario: Scenario): string[] {
-  const faults: string[] = [];
-  scenario.faultTape.forEach((decision, send) => {
-    if (decision.drop) {
-      faults.push(`send ${send}: lost`);
-    } else if (decision.duplicate) {
-      faults.push(
-        `send ${send}: duplicated${decision.delayMs > 0 ? `, delayed ${decision.delayMs} ms` : ''}`,
-      );
-    } else if (decision.delayMs > 0) {
-      faults.push(`send ${send}: delayed ${decision.delayMs} ms`);
-    }
-  });
-  return faults;
-}
-
 function printFailure(failure: SwarmFailure, io: SimIo): void {
   const { chalk } = io;
   const broken = new Set(failure.violations.map((violation) => violation.invariant)).size;
@@ -195,7 +206,13 @@ function printFailure(failure: SwarmFailure, io: SimIo): void {
   printViolations(failure.shrunk.violations, io);
   io.out(chalk.bold('its log, one event per line (virtual time, node, what):'));
   io.out(failure.shrunk.run.trace.formatted(LOG_LINE_COUNT_MAX));
-  io.out(`replay it exactly: ${chalk.bold(replayCommand(failure.token, failure.shrunk.violations))}`);
+  io.out(
+    `replay it exactly: ${chalk.bold(replayCommand(failure.token, failure.shrunk.violations, saveFor(failure.seed, io)))}`,
+  );
+}
+
+function saveFor(seed: number, io: SimIo) {
+  return { name: `sim-seed-${seed}`, writeFile: io.writeFile ?? writeFileMakingFolder };
 }
 
 function printSummary(summary: SwarmSummary, io: SimIo): void {
@@ -223,6 +240,14 @@ function printSummary(summary: SwarmSummary, io: SimIo): void {
   out(
     `  speed                 ${(summary.runs / seconds).toFixed(1)} runs/s, ${(summary.virtualSeconds / seconds).toFixed(0)} virtual s per real s`,
   );
+  const goals = Object.entries(summary.goals) as [Goal, number][];
+  const missed = goals.filter(([, count]) => count === 0).map(([goal]) => goal);
+  out(`  goals reached         ${goals.length - missed.length} of ${goals.length}`);
+  if (missed.length > 0) {
+    out(
+      chalk.yellow(`  goals no run reached: ${missed.join(', ')} (more runs, or --time-ms, reach further)`),
+    );
+  }
 }
 
 /**
@@ -233,9 +258,39 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
   if (options.replay !== undefined) {
     return replay(options, io, options.replay);
   }
+  let lastShrinkReportMs = 0;
   const { summary, failures } = runSwarm({
     ...options,
     onProgress: (done, failed) => io.progress?.(bar(done, options.runs, failed, io.chalk)),
+    // Told the moment a run fails, before the shrinking that may take a while.
+    onFailure: (seed, scenario, violations) => {
+      const replay = replayCommand(encodeReplayToken(scenario), violations, saveFor(seed, io));
+      if (options.json) {
+        io.out(JSON.stringify({ type: 'failure-found', seed, violations, replay }));
+        return;
+      }
+      io.progress?.('\n');
+      const broken = new Set(violations.map((violation) => violation.invariant)).size;
+      io.out(
+        io.chalk.red(
+          `seed ${seed} broke ${counted(broken, 'guarantee')} (${scenarioSummary(scenario)}); replay it as it was: ${replay}`,
+        ),
+      );
+      printViolations(violations, io);
+      io.out(
+        io.chalk.dim(
+          `shrinking it, for at most ${((options.shrinkBudgetMs ?? SHRINK_BUDGET_MS_DEFAULT) / 1000).toFixed(0)} s…`,
+        ),
+      );
+    },
+    onShrinkProgress: (seed, steps, scenario, elapsedMs) => {
+      if (performance.now() - lastShrinkReportMs > 1000) {
+        lastShrinkReportMs = performance.now();
+        io.progress?.(
+          `\rshrinking seed ${seed}: ${counted(steps, 'smaller failure')}, now ${scenarioSummary(scenario)} (${(elapsedMs / 1000).toFixed(0)} s)`,
+        );
+      }
+    },
   });
   io.progress?.('\n');
   if (options.json) {
@@ -249,7 +304,7 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
           shrunk: { scenario: failure.shrunk.scenario, violations: failure.shrunk.violations },
           shrinkSteps: failure.shrinkSteps,
           log: failure.shrunk.run.trace.formatted(LOG_LINE_COUNT_MAX).split('\n'),
-          replay: replayCommand(failure.token, failure.shrunk.violations),
+          replay: replayCommand(failure.token, failure.shrunk.violations, saveFor(failure.seed, io)),
         }),
       );
     }

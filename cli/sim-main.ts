@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { NODE_COUNT_MAX } from '../adapters/sim/network.ts';
-import { decodeReplayToken } from '../adapters/sim/replay-token.ts';
+import { readReplayArgument } from '../adapters/sim/replay-token.ts';
 import { expectArguments, UsageError, wholeNumber } from './arguments.ts';
 import type { CommandContext } from './command-line.ts';
 import { diagramFormat, type SimCommandOptions, simCommand, simulatingLine } from './sim-command.ts';
@@ -20,7 +20,7 @@ function simOptions(cli: CommandContext['cli']): SimCommandOptions {
   }
   if (flags.replay !== undefined) {
     try {
-      decodeReplayToken(flags.replay);
+      readReplayArgument(flags.replay);
     } catch (error) {
       throw new UsageError(`--replay: ${error instanceof Error ? error.message : String(error)}`, 'sim');
     }

@@ -15,6 +15,7 @@ export const SERVER_CONFIG_DEFAULT = {
   recentJoinCountMax: 4096,
   firstContactTimeoutMs: 15_000,
   shutdownTimeoutMs: 1000,
+  membersPerFrameMax: 30,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ServerConfig;
 
@@ -23,7 +24,9 @@ export const CLIENT_CONFIG_DEFAULT = {
   handshakeRetryCountMax: 5,
   handshakeRetryInitialMs: 500,
   handshakeRetryMaxMs: 2000,
+  handshakeRenewCountMax: 2,
   quitTimeoutMs: 10_000,
+  memberListCountMax: 1024,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ClientConfig;
 

@@ -32,7 +32,15 @@ export { decodePacket, encodePacket } from './codec/codec.ts';
 export * from './codec/frames.ts';
 export type { ConfigOverrides } from './config.ts';
 export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
-export type { LinkStats } from './link/link.ts';
+export {
+  clientSession,
+  serverHighWater,
+  serverSessionStats,
+  type TableVisitor,
+  visitClientTables,
+  visitServerTables,
+} from './introspection.ts';
+export { type LinkStats, type LinkTableSizes, linkTableBounds } from './link/link.ts';
 export { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
 export { nameKey, utf8ByteLength, validateName, validateText } from './names.ts';
 export { type Clock, type DatagramPort, type Environment, formatAddress, type PeerAddress } from './port.ts';

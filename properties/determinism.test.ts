@@ -1,7 +1,7 @@
 import { testProp } from '@fast-check/ava';
 import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
 import { runScenario } from '../adapters/sim/run.ts';
-import { propertyParameters } from './harness.ts';
+import { plainParameters } from './harness.ts';
 
 testProp(
   'the same scenario run twice gives the same trace, byte for byte',
@@ -13,5 +13,5 @@ testProp(
     t.true(first.length > 0);
     t.is(second, first);
   },
-  propertyParameters('properties/determinism.test.ts', ['run-health']),
+  plainParameters(),
 );

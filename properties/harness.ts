@@ -1,17 +1,27 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { test, testProp } from '@fast-check/ava';
 import type { ExecutionContext } from 'ava';
 import type fc from 'fast-check';
 import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
-import { checkRun, type Invariant } from '../adapters/sim/check.ts';
+import { checkRun, type Invariant, type Violation } from '../adapters/sim/check.ts';
 import { faultFiguresOf } from '../adapters/sim/figures.ts';
+import { GOALS, type Goal, GoalCoverage } from '../adapters/sim/goals.ts';
+import { decodeReplayToken, encodeReplayToken } from '../adapters/sim/replay-token.ts';
 import { type RunRecord, runScenario } from '../adapters/sim/run.ts';
 import type { Scenario } from '../adapters/sim/scenario.ts';
+import { describeTape, scenarioSummary } from '../adapters/sim/tape-report.ts';
 
 /**
  * How many scenarios each property runs. `GASCHAT_RUNS` raises it for deep runs; `GASCHAT_SEED` and
- * `GASCHAT_PATH` replay one failure exactly (a failure prints the command).
+ * `GASCHAT_PATH` replay one failure exactly, and `GASCHAT_REPLAY=FILE` one scenario from its token
+ * file (a failure prints both).
  */
 export const RUN_COUNT = readPositiveInteger('GASCHAT_RUNS', 150);
+/** How long shrinking a failure may take before the smallest found so far is reported. */
+export const SHRINK_BUDGET_MS = readPositiveInteger('GASCHAT_SHRINK_MS', 60_000);
+/** Where failing scenarios are written, as replay tokens (the folder is ignored by git). */
+export const FAILURE_FOLDER = '.sim-failures';
 
 function readPositiveInteger(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -70,55 +80,159 @@ export class FaultCoverage {
   }
 }
 
-/** Parameters for fc.assert: the run count, a replayed seed and path, and a report that can be acted on. */
-export function propertyParameters(
-  file: string,
-  invariants: readonly Invariant[],
-): fc.Parameters<[Scenario]> {
-  const seed = process.env.GASCHAT_SEED;
-  const path = process.env.GASCHAT_PATH;
-  if (seed !== undefined && !/^-?\d+$/.test(seed)) {
-    throw new RangeError(`GASCHAT_SEED is ${JSON.stringify(seed)}; copy it whole from the failure report`);
+/** Fails the test for every goal no run reached: the runs never went where the guarantee was needed. */
+function assertGoalsReached(
+  t: ExecutionContext,
+  goals: GoalCoverage,
+  runs: number,
+  wanted: readonly Goal[],
+): void {
+  t.log(
+    `goals reached over ${runs} runs: ${wanted.map((goal) => `${goal} ${goals.counts.get(goal) ?? 0}`).join(', ')}`,
+  );
+  for (const goal of goals.missed.filter((missed) => wanted.includes(missed))) {
+    t.fail(
+      `the goal "${goal}" (${GOALS[goal]}) was never reached in ${runs} runs: the runs did not go there`,
+    );
   }
+}
+
+/** Writes a scenario's replay token to the failure folder; returns the file's path. */
+function saveToken(scenario: Scenario, name: string): string {
+  mkdirSync(FAILURE_FOLDER, { recursive: true });
+  const path = join(FAILURE_FOLDER, `${name}.token`);
+  writeFileSync(path, `${encodeReplayToken(scenario)}\n`);
+  return path;
+}
+
+function violationLines(violations: readonly Violation[]): string[] {
+  return violations.map((violation) => `  [${violation.invariant}] ${violation.message}`);
+}
+
+/**
+ * Judges the runs of one property and keeps its reports alive: the first failure is printed (with
+ * its seed, path, violations and a replay file) the moment it is found, before shrinking starts;
+ * shrinking shows its progress and stops at {@link SHRINK_BUDGET_MS}, after which the smallest
+ * failure found so far is the one reported.
+ */
+class PropertyRun {
+  readonly faults = new FaultCoverage();
+  readonly goals = new GoalCoverage();
+  readonly #file: string;
+  readonly #invariants: readonly Invariant[];
+  readonly #seed: number | undefined;
+  #runIndex = 0;
+  #shrinkStartedAtMs: number | undefined;
+  #shrinkSteps = 0;
+  #lastProgressAtMs = 0;
+
+  constructor(file: string, invariants: readonly Invariant[], seed: number | undefined) {
+    this.#file = file;
+    this.#invariants = withRunHealth(invariants);
+    this.#seed = seed;
+  }
+
+  judge(scenario: Scenario): Violation[] {
+    if (this.#shrinkStartedAtMs === undefined) {
+      const path = String(this.#runIndex);
+      this.#runIndex += 1;
+      const run = runScenario(scenario);
+      this.faults.record(run);
+      this.goals.record(run);
+      const violations = checkRun(run, this.#invariants);
+      if (violations.length > 0) {
+        this.#shrinkStartedAtMs = performance.now();
+        this.#reportFirst(scenario, violations, path);
+      }
+      return violations;
+    }
+    const elapsedMs = performance.now() - this.#shrinkStartedAtMs;
+    if (elapsedMs > SHRINK_BUDGET_MS) {
+      // Past the budget every candidate passes, so fast-check stops with the smallest failure so far.
+      return [];
+    }
+    const violations = checkRun(runScenario(scenario), this.#invariants);
+    if (violations.length > 0) {
+      this.#shrinkSteps += 1;
+      if (performance.now() - this.#lastProgressAtMs > 1000) {
+        this.#lastProgressAtMs = performance.now();
+        console.error(
+          `  shrinking ${basename(this.#file)}: ${this.#shrinkSteps} smaller failures so far, now ${scenarioSummary(scenario)} (${(elapsedMs / 1000).toFixed(0)} s of ${SHRINK_BUDGET_MS / 1000} s)`,
+        );
+      }
+    }
+    return violations;
+  }
+
+  #reportFirst(scenario: Scenario, violations: readonly Violation[], path: string): void {
+    const name = `${basename(this.#file, '.test.ts')}-${this.#seed ?? 'seed'}-first`;
+    const tokenFile = saveToken(scenario, name);
+    console.error(
+      [
+        `FIRST FAILURE of ${this.#file} at run ${Number(path) + 1} (seed ${this.#seed}, path ${path}), before shrinking:`,
+        ...violationLines(violations),
+        `  scenario: ${scenarioSummary(scenario)}`,
+        `  replay exactly: GASCHAT_REPLAY=${tokenFile} npx ava ${this.#file}`,
+        `  or: GASCHAT_SEED=${this.#seed} GASCHAT_PATH=${path} npx ava ${this.#file}`,
+        `  shrinking now, for at most ${SHRINK_BUDGET_MS / 1000} s…`,
+      ].join('\n'),
+    );
+  }
+
+  /** The report after shrinking: what broke, the smallest scenario, its trace, and a short replay command. */
+  finalReport(details: fc.RunDetails<[Scenario]>): string {
+    const lines = [
+      `Property failed after ${details.numRuns} runs (seed ${details.seed}, path ${details.counterexamplePath}).`,
+    ];
+    const scenario = details.counterexample?.[0];
+    if (scenario !== undefined) {
+      const run = runScenario(scenario);
+      lines.push(
+        'Violations of the smallest failing scenario:',
+        ...violationLines(checkRun(run, this.#invariants)),
+      );
+      lines.push(
+        `Shrunk in ${this.#shrinkSteps} steps to: ${scenarioSummary(scenario)}`,
+        JSON.stringify({ ...scenario, faultTape: describeTape(scenario) }),
+        'Trace (virtual time, node, what):',
+        run.trace.formatted(400),
+      );
+      const tokenFile = saveToken(scenario, `${basename(this.#file, '.test.ts')}-${details.seed}-shrunk`);
+      lines.push('Replay exactly:', `  GASCHAT_REPLAY=${tokenFile} npx ava ${this.#file}`);
+    } else if (details.errorInstance !== undefined) {
+      lines.push(String(details.errorInstance));
+    }
+    lines.push(
+      `  or: GASCHAT_SEED=${details.seed} GASCHAT_PATH=${details.counterexamplePath ?? ''} npx ava ${this.#file}`,
+    );
+    return lines.join('\n');
+  }
+}
+
+/** Parameters for fc.assert: the run count, a replayed seed and path (never shrunk), and the report. */
+function propertyParameters(property: PropertyRun, seed: number | undefined): fc.Parameters<[Scenario]> {
+  const path = process.env.GASCHAT_PATH;
   return {
     numRuns: RUN_COUNT,
-    ...(seed === undefined ? {} : { seed: Number(seed) }),
+    ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path }),
-    endOnFailure: process.env.GASCHAT_NO_SHRINK === '1',
+    // A replay runs the one case exactly, without shrinking it again.
+    endOnFailure: process.env.GASCHAT_NO_SHRINK === '1' || path !== undefined,
     reporter: (details) => {
-      if (!details.failed) {
-        return;
+      if (details.failed) {
+        throw new Error(property.finalReport(details));
       }
-      throw new Error(failureReport(file, invariants, details));
     },
   };
 }
 
-function failureReport(
-  file: string,
-  invariants: readonly Invariant[],
-  details: fc.RunDetails<[Scenario]>,
-): string {
-  const lines = [
-    `Property failed after ${details.numRuns} runs (seed ${details.seed}, path ${details.counterexamplePath}).`,
-  ];
-  const scenario = details.counterexample?.[0];
-  if (scenario !== undefined) {
-    const run = runScenario(scenario);
-    lines.push('Violations:');
-    for (const violation of checkRun(run, withRunHealth(invariants))) {
-      lines.push(`  [${violation.invariant}] ${violation.message}`);
-    }
-    lines.push('Shrunk scenario:', JSON.stringify(scenario));
-    lines.push('Trace (virtual time, node, what):', run.trace.formatted(400));
-  } else if (details.errorInstance !== undefined) {
-    lines.push(String(details.errorInstance));
+function requestedSeed(): number | undefined {
+  const seed = process.env.GASCHAT_SEED;
+  if (seed !== undefined && !/^-?\d+$/.test(seed)) {
+    throw new RangeError(`GASCHAT_SEED is ${JSON.stringify(seed)}; copy it whole from the failure report`);
   }
-  lines.push(
-    'Replay exactly:',
-    `  GASCHAT_SEED=${details.seed} GASCHAT_PATH=${details.counterexamplePath ?? ''} npx ava ${file}`,
-  );
-  return lines.join('\n');
+  // A seed of our own (rather than fast-check's) so that the first failure can name it at once.
+  return seed === undefined ? Math.floor(Math.random() * 0x7fff_ffff) : Number(seed);
 }
 
 /** Runs a scenario, counts its faults and returns the violations of the named invariants. */
@@ -133,24 +247,65 @@ function withRunHealth(invariants: readonly Invariant[]): Invariant[] {
   return invariants.includes('run-health') ? [...invariants] : ['run-health', ...invariants];
 }
 
+/** `GASCHAT_REPLAY=FILE`: the one scenario of a token file, run and checked, its trace shown on failure. */
+function defineReplay(title: string, invariants: readonly Invariant[], file: string): void {
+  test(`${title} (replay of ${file})`, (t) => {
+    const scenario = decodeReplayToken(readFileSync(file, 'utf8').trim());
+    const run = runScenario(scenario);
+    const violations = checkRun(run, withRunHealth(invariants));
+    if (violations.length > 0) {
+      t.log(run.trace.formatted(400));
+    }
+    t.deepEqual(violations, []);
+  });
+}
+
+/** Every goal: what the property of all guarantees must reach. */
+export const ALL_GOALS = Object.keys(GOALS) as Goal[];
+
 /**
  * Declares one property over simulated runs: `title` states the invariant, `invariants` are the
- * checks that decide it, and after all its runs the property fails if any fault kind never bit.
+ * checks that decide it; after all its runs the property fails if any fault kind never bit or any
+ * of its goals (the situations where its invariants matter most) was never reached.
  */
-export function defineProperty(file: string, title: string, invariants: readonly Invariant[]): void {
-  const coverage = new FaultCoverage();
+export function defineProperty(
+  file: string,
+  title: string,
+  invariants: readonly Invariant[],
+  goals: readonly Goal[] = ALL_GOALS,
+): void {
+  const replayFile = process.env.GASCHAT_REPLAY;
+  if (replayFile !== undefined && replayFile !== '') {
+    defineReplay(title, invariants, replayFile);
+    return;
+  }
+  const seed = requestedSeed();
+  const property = new PropertyRun(file, invariants, seed);
   testProp(
     title,
     [scenarioArb],
     (t, scenario) => {
-      t.deepEqual(runAndCheck(scenario, coverage, invariants), []);
+      t.deepEqual(property.judge(scenario), []);
     },
-    propertyParameters(file, invariants),
+    propertyParameters(property, seed),
   );
-  test.after(`${title}: every fault kind happened`, (t) => {
+  test.after(`${title}: every fault kind happened and every goal was reached`, (t) => {
     // A replay of one failing case runs one scenario; coverage is about whole suites.
     if (process.env.GASCHAT_PATH === undefined) {
-      coverage.assertAllHappened(t);
+      property.faults.assertAllHappened(t);
+      assertGoalsReached(t, property.goals, property.faults.runs, goals);
     }
   });
+}
+
+/** Parameters for a property of its own kind (determinism): the run count, a replayed seed and path. */
+export function plainParameters<T>(): fc.Parameters<T> {
+  const seed = requestedSeed();
+  const path = process.env.GASCHAT_PATH;
+  return {
+    numRuns: RUN_COUNT,
+    ...(seed === undefined ? {} : { seed }),
+    ...(path === undefined ? {} : { path }),
+    endOnFailure: process.env.GASCHAT_NO_SHRINK === '1' || path !== undefined,
+  };
 }

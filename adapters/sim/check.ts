@@ -1,6 +1,12 @@
-import { allLinkStats } from './figures.ts';
+import {
+  checkCrashTimeouts,
+  checkLiveness,
+  checkNoDeathWhileHeard,
+  checkNoWrongfulDeath,
+  checkShutdown,
+} from './check-lifecycle.ts';
+import { checkTableBounds } from './check-tables.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
-import { SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
 import {
   expectedFor,
   isComplete,
@@ -10,6 +16,7 @@ import {
   type SeenEvent,
   sameNameKey,
   seenEvents,
+  sequencedTexts,
   type Timeline,
 } from './timeline.ts';
 
@@ -22,8 +29,10 @@ export const INVARIANTS = [
   'password-and-names',
   'crash-timeout',
   'authorship',
-  'queue-bound',
+  'tables-bounded',
   'liveness',
+  'no-wrongful-death',
+  'shutdown',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -32,7 +41,7 @@ export interface Violation {
   readonly message: string;
 }
 
-type Check = (run: RunRecord, timeline: Timeline) => string[];
+export type Check = (run: RunRecord, timeline: Timeline) => string[];
 
 /** Checks one run against every guarantee; an empty list means it kept them all. */
 export function checkRun(run: RunRecord, only?: readonly Invariant[]): Violation[] {
@@ -47,20 +56,44 @@ export function checkRun(run: RunRecord, only?: readonly Invariant[]): Violation
 }
 
 const CHECKS: Record<Invariant, Check> = {
-  'run-health': (run, timeline) => [
-    ...run.errors.map((error) => `an actor failed: ${error}`),
-    ...(run.budgetExhausted ? [`the step budget of ${run.scenario.stepCountMax} ran out: a livelock?`] : []),
-    ...timeline.problems.filter((problem) => problem.startsWith('room event')),
-  ],
+  'run-health': checkRunHealth,
   'join-notice': checkJoinNotices,
   relay: checkRelay,
   quit: checkQuit,
   'password-and-names': checkPasswordAndNames,
   'crash-timeout': checkCrashTimeouts,
   authorship: checkAuthorship,
-  'queue-bound': checkQueueBounds,
+  'tables-bounded': checkTableBounds,
   liveness: checkLiveness,
+  'no-wrongful-death': (run, timeline) => [
+    ...checkNoWrongfulDeath(run, timeline),
+    ...checkNoDeathWhileHeard(run, timeline),
+  ],
+  shutdown: checkShutdown,
 };
+
+/** No actor failed, the step budget held, the room's order has no gap, and no session is claimed twice. */
+function checkRunHealth(run: RunRecord, timeline: Timeline): string[] {
+  const problems = [
+    ...run.errors.map((error) => `an actor failed: ${error}`),
+    ...(run.budgetExhausted ? [`the step budget of ${run.scenario.stepCountMax} ran out: a livelock?`] : []),
+    ...timeline.problems.filter(
+      (problem) => problem.startsWith('room event') || problem.includes('admitted twice'),
+    ),
+  ];
+  const owners = new Map<string, string>();
+  for (const client of run.clients) {
+    if (client.sessionId === undefined) {
+      continue;
+    }
+    const other = owners.get(client.sessionId);
+    if (other !== undefined) {
+      problems.push(`${other} and ${client.node} were both accepted into session ${client.sessionId}`);
+    }
+    owners.set(client.sessionId, client.node);
+  }
+  return problems;
+}
 
 function sameEvent(seen: SeenEvent, truth: RoomRecord): boolean {
   switch (seen.type) {
@@ -169,19 +202,25 @@ function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
   return problems;
 }
 
-/** Every sequenced message reaches every member of its time once, in the room's order; nothing said is lost. */
+/**
+ * Every sequenced message reaches every member of its time once, in the room's order; what the server
+ * sequenced from a client is, byte for byte and in order, what that client's user said; nothing said
+ * is lost without a word.
+ */
 function checkRelay(run: RunRecord, timeline: Timeline): string[] {
   const problems = transcriptProblems(run, timeline, 'message');
   for (const client of run.clients) {
-    const prefix = `${client.node}#`;
-    const atServer = timeline.events.filter(
-      (event) => event.kind === 'message' && event.text.startsWith(prefix),
-    );
+    const atServer = sequencedTexts(timeline, client);
     const said = client.said.map(({ event }) => event);
-    atServer.forEach((event, index) => {
-      if (event.kind === 'message' && event.text !== said[index]) {
+    if (atServer.length > said.length) {
+      problems.push(
+        `the server sequenced ${atServer.length} messages from ${client.node}'s session, which said ${said.length}`,
+      );
+    }
+    atServer.forEach((text, index) => {
+      if (index < said.length && text !== said[index]) {
         problems.push(
-          `${client.node}'s message ${index} reached the server as ${JSON.stringify(event.text)}, not ${JSON.stringify(said[index])}`,
+          `${client.node}'s message ${index} reached the server as ${JSON.stringify(text)}, not ${JSON.stringify(said[index])}`,
         );
       }
     });
@@ -262,8 +301,13 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
     return [];
   }
   const problems: string[] = [];
+  const stopAtMs = run.scenario.shutdownAtMs;
   for (const client of run.clients) {
     if (!client.started || !client.plan.knowsPassword || client.crashedAtMs !== undefined) {
+      continue;
+    }
+    // A stopping server lets nobody in: a handshake still going when it was asked to stop may fail.
+    if (stopAtMs !== undefined && (client.closedAtMs ?? Number.POSITIVE_INFINITY) >= stopAtMs) {
       continue;
     }
     const events = client.events.map(({ event }) => event);
@@ -290,62 +334,30 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
   return problems;
 }
 
-/** A client that went silent is announced as left (timeout) within the idle timeout. */
-function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[] {
-  const problems: string[] = [];
-  const slackMs = maxNetworkDelayMs(run) + 1;
-  for (const client of run.clients) {
-    const crashedAtMs = client.crashedAtMs;
-    const membership = membershipOf(timeline, client);
-    if (crashedAtMs === undefined || membership === undefined) {
-      continue;
-    }
-    if (membership.leftSeq !== undefined && (membership.leftAtMs ?? 0) <= crashedAtMs) {
-      continue;
-    }
-    const deadlineMs = Math.max(crashedAtMs, membership.joinedAtMs) + SIM_LINK_CONFIG.idleTimeoutMs + slackMs;
-    if (deadlineMs > run.scenario.endAtMs) {
-      continue;
-    }
-    if (membership.leftAtMs === undefined) {
-      problems.push(`${client.node} crashed at ${crashedAtMs} ms and was never announced as left`);
-    } else if (membership.leftAtMs > deadlineMs) {
-      problems.push(
-        `${client.node} crashed at ${crashedAtMs} ms but left only at ${membership.leftAtMs} ms (bound ${deadlineMs})`,
-      );
-    } else if (membership.leftReason !== 'timeout') {
-      problems.push(`${client.node} crashed but left with reason ${membership.leftReason}`);
-    }
-  }
-  return problems;
-}
-
-/** The longest a datagram can be in flight: base latency plus the largest extra delay on the tape. */
-export function maxNetworkDelayMs(run: RunRecord): number {
-  let extra = 0;
-  for (const decision of run.scenario.faultTape) {
-    extra = Math.max(extra, decision.delayMs);
-  }
-  return run.scenario.latencyMs + 2 * extra + 1;
-}
-
-/** Every message anyone sees is exactly what its author said, under the author's name. */
+/**
+ * Every message anyone sees is exactly what its author said, under the author's name: the server
+ * sequenced it from a session whose client said it, under the name that session joined with, and
+ * every member saw it as sequenced.
+ */
 function checkAuthorship(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
-  const authorOfText = new Map<string, ClientRecord>();
+  const clientBySession = new Map<string, ClientRecord>();
   for (const client of run.clients) {
-    for (const { event } of client.said) {
-      authorOfText.set(event, client);
+    if (client.sessionId !== undefined) {
+      clientBySession.set(client.sessionId, client);
     }
   }
   for (const event of timeline.events) {
     if (event.kind !== 'message') {
       continue;
     }
-    const author = authorOfText.get(event.text);
+    const author = clientBySession.get(event.sessionId);
+    const membership = timeline.memberships.get(event.sessionId);
     if (author === undefined) {
-      problems.push(`the server relayed ${JSON.stringify(event.text)}, which nobody said`);
-    } else if (author.plan.name !== event.from) {
+      problems.push(
+        `the server relayed ${JSON.stringify(event.text)} from session ${event.sessionId}, which no client holds`,
+      );
+    } else if (author.plan.name !== event.from || membership?.name !== event.from) {
       problems.push(
         `${author.node} (${author.plan.name}) said ${JSON.stringify(event.text)} but it went out as ${event.from}'s`,
       );
@@ -367,81 +379,6 @@ function checkAuthorship(run: RunRecord, timeline: Timeline): string[] {
       }
       if (seen.self !== (seen.from === client.plan.name)) {
         problems.push(`${client.node} saw ${describeSeen(seen)} marked self=${seen.self}`);
-      }
-    }
-  }
-  return problems;
-}
-
-/** No queue, buffer or table grows past its named maximum. */
-function checkQueueBounds(run: RunRecord): string[] {
-  const problems: string[] = [];
-  for (const stats of allLinkStats(run)) {
-    if (stats.sendQueueHighWater > SIM_LINK_CONFIG.sendQueueCountMax) {
-      problems.push(
-        `a send queue held ${stats.sendQueueHighWater} frames (max ${SIM_LINK_CONFIG.sendQueueCountMax})`,
-      );
-    }
-    if (stats.reorderBufferHighWater > SIM_LINK_CONFIG.windowCount) {
-      problems.push(
-        `a reorder buffer held ${stats.reorderBufferHighWater} frames (max ${SIM_LINK_CONFIG.windowCount})`,
-      );
-    }
-  }
-  const final = run.serverHighWater;
-  if (final.sessionCount > SIM_SERVER_CONFIG.sessionCountMax) {
-    problems.push(
-      `the server held ${final.sessionCount} sessions (max ${SIM_SERVER_CONFIG.sessionCountMax})`,
-    );
-  }
-  if (final.memberCount > SIM_SERVER_CONFIG.memberCountMax) {
-    problems.push(`the room held ${final.memberCount} members (max ${SIM_SERVER_CONFIG.memberCountMax})`);
-  }
-  if (final.recentJoinCount > SIM_SERVER_CONFIG.recentJoinCountMax) {
-    problems.push(
-      `the server remembered ${final.recentJoinCount} joins (max ${SIM_SERVER_CONFIG.recentJoinCountMax})`,
-    );
-  }
-  return problems;
-}
-
-/**
- * Once the network has healed and the run has gone on for longer than every timeout, nothing is stuck:
- * every client that did not crash has either closed or is a member the room still holds, having had
- * every message it said sequenced; every QUIT has closed its client.
- */
-function checkLiveness(run: RunRecord, timeline: Timeline): string[] {
-  const problems: string[] = [];
-  for (const client of run.clients) {
-    if (client.crashedAtMs !== undefined || !client.started) {
-      continue;
-    }
-    const closed = client.events.some(({ event }) => event.type === 'closed');
-    const membership = membershipOf(timeline, client);
-    if (client.quitAtMs !== undefined && !closed) {
-      problems.push(
-        `${client.node} asked to QUIT at ${client.quitAtMs} ms and was still ${client.finalState} at the end`,
-      );
-      continue;
-    }
-    if (closed) {
-      continue;
-    }
-    if (client.finalState !== '"joined"') {
-      problems.push(
-        `${client.node} was stuck in ${client.finalState} at the end, long after the network healed`,
-      );
-    } else if (membership === undefined || membership.leftSeq !== undefined) {
-      problems.push(`${client.node} believes it is joined, but the room does not hold it at the end`);
-    } else {
-      const prefix = `${client.node}#`;
-      const sequenced = timeline.events.filter(
-        (event) => event.kind === 'message' && event.text.startsWith(prefix),
-      );
-      if (sequenced.length < client.said.length) {
-        problems.push(
-          `${client.node} is joined but ${client.said.length - sequenced.length} of its messages were never sequenced`,
-        );
       }
     }
   }

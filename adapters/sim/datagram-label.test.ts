@@ -23,7 +23,11 @@ const ACK: Frame = { type: 'ack', ranges: [{ smallest: 1, largest: 5 }] };
 const MESSAGE_4: Frame = { type: 'message', msgSeq: 2, roomSeq: 4, timeMs: 1500, from: 'ana', text: 'halo' };
 
 test('handshake packets are labelled by their type, a JOIN with its name and a REFUSE with its reason', (t) => {
-  t.deepEqual(labelOf({ type: 'hello', clientNonce: NONCE }), { text: 'HELLO', ackOrPingOnly: false });
+  t.deepEqual(labelOf({ type: 'hello', clientNonce: NONCE }), {
+    text: 'HELLO',
+    ackOrPingOnly: false,
+    packetType: 'hello',
+  });
   t.is(labelOf({ type: 'challenge', clientNonce: NONCE, timeSlot: 3, cookie: COOKIE }).text, 'CHALLENGE');
   const join = {
     type: 'join',
@@ -56,9 +60,17 @@ test('a SESSION packet is labelled by its frames, room events with their roomSeq
 });
 
 test('only packets whose frames are all ACK or PING are marked as ACK-only or keepalive', (t) => {
-  t.deepEqual(labelOf(session(ACK)), { text: 'ACK', ackOrPingOnly: true });
-  t.deepEqual(labelOf(session({ type: 'ping' })), { text: 'PING', ackOrPingOnly: true });
-  t.deepEqual(labelOf(session(ACK, { type: 'ping' })), { text: 'ACK+PING', ackOrPingOnly: true });
+  t.deepEqual(labelOf(session(ACK)), { text: 'ACK', ackOrPingOnly: true, packetType: 'session' });
+  t.deepEqual(labelOf(session({ type: 'ping' })), {
+    text: 'PING',
+    ackOrPingOnly: true,
+    packetType: 'session',
+  });
+  t.deepEqual(labelOf(session(ACK, { type: 'ping' })), {
+    text: 'ACK+PING',
+    ackOrPingOnly: true,
+    packetType: 'session',
+  });
   t.false(labelOf(session(ACK, MESSAGE_4)).ackOrPingOnly);
   t.false(labelOf(session({ type: 'ping' }, { type: 'bye', msgSeq: 1 })).ackOrPingOnly);
   t.false(labelOf({ type: 'hello', clientNonce: NONCE }).ackOrPingOnly);

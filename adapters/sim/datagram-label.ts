@@ -69,21 +69,23 @@ function framesWords(frames: readonly Frame[]): string {
  * ```
  */
 export function labelOfPacket(packet: Packet): DatagramLabel {
+  const packetType = packet.type;
   switch (packet.type) {
     case 'hello':
-      return { text: 'HELLO', ackOrPingOnly: false };
+      return { text: 'HELLO', ackOrPingOnly: false, packetType };
     case 'challenge':
-      return { text: 'CHALLENGE', ackOrPingOnly: false };
+      return { text: 'CHALLENGE', ackOrPingOnly: false, packetType };
     case 'join':
-      return { text: cut(`JOIN ${printable(packet.name)}`), ackOrPingOnly: false };
+      return { text: cut(`JOIN ${printable(packet.name)}`), ackOrPingOnly: false, packetType };
     case 'accept':
-      return { text: 'ACCEPT', ackOrPingOnly: false };
+      return { text: 'ACCEPT', ackOrPingOnly: false, packetType };
     case 'refuse':
-      return { text: `REFUSE ${packet.reason}`, ackOrPingOnly: false };
+      return { text: `REFUSE ${packet.reason}`, ackOrPingOnly: false, packetType };
     case 'session':
       return {
         text: framesWords(packet.frames),
         ackOrPingOnly: packet.frames.every((frame) => frame.type === 'ack' || frame.type === 'ping'),
+        packetType,
       };
   }
 }
@@ -104,5 +106,5 @@ export function describeDatagram(datagram: Uint8Array): DatagramLabel {
   const result = decodePacket(datagram);
   return result.ok
     ? labelOfPacket(result.packet)
-    : { text: `undecodable (${result.error.kind})`, ackOrPingOnly: false };
+    : { text: `undecodable (${result.error.kind})`, ackOrPingOnly: false, packetType: 'undecodable' };
 }

@@ -15,16 +15,19 @@ export const NODE_COUNT_MAX = 4096;
 /**
  * What the network does to one sent datagram. The n-th datagram sent (counting every send from every
  * node, in order) gets the n-th decision of the fault tape; past the tape's end, {@link NO_FAULT}.
- * - `drop`: lost (trace reason `loss`); the other fields then do not matter.
+ * - `drop`: lost (trace reason `loss`); `duplicate` and `delayMs` then do not matter.
  * - `delayMs`: extra delay on top of the latency; unequal delays reorder datagrams.
  * - `duplicate`: a second copy arrives `delayMs + 1` ms after the first, so a bigger delay also makes a
  *   later duplicate.
+ * - `lateCopyMs`: one more copy arrives this long after the latency, seconds or minutes later, as
+ *   from a queue that held it; with `drop`, that late copy is the only one that arrives.
  * Every field at its zero value means "deliver normally", so shrinking a tape moves toward fewer faults.
  */
 export interface FaultDecision {
   readonly drop: boolean;
   readonly duplicate: boolean;
   readonly delayMs: number;
+  readonly lateCopyMs?: number;
 }
 
 export const NO_FAULT: FaultDecision = Object.freeze({ drop: false, duplicate: false, delayMs: 0 });
@@ -35,6 +38,8 @@ export interface DatagramLabel {
   readonly text: string;
   /** It carries only acknowledgements and keepalives (ACK and PING frames), nothing a user sees. */
   readonly ackOrPingOnly: boolean;
+  /** The packet type (`hello`, `session`, …), or `undecodable`. */
+  readonly packetType: string;
 }
 
 /**
@@ -61,11 +66,16 @@ export interface SimNetworkOptions {
 /** What a node does with a datagram delivered to it. */
 export type Receive = (datagram: Uint8Array, from: PeerAddress) => void;
 
-/** A datagram on the wire. Its bytes are the network's own copy. */
+/**
+ * A datagram on the wire. Its bytes are the network's own copy. It goes to an address: whoever holds
+ * that address when it arrives receives it (a newcomer on a reused address gets an old datagram).
+ */
 interface InFlight {
   readonly bytes: Uint8Array;
   readonly from: SimNode;
-  readonly to: SimNode;
+  readonly toAddress: PeerAddress;
+  /** Who held the address when it was sent: named in the trace if nobody holds it on arrival. */
+  readonly sentTo: SimNode;
   readonly sendIndex: number;
   readonly hash: string;
 }
@@ -114,10 +124,13 @@ export class SimNetwork {
     this.#describe = options.describe;
   }
 
-  /** Registers a node; datagrams to `address` are handed to `receive`. Returns the node's port. */
+  /**
+   * Registers a node; datagrams to `address` are handed to `receive`. Returns the node's port. An
+   * address is held by one node at a time: a node may take it once its holder has been released.
+   */
   attach(name: string, address: PeerAddress, receive: Receive): DatagramPort {
     assert.ok(!this.#nodesByName.has(name), `a node named "${name}" is already attached`);
-    assert.ok(this.#lookup(address) === undefined, `${formatAddress(address)} already belongs to a node`);
+    assert.ok(!this.isHeld(address), `${formatAddress(address)} already belongs to a node`);
     assert.ok(this.#nodesByName.size < NODE_COUNT_MAX, `at most ${NODE_COUNT_MAX} nodes may attach`);
     const node: SimNode = {
       name,
@@ -161,6 +174,25 @@ export class SimNetwork {
     return this.#nodesByName.get(name)?.crashed === true;
   }
 
+  /** Whether a node that has not been released holds `address`. */
+  isHeld(address: PeerAddress): boolean {
+    return this.#lookup(address) !== undefined;
+  }
+
+  /**
+   * The node's process is gone and its socket closed: it goes silent as after a crash, and its
+   * address is free for another node to attach to.
+   */
+  release(name: string): void {
+    const node = this.#nodesByName.get(name);
+    assert.ok(node !== undefined, `cannot release "${name}": no node has that name`);
+    node.crashed = true;
+    const byPort = this.#nodesByHost.get(node.address.host);
+    if (byPort?.get(node.address.port) === node) {
+      byPort.delete(node.address.port);
+    }
+  }
+
   /**
    * Ends the faults: later sends ignore the fault tape, and partitions no longer block anything (also
    * for datagrams already in flight). Crashed nodes stay crashed.
@@ -197,17 +229,33 @@ export class SimNetwork {
       this.#drop('no-such-node', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (this.#isPartitioned(from, to)) {
       this.#drop('partition', from.name, toName, datagram.byteLength, hash, sendIndex);
-    } else if (decision.drop) {
-      this.#drop('loss', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else {
-      // Copy now: the sender may reuse its buffer as soon as send returns.
-      const flight: InFlight = { bytes: datagram.slice(), from, to, sendIndex, hash };
-      this.#schedule(flight, this.#latencyMs + decision.delayMs);
-      if (decision.duplicate) {
+      // Copy now: the sender may reuse its buffer as soon as send returns. Each copy gets its own
+      // bytes, in case a receiver keeps or alters one.
+      const flight = (): InFlight => ({
+        bytes: datagram.slice(),
+        from,
+        toAddress: { host: toAddress.host, port: toAddress.port },
+        sentTo: to,
+        sendIndex,
+        hash,
+      });
+      if (decision.drop) {
+        this.#drop('loss', from.name, toName, datagram.byteLength, hash, sendIndex);
+      } else {
+        this.#schedule(flight(), this.#latencyMs + decision.delayMs);
+        if (decision.duplicate) {
+          this.#counters.duplicated += 1;
+          this.#record('duplicate', from.name, toName, datagram.byteLength, hash, sendIndex);
+          this.#schedule(flight(), this.#latencyMs + 2 * decision.delayMs + 1);
+        }
+      }
+      const lateCopyMs = decision.lateCopyMs ?? 0;
+      if (lateCopyMs > 0) {
         this.#counters.duplicated += 1;
+        this.#counters.lateCopies += 1;
         this.#record('duplicate', from.name, toName, datagram.byteLength, hash, sendIndex);
-        // The copy gets its own bytes, in case a receiver keeps or alters the first.
-        this.#schedule({ ...flight, bytes: datagram.slice() }, this.#latencyMs + 2 * decision.delayMs + 1);
+        this.#schedule(flight(), this.#latencyMs + lateCopyMs);
       }
     }
   }
@@ -219,7 +267,8 @@ export class SimNetwork {
 
   #deliver(flight: InFlight): void {
     this.#counters.inFlight -= 1;
-    const { from, to } = flight;
+    const from = flight.from;
+    const to = this.#lookup(flight.toAddress) ?? flight.sentTo;
     if (to.crashed) {
       this.#drop('crashed', from.name, to.name, flight.bytes.byteLength, flight.hash, flight.sendIndex);
       return;
@@ -260,9 +309,9 @@ export class SimNetwork {
     if (label === undefined) {
       this.#trace.append(entry);
     } else if (label.ackOrPingOnly) {
-      this.#trace.append({ ...entry, label: label.text, ackOrPingOnly: true });
+      this.#trace.append({ ...entry, label: label.text, packet: label.packetType, ackOrPingOnly: true });
     } else {
-      this.#trace.append({ ...entry, label: label.text });
+      this.#trace.append({ ...entry, label: label.text, packet: label.packetType });
     }
   }
 

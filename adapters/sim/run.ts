@@ -1,12 +1,18 @@
 import {
   type ClientActor,
   type ClientEvent,
+  clientSession,
   createClient,
   createServer,
   type LinkStats,
   type PeerAddress,
   type ServerEvent,
-  type ServerStats,
+  type SessionId,
+  serverHighWater,
+  serverSessionStats,
+  type TableVisitor,
+  visitClientTables,
+  visitServerTables,
 } from '../../engine/index.ts';
 import { describeDatagram } from './datagram-label.ts';
 import { type NetworkStats, SimNetwork } from './network.ts';
@@ -19,10 +25,10 @@ import {
   SIM_CLIENT_CONFIG,
   SIM_KEY_ITERATIONS,
   SIM_PASSWORD,
-  SIM_SERVER_CONFIG,
   SIM_WRONG_PASSWORD,
-  textOf,
+  serverConfigOf,
 } from './scenario.ts';
+import { type TableHighWater, TableWatch } from './table-watch.ts';
 import { Trace } from './trace.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
@@ -39,11 +45,19 @@ export interface ClientRecord {
   readonly events: Timed<ClientEvent>[];
   /** The texts it asked to send and the client took (did not refuse at once), in order, with when. */
   readonly said: Timed<string>[];
+  /** Typed while the client was still handshaking: the text and the handshake attempt under way. */
+  saidDuringRetry: number;
   started: boolean;
+  /** Why it never started, when it did not: its address was still held by an earlier client. */
+  notStarted: string | undefined;
   crashedAtMs: number | undefined;
   quitAtMs: number | undefined;
+  /** When it reached `closed`, if it did. */
+  closedAtMs: number | undefined;
   /** The machine state it ended the run in (`closed`, `joined`, …). */
   finalState: string;
+  /** The session the server accepted it into, if one did. */
+  sessionId: SessionId | undefined;
   linkStats: LinkStats | undefined;
 }
 
@@ -66,38 +80,36 @@ export interface RunRecord {
     readonly memberCount: number;
     readonly recentJoinCount: number;
   };
-}
-
-/**
- * The most sessions, members and remembered joins the server held at once: its own counters, the
- * member counts its log announced, and what it holds at the end, whichever is largest.
- */
-function highWaterOf(
-  room: {
-    sessions: ReadonlyMap<unknown, unknown>;
-    members: ReadonlyMap<unknown, unknown>;
-    recentJoins: ReadonlyMap<unknown, unknown>;
-    stats: ServerStats;
-  },
-  log: readonly Timed<ServerEvent>[],
-): RunRecord['serverHighWater'] {
-  let announcedMembers = 0;
-  for (const { event } of log) {
-    if (event.type === 'member.joined') {
-      announcedMembers = Math.max(announcedMembers, event.memberCount);
-    }
-  }
-  return {
-    sessionCount: Math.max(room.stats.sessionCountHighWater, room.sessions.size),
-    memberCount: Math.max(room.stats.memberCountHighWater, room.members.size, announcedMembers),
-    recentJoinCount: Math.max(room.stats.recentJoinCountHighWater, room.recentJoins.size),
-  };
+  /** Every table of every machine, watched after every step: the fullest each ever was. */
+  readonly tables: readonly TableHighWater[];
+  /** When the server's machine stopped (after a shutdown), if it did. */
+  readonly serverStoppedAtMs: number | undefined;
 }
 
 export const SERVER_ADDRESS: PeerAddress = { host: '10.0.0.1', port: 8080 };
 
-function clientAddress(index: number): PeerAddress {
-  return { host: `10.0.1.${index + 1}`, port: 5000 + index };
+/**
+ * The address of the `index`-th client plan: a host of its own (10.0.1.(i+1), port 5000 + i), the
+ * host of an earlier client with a port of its own, or exactly an earlier client's address.
+ */
+export function clientAddressOf(plans: readonly ClientPlan[], index: number, depth = 0): PeerAddress {
+  const plan = plans[index];
+  const own = { host: `10.0.1.${index + 1}`, port: 5000 + index };
+  // A chain of references ends at an own address; a malformed plan (a reference forward) is own too.
+  if (plan === undefined || depth > plans.length) {
+    return own;
+  }
+  const address = plan.address;
+  switch (address.kind) {
+    case 'own':
+      return own;
+    case 'share-host': {
+      const other = address.with < index ? clientAddressOf(plans, address.with, depth + 1) : own;
+      return { host: other.host, port: 6000 + index };
+    }
+    case 'reuse':
+      return address.of < index ? clientAddressOf(plans, address.of, depth + 1) : own;
+  }
 }
 
 function describeError(error: unknown): string {
@@ -125,13 +137,15 @@ export function runScenario(scenario: Scenario): RunRecord {
   const errors: string[] = [];
   const serverLog: Timed<ServerEvent>[] = [];
   const sessionStats: LinkStats[] = [];
+  const tables = new TableWatch(clock);
+  let serverStoppedAtMs: number | undefined;
 
   const serverPort = network.attach(SERVER_NODE, SERVER_ADDRESS, (datagram, from) =>
     server.send({ type: 'datagram.received', datagram, from }),
   );
   const serverRandom = random.fork(SERVER_NODE);
   const server = createServer(
-    { password: SIM_PASSWORD, keyIterations: SIM_KEY_ITERATIONS, config: SIM_SERVER_CONFIG },
+    { password: SIM_PASSWORD, keyIterations: SIM_KEY_ITERATIONS, config: serverConfigOf(scenario) },
     { port: serverPort, clock, now: () => clock.now(), random: (count) => serverRandom.bytes(count) },
   );
   server.on('*', (event) => {
@@ -141,37 +155,63 @@ export function runScenario(scenario: Scenario): RunRecord {
       sessionStats.push(event.stats);
     }
   });
-  server.subscribe({ error: (error) => errors.push(`server: ${describeError(error)}`) });
+  server.subscribe({
+    error: (error) => errors.push(`server: ${describeError(error)}`),
+    complete: () => {
+      // The server stopped by itself (a shutdown), not because the run is over: its process exits
+      // and its socket closes.
+      if (server.getSnapshot().status === 'done') {
+        serverStoppedAtMs = clock.now();
+        network.release(SERVER_NODE);
+      }
+    },
+  });
   server.start();
+  if (scenario.shutdownAtMs !== undefined) {
+    clock.setTimeout(() => server.send({ type: 'server.shutdown' }), scenario.shutdownAtMs);
+  }
 
   const finishers: (() => void)[] = [];
+  const watched: (() => void)[] = [() => visitServerTables(server, tables.visitor)];
   const clients = scenario.clients.map((plan, index) => startClientPlan(plan, index));
 
   function startClientPlan(plan: ClientPlan, index: number): ClientRecord {
     const node = clientNodeName(index);
-    const address = clientAddress(index);
+    const address = clientAddressOf(scenario.clients, index);
     const record: ClientRecord = {
       node,
       plan,
       address,
       events: [],
       said: [],
+      saidDuringRetry: 0,
       started: false,
+      notStarted: undefined,
       crashedAtMs: undefined,
       quitAtMs: undefined,
+      closedAtMs: undefined,
       finalState: 'not-started',
+      sessionId: undefined,
       linkStats: undefined,
     };
     let actor: ClientActor | undefined;
-    const port = network.attach(node, address, (datagram, from) =>
-      actor?.send({ type: 'datagram.received', datagram, from }),
-    );
     const clientRandom = random.fork(node);
+    // The client's tables are owned by its node, named once.
+    const clientVisitor: TableVisitor = (table, size, max) => tables.visitor(table, size, max, node);
+    let retrying = false;
     clock.setTimeout(() => {
       if (record.crashedAtMs !== undefined) {
         return;
       }
-      actor = createClient(
+      if (network.isHeld(address)) {
+        // As a real program would fail to bind: the earlier client on this address is still running.
+        record.notStarted = 'address-in-use';
+        return;
+      }
+      const port = network.attach(node, address, (datagram, from) =>
+        actor?.send({ type: 'datagram.received', datagram, from }),
+      );
+      const started = createClient(
         {
           name: plan.name,
           password: plan.knowsPassword ? SIM_PASSWORD : SIM_WRONG_PASSWORD,
@@ -181,15 +221,30 @@ export function runScenario(scenario: Scenario): RunRecord {
         },
         { port, clock, now: () => clock.now(), random: (count) => clientRandom.bytes(count) },
       );
-      actor.on('*', (event) => {
+      actor = started;
+      started.on('*', (event) => {
         record.events.push({ t: clock.now(), event });
         trace.event(clock.now(), node, event);
+        if (event.type === 'retrying') {
+          retrying = true;
+        } else if (event.type === 'welcome') {
+          retrying = false;
+        } else if (event.type === 'closed') {
+          record.closedAtMs = clock.now();
+          // The program exits once its client has closed: its socket closes, its address is free.
+          clock.setTimeout(() => network.release(node), 0);
+        }
       });
-      actor.subscribe({ error: (error) => errors.push(`${node}: ${describeError(error)}`) });
+      started.subscribe({ error: (error) => errors.push(`${node}: ${describeError(error)}`) });
+      watched.push(() => {
+        if (started.getSnapshot().status === 'active') {
+          visitClientTables(started, clientVisitor);
+        }
+      });
       record.started = true;
-      actor.start();
+      started.start();
     }, plan.joinAtMs);
-    plan.sayAtMs.forEach((atMs, sayIndex) => {
+    for (const say of plan.says) {
       clock.setTimeout(() => {
         // A closed client takes no more input; nor does one that is not running.
         if (
@@ -199,16 +254,19 @@ export function runScenario(scenario: Scenario): RunRecord {
         ) {
           return;
         }
-        const text = textOf(node, sayIndex);
         const eventCountBefore = record.events.length;
-        actor.send({ type: 'chat.say', text });
-        // A text the client refused at once (it is leaving, its queue is full) was never said.
+        actor.send({ type: 'chat.say', text: say.text });
+        // A text the client refused at once (empty, too long, it is leaving, its queue is full) was
+        // never said.
         const refused = record.events.slice(eventCountBefore).some(({ event }) => event.type === 'error');
         if (!refused) {
-          record.said.push({ t: clock.now(), event: text });
+          record.said.push({ t: clock.now(), event: say.text });
+          if (retrying) {
+            record.saidDuringRetry += 1;
+          }
         }
-      }, atMs);
-    });
+      }, say.atMs);
+    }
     if (plan.quitAtMs !== undefined) {
       clock.setTimeout(() => {
         if (actor !== undefined && record.crashedAtMs === undefined) {
@@ -219,8 +277,13 @@ export function runScenario(scenario: Scenario): RunRecord {
     }
     if (plan.crashAtMs !== undefined) {
       clock.setTimeout(() => {
+        if (record.closedAtMs !== undefined) {
+          return;
+        }
         record.crashedAtMs = clock.now();
-        network.crash(node);
+        if (record.started) {
+          network.release(node);
+        }
         // A killed process runs nothing more: its timers stop with it.
         actor?.stop();
       }, plan.crashAtMs);
@@ -228,16 +291,23 @@ export function runScenario(scenario: Scenario): RunRecord {
     finishers.push(() => {
       const snapshot = actor?.getSnapshot();
       record.finalState = snapshot === undefined ? 'not-started' : JSON.stringify(snapshot.value);
-      record.linkStats = snapshot?.context.driver?.link.stats;
+      const session = actor === undefined ? undefined : clientSession(actor);
+      record.sessionId = session?.sessionId;
+      record.linkStats = session?.stats;
     });
     return record;
   }
 
   clock.setTimeout(() => network.heal(), scenario.healAtMs);
+  const watch = () => {
+    for (const visit of watched) {
+      visit();
+    }
+  };
   let steps = 0;
   let budgetExhausted = false;
   try {
-    ({ steps, budgetExhausted } = clock.runUntil(scenario.endAtMs, scenario.stepCountMax));
+    ({ steps, budgetExhausted } = clock.runUntil(scenario.endAtMs, scenario.stepCountMax, watch));
   } catch (error) {
     // Something threw outside any actor (creating a client, a receiver): the run stops there and
     // fails, with its seed and trace, rather than taking the whole simulation down.
@@ -247,13 +317,10 @@ export function runScenario(scenario: Scenario): RunRecord {
   for (const finish of finishers) {
     finish();
   }
-  const serverSnapshot = server.getSnapshot();
-  for (const child of Object.values(serverSnapshot.children)) {
-    const stats = child?.getSnapshot().context.driver.link.stats;
-    if (stats !== undefined) {
-      sessionStats.push({ ...stats });
-    }
+  for (const { stats } of serverSessionStats(server)) {
+    sessionStats.push(stats);
   }
+  const highWater = serverHighWater(server);
   server.stop();
   return {
     scenario,
@@ -265,6 +332,8 @@ export function runScenario(scenario: Scenario): RunRecord {
     budgetExhausted,
     errors,
     sessionStats,
-    serverHighWater: highWaterOf(serverSnapshot.context, serverLog),
+    serverHighWater: highWater,
+    tables: tables.highWater,
+    serverStoppedAtMs,
   };
 }

@@ -1,18 +1,60 @@
 import type { ClientConfig, ConfigOverrides, ServerConfig } from '../../engine/index.ts';
 import type { FaultDecision, Partition } from './network.ts';
 
-/** One simulated client: when it joins, what it says, and whether it quits or crashes. */
+/** One thing a simulated user types: when, and the exact text (which the client may refuse). */
+export interface Say {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+/**
+ * Where a client runs. By default on a host of its own; it may share a host (another port, as two
+ * programs on one machine or behind one NAT), or reuse the very address (host and port) of an
+ * earlier client, as a restarted program does once the earlier one has gone.
+ */
+export type ClientAddressPlan =
+  | { readonly kind: 'own' }
+  | { readonly kind: 'share-host'; readonly with: number }
+  | { readonly kind: 'reuse'; readonly of: number };
+
+/** One simulated client: where it runs, when it joins, what it says, and whether it quits or crashes. */
 export interface ClientPlan {
   /** The chat name it asks for; two plans may share one to test refusals and re-joins. */
   readonly name: string;
   /** Whether it knows the room password. */
   readonly knowsPassword: boolean;
+  readonly address: ClientAddressPlan;
   readonly joinAtMs: number;
-  /** When it says something; each text is unique in the run, so the checker can trace it. */
-  readonly sayAtMs: readonly number[];
+  /** What it types, in order of time; texts need not be unique (the checker follows each author). */
+  readonly says: readonly Say[];
   readonly quitAtMs?: number;
   /** It goes silent at this time, as if its process were killed. */
   readonly crashAtMs?: number;
+}
+
+/**
+ * The kind of run, drawn first (swarm testing): most runs are small and quick, some reach the corners
+ * the small ones never do: long sessions with quiet stretches and several loss bursts, big rooms with
+ * many messages in flight, texts at every length and of every kind, clients sharing hosts and
+ * reusing addresses, handshakes under stress, datagrams arriving again much later, a server stopped.
+ */
+export const SCENARIO_SHAPES = [
+  'small',
+  'long',
+  'big',
+  'texts',
+  'addresses',
+  'handshake',
+  'late',
+  'shutdown',
+] as const;
+export type ScenarioShape = (typeof SCENARIO_SHAPES)[number];
+
+/** The room's limits in a run: some shapes draw a bigger room than the default. */
+export interface RoomLimits {
+  readonly memberCountMax: number;
+  readonly sessionCountMax: number;
+  readonly recentJoinCountMax: number;
 }
 
 /** The faults a run was drawn under (swarm testing draws them per run); for reports. */
@@ -34,6 +76,8 @@ export interface FaultSettings {
  */
 export interface Scenario {
   readonly seed: number;
+  readonly shape: ScenarioShape;
+  readonly room: RoomLimits;
   readonly clients: readonly ClientPlan[];
   readonly latencyMs: number;
   readonly faultTape: readonly FaultDecision[];
@@ -41,6 +85,8 @@ export interface Scenario {
   /** The settings the fault tape and partitions were drawn under. */
   readonly faults: FaultSettings;
   readonly healAtMs: number;
+  /** The server is stopped (as by Ctrl-C) at this time: it tells every member and stops. */
+  readonly shutdownAtMs?: number;
   readonly endAtMs: number;
   readonly stepCountMax: number;
 }
@@ -50,29 +96,46 @@ export const SIM_LINK_CONFIG = {
   rtoInitialMs: 300,
   rtoMinMs: 100,
   rtoMaxMs: 2000,
-  retransmitCountMax: 6,
+  // Four: at the smallest timeout (100 ms, doubling) a silent peer is found dead in about 3 s, before
+  // the idle timeout; at the first timeout (300 ms) the idle timeout comes first. Both deaths happen.
+  retransmitCountMax: 4,
   keepaliveIntervalMs: 1000,
   idleTimeoutMs: 5000,
   sendQueueCountMax: 48,
   windowCount: 16,
-  ackRangeCountMax: 16,
+  // Half the protocol's 16, so that an ACK as full as it may be happens in runs of ordinary length.
+  ackRangeCountMax: 8,
 } as const;
 
-export const SIM_SERVER_CONFIG = {
-  // Smaller than the largest default room (5 clients), so that room-full happens and is checked.
+/** The room limits of most runs: smaller than the largest small room (6 clients), so that room-full happens. */
+export const SIM_ROOM_LIMITS: RoomLimits = {
   memberCountMax: 4,
   sessionCountMax: 8,
-  cookieSlotMs: 2000,
   recentJoinCountMax: 64,
+};
+
+export const SIM_SERVER_CONFIG = {
+  ...SIM_ROOM_LIMITS,
+  cookieSlotMs: 2000,
   firstContactTimeoutMs: 12_000,
+  shutdownTimeoutMs: 1000,
+  // Small, so that a member list is split over several MEMBERS frames in rooms of a few members.
+  membersPerFrameMax: 3,
   link: SIM_LINK_CONFIG,
 } as const satisfies ConfigOverrides<ServerConfig>;
+
+/** The server configuration of one run: the simulation's, with the run's room limits. */
+export function serverConfigOf(scenario: Scenario) {
+  return { ...SIM_SERVER_CONFIG, ...scenario.room } as const satisfies ConfigOverrides<ServerConfig>;
+}
 
 export const SIM_CLIENT_CONFIG = {
   handshakeRetryCountMax: 6,
   handshakeRetryInitialMs: 300,
   handshakeRetryMaxMs: 2000,
+  handshakeRenewCountMax: 2,
   quitTimeoutMs: 6000,
+  memberListCountMax: 64,
   link: SIM_LINK_CONFIG,
 } as const satisfies ConfigOverrides<ClientConfig>;
 
@@ -80,11 +143,6 @@ export const SIM_PASSWORD = 'kata-sandi-rahasia';
 export const SIM_WRONG_PASSWORD = 'bukan-kata-sandinya';
 /** PBKDF2 rounds in simulations: the key derivation is not what is under test, and runs are many. */
 export const SIM_KEY_ITERATIONS = 1000;
-
-/** The text client `node` sends the `index`-th time: unique per run, and not only ASCII. */
-export function textOf(node: string, index: number): string {
-  return `${node}#${index} halo 👋`;
-}
 
 /** The node name of the `index`-th client plan. */
 export function clientNodeName(index: number): string {

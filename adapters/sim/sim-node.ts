@@ -20,6 +20,7 @@ export interface NetworkCounters {
   sent: number;
   delivered: number;
   duplicated: number;
+  lateCopies: number;
   reordered: number;
   inFlight: number;
   readonly dropped: Record<NetworkDropReason, number>;
@@ -30,6 +31,7 @@ export function createNetworkCounters(): NetworkCounters {
     sent: 0,
     delivered: 0,
     duplicated: 0,
+    lateCopies: 0,
     reordered: 0,
     inFlight: 0,
     dropped: { loss: 0, partition: 0, crashed: 0, 'no-such-node': 0 },
@@ -58,8 +60,10 @@ export interface NetworkStats {
     readonly crashed: number;
     readonly noSuchNode: number;
   };
-  /** Extra copies the fault tape asked for. */
+  /** Extra copies the fault tape asked for, late copies included. */
   readonly duplicated: number;
+  /** Of those, copies that arrive seconds or minutes after the datagram was sent. */
+  readonly lateCopies: number;
   /** Deliveries that arrived after a later-sent datagram on the same sender-to-receiver pair. */
   readonly reordered: number;
   /** Scheduled deliveries that have not happened yet. */
@@ -84,6 +88,7 @@ export function snapshotStats(counters: NetworkCounters, nodes: Iterable<SimNode
       noSuchNode: dropped['no-such-node'],
     },
     duplicated: counters.duplicated,
+    lateCopies: counters.lateCopies,
     reordered: counters.reordered,
     inFlight: counters.inFlight,
     perNode,

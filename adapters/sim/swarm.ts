@@ -2,9 +2,13 @@ import fc from 'fast-check';
 import { swarmScenarioArb, type WorkloadOptions } from './arbitraries/scenario.ts';
 import { checkRun } from './check.ts';
 import { faultFiguresOf } from './figures.ts';
+import { GOALS, type Goal, goalsReached } from './goals.ts';
 import { encodeReplayToken } from './replay-token.ts';
 import { type RunRecord, runScenario } from './run.ts';
 import type { Scenario } from './scenario.ts';
+
+/** How long a failure is shrunk by default before the smallest found so far is reported. */
+export const SHRINK_BUDGET_MS_DEFAULT = 60_000;
 
 /** One broken guarantee: its name (an invariant of check.ts, or `determinism`) and what happened. */
 export interface SwarmViolation {
@@ -26,6 +30,12 @@ export interface SwarmOptions extends WorkloadOptions {
   readonly onProgress?: (done: number, failures: number) => void;
   /** Failures shrunk and reported at most; later failing seeds are counted only. */
   readonly failureReportCountMax?: number;
+  /** How long one failure may be shrunk; past it, the smallest failure found so far is reported. */
+  readonly shrinkBudgetMs?: number;
+  /** Called when a run first fails, before it is shrunk. */
+  readonly onFailure?: (seed: number, scenario: Scenario, violations: readonly SwarmViolation[]) => void;
+  /** Called for each smaller failing scenario shrinking finds. */
+  readonly onShrinkProgress?: (seed: number, steps: number, scenario: Scenario, elapsedMs: number) => void;
 }
 
 /** A failing seed, shrunk to its smallest failing scenario. */
@@ -59,11 +69,16 @@ export interface SwarmSummary {
   determinismChecked: boolean;
   /** Runs whose two traces differed; 0 when determinism was not checked. */
   tracePairsDiffering: number;
+  /** How many runs reached each "sometimes" goal (goals.ts). */
+  goals: Record<Goal, number>;
 }
 
 /** Adds one run's figures to the summary. */
 export function tally(summary: SwarmSummary, run: RunRecord): void {
   summary.runs += 1;
+  for (const goal of goalsReached(run)) {
+    summary.goals[goal] += 1;
+  }
   const network = run.network;
   summary.datagramsSent += network.sent;
   summary.datagramsDropped +=
@@ -97,6 +112,7 @@ export function emptySummary(): SwarmSummary {
     realSeconds: 0,
     determinismChecked: false,
     tracePairsDiffering: 0,
+    goals: Object.fromEntries(Object.keys(GOALS).map((goal) => [goal, 0])) as Record<Goal, number>,
   };
 }
 
@@ -139,19 +155,40 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
   const arbitrary = swarmScenarioArb(options);
   const summary = { ...emptySummary(), determinismChecked: twice };
   const failures: SwarmFailure[] = [];
+  const shrinkBudgetMs = options.shrinkBudgetMs ?? SHRINK_BUDGET_MS_DEFAULT;
   const startedAt = performance.now();
   for (let index = 0; index < options.runs; index += 1) {
     const seed = (options.seed + index) % 2 ** 31;
     let first: { run: RunRecord; violations: SwarmViolation[] } | undefined;
     const shrinking = failures.length < (options.failureReportCountMax ?? 3);
+    let shrinkStartedAtMs: number | undefined;
+    let shrinkSteps = 0;
     const result = fc.check(
       fc.property(arbitrary, (scenario) => {
         // While shrinking, only the verdict matters: the figures count each seed's first run.
         if (first !== undefined && !shrinking) {
           return true;
         }
+        if (shrinkStartedAtMs !== undefined) {
+          const elapsedMs = performance.now() - shrinkStartedAtMs;
+          // Past the budget every candidate passes, and fast-check settles on the smallest so far.
+          if (elapsedMs > shrinkBudgetMs) {
+            return true;
+          }
+          const failed = judge(scenario, check, twice).violations.length > 0;
+          if (failed) {
+            shrinkSteps += 1;
+            options.onShrinkProgress?.(seed, shrinkSteps, scenario, elapsedMs);
+          }
+          return !failed;
+        }
         const verdict = judge(scenario, check, twice);
-        first ??= verdict;
+        first = verdict;
+        if (verdict.violations.length > 0) {
+          // Told at once, before shrinking: a shrink that is interrupted loses nothing.
+          options.onFailure?.(seed, scenario, verdict.violations);
+          shrinkStartedAtMs = performance.now();
+        }
         return verdict.violations.length === 0;
       }),
       { seed, numRuns: 1, endOnFailure: !shrinking },
@@ -172,7 +209,7 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
           seed,
           violations: first.violations,
           shrunk: { scenario, ...judge(scenario, check, twice) },
-          shrinkSteps: result.numShrinks,
+          shrinkSteps: shrinkSteps,
           token: token ?? encodeReplayToken(scenario),
         });
       }

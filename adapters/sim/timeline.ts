@@ -1,4 +1,5 @@
-import { type ClientEvent, formatAddress, type ServerEvent } from '../../engine/index.ts';
+import type { ClientEvent, ServerEvent, SessionId } from '../../engine/index.ts';
+import type { ClientRecord, RunRecord, Timed } from './run.ts';
 
 /**
  * Names compared as the guarantee states them: ignoring case (names are ASCII). The checker folds
@@ -8,8 +9,6 @@ export function sameNameKey(name: string): string {
   return name.toLowerCase();
 }
 
-import type { ClientRecord, RunRecord, Timed } from './run.ts';
-
 /** A room event as the server sequenced it: the truth each client's transcript is held against. */
 export type RoomRecord =
   | {
@@ -17,7 +16,7 @@ export type RoomRecord =
       readonly roomSeq: number;
       readonly t: number;
       readonly name: string;
-      readonly address: string;
+      readonly sessionId: SessionId;
     }
   | {
       readonly kind: 'message';
@@ -25,18 +24,22 @@ export type RoomRecord =
       readonly t: number;
       readonly from: string;
       readonly text: string;
+      readonly sessionId: SessionId;
     }
   | {
       readonly kind: 'left';
       readonly roomSeq: number;
       readonly t: number;
       readonly name: string;
-      readonly address: string;
+      readonly sessionId: SessionId;
       readonly reason: 'quit' | 'timeout';
     };
 
-/** One membership of one client, from the server's log. */
+/** One membership (one session the server admitted), from the server's log. */
 export interface Membership {
+  readonly sessionId: SessionId;
+  readonly name: string;
+  readonly address: string;
   readonly joinedSeq: number;
   readonly joinedAtMs: number;
   /** The names in the room right after the join, in join order: what the welcome must show. */
@@ -44,13 +47,17 @@ export interface Membership {
   readonly leftSeq: number | undefined;
   readonly leftAtMs: number | undefined;
   readonly leftReason: 'quit' | 'timeout' | undefined;
+  /** For a timeout, what the server's link saw (`idle-timeout`, `retransmit-limit`, …). */
+  readonly leftCause: string | undefined;
 }
 
 export interface Timeline {
   readonly events: readonly RoomRecord[];
   readonly bySeq: ReadonlyMap<number, RoomRecord>;
-  /** Memberships by client address (one per client: a client joins at most once). */
-  readonly memberships: ReadonlyMap<string, Membership>;
+  /** Memberships by session id: a client holds at most one, a name may pass between several. */
+  readonly memberships: ReadonlyMap<SessionId, Membership>;
+  /** Texts the server sequenced, by the session of their author, in room order. */
+  readonly textsBySession: ReadonlyMap<SessionId, readonly string[]>;
   /** Problems found while reading the server's log itself (sequence gaps, duplicate names). */
   readonly problems: readonly string[];
 }
@@ -59,48 +66,68 @@ export interface Timeline {
 export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
   const events: RoomRecord[] = [];
   const problems: string[] = [];
-  const memberships = new Map<string, Membership>();
-  const members = new Map<string, { readonly name: string; readonly address: string }>();
+  const memberships = new Map<SessionId, Membership>();
+  const textsBySession = new Map<SessionId, string[]>();
+  const members = new Map<string, { readonly name: string; readonly sessionId: SessionId }>();
   let lastSeq = 0;
   for (const { t, event } of server) {
     let record: RoomRecord | undefined;
     switch (event.type) {
       case 'member.joined': {
-        record = { kind: 'joined', roomSeq: event.roomSeq, t, name: event.name, address: event.address };
+        record = { kind: 'joined', roomSeq: event.roomSeq, t, name: event.name, sessionId: event.sessionId };
         if (members.has(sameNameKey(event.name))) {
           problems.push(`${event.name} joined at #${event.roomSeq} while the name was held`);
         }
-        members.set(sameNameKey(event.name), { name: event.name, address: event.address });
-        memberships.set(event.address, {
+        if (memberships.has(event.sessionId)) {
+          problems.push(`session ${event.sessionId} was admitted twice (again at #${event.roomSeq})`);
+        }
+        members.set(sameNameKey(event.name), { name: event.name, sessionId: event.sessionId });
+        memberships.set(event.sessionId, {
+          sessionId: event.sessionId,
+          name: event.name,
+          address: event.address,
           joinedSeq: event.roomSeq,
           joinedAtMs: t,
           membersAtJoin: [...members.values()].map((member) => member.name),
           leftSeq: undefined,
           leftAtMs: undefined,
           leftReason: undefined,
+          leftCause: undefined,
         });
         break;
       }
-      case 'message.received':
-        record = { kind: 'message', roomSeq: event.roomSeq, t, from: event.from, text: event.text };
+      case 'message.received': {
+        record = {
+          kind: 'message',
+          roomSeq: event.roomSeq,
+          t,
+          from: event.from,
+          text: event.text,
+          sessionId: event.sessionId,
+        };
+        const texts = textsBySession.get(event.sessionId) ?? [];
+        texts.push(event.text);
+        textsBySession.set(event.sessionId, texts);
         break;
+      }
       case 'member.left': {
         record = {
           kind: 'left',
           roomSeq: event.roomSeq,
           t,
           name: event.name,
-          address: event.address,
+          sessionId: event.sessionId,
           reason: event.reason,
         };
         members.delete(sameNameKey(event.name));
-        const membership = memberships.get(event.address);
+        const membership = memberships.get(event.sessionId);
         if (membership !== undefined) {
-          memberships.set(event.address, {
+          memberships.set(event.sessionId, {
             ...membership,
             leftSeq: event.roomSeq,
             leftAtMs: t,
             leftReason: event.reason,
+            leftCause: event.cause,
           });
         }
         break;
@@ -126,7 +153,13 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
       events.push(record);
     }
   }
-  return { events, bySeq: new Map(events.map((event) => [event.roomSeq, event])), memberships, problems };
+  return {
+    events,
+    bySeq: new Map(events.map((event) => [event.roomSeq, event])),
+    memberships,
+    textsBySession,
+    problems,
+  };
 }
 
 /** The room events a client saw, in the order it saw them (welcome excluded). */
@@ -142,8 +175,14 @@ export function seenEvents(client: ClientRecord): SeenEvent[] {
   return seen;
 }
 
+/** The membership of a client: the session the server accepted it into, if it got that far. */
 export function membershipOf(timeline: Timeline, client: ClientRecord): Membership | undefined {
-  return timeline.memberships.get(formatAddress(client.address));
+  return client.sessionId === undefined ? undefined : timeline.memberships.get(client.sessionId);
+}
+
+/** The texts the server sequenced from a client's session, in room order. */
+export function sequencedTexts(timeline: Timeline, client: ClientRecord): readonly string[] {
+  return client.sessionId === undefined ? [] : (timeline.textsBySession.get(client.sessionId) ?? []);
 }
 
 /**

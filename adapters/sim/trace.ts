@@ -28,6 +28,8 @@ export interface DatagramTraceEntry {
   readonly reason?: NetworkDropReason;
   /** What the datagram carries (`JOIN ana`, `ACK+MESSAGE #4`): on sends, when the network labels them. */
   readonly label?: string;
+  /** Its packet type (`hello`, `session`, …): on labelled sends. */
+  readonly packet?: string;
   /** On labelled sends whose datagram carries only ACK and PING frames; absent otherwise. */
   readonly ackOrPingOnly?: true;
 }

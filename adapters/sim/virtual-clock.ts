@@ -100,9 +100,10 @@ export class VirtualClock implements Clock {
   /**
    * Fires, one at a time, every timer whose deadline is at most `timeMs` (including timers set during
    * the run), then moves `now()` to `timeMs`. Stops after `stepCountMax` timers if more are still due;
-   * `now()` then stays at the last fired deadline.
+   * `now()` then stays at the last fired deadline. `afterStep` runs after every timer (a simulation
+   * checks its invariants there).
    */
-  runUntil(timeMs: number, stepCountMax: number): RunUntilResult {
+  runUntil(timeMs: number, stepCountMax: number, afterStep?: () => void): RunUntilResult {
     let steps = 0;
     for (;;) {
       const deadlineMs = this.nextDeadline();
@@ -114,6 +115,7 @@ export class VirtualClock implements Clock {
       }
       this.step();
       steps += 1;
+      afterStep?.();
     }
     this.#nowMs = Math.max(this.#nowMs, timeMs);
     return { steps, budgetExhausted: false };

@@ -46,7 +46,15 @@ test('the JSON contract: the documented fields of each event', (t) => {
 
 test('the server log names who, from where, how big and to how many, and never prints control characters raw', (t) => {
   const received = formatServerEvent(
-    { type: 'message.received', roomSeq: 3, from: 'ana', text: 'a\u001b[2Jb', byteCount: 6, timeMs: NOON },
+    {
+      type: 'message.received',
+      roomSeq: 3,
+      sessionId: '0123456789abcdef',
+      from: 'ana',
+      text: 'a\u001b[2Jb',
+      byteCount: 6,
+      timeMs: NOON,
+    },
     plain,
     NOON,
     0,
@@ -64,6 +72,7 @@ test('the server log names who, from where, how big and to how many, and never p
         roomSeq: 4,
         name: 'ana',
         address: '10.0.0.2:5000',
+        sessionId: '0123456789abcdef',
         reason: 'timeout',
         cause: 'idle-timeout',
         memberCount: 0,
@@ -83,10 +92,13 @@ test('the server log names who, from where, how big and to how many, and never p
     ),
     /not a gaschat packet \(too-short\); 12 dropped so far/,
   );
-  t.like(JSON.parse(serverEventJson({ type: 'handshake.challenged', address: '[::1]:5' }, NOON)), {
-    type: 'handshake.challenged',
-    time: '2026-11-24T10:00:00.000Z',
-  });
+  t.like(
+    JSON.parse(serverEventJson({ type: 'handshake.challenged', address: '[::1]:5', reason: 'hello' }, NOON)),
+    {
+      type: 'handshake.challenged',
+      time: '2026-11-24T10:00:00.000Z',
+    },
+  );
 });
 
 test('a name has one colour whatever its case, and chat lines mark confirmed own messages', (t) => {

@@ -8,7 +8,7 @@ import { checkRun } from '../../adapters/sim/check.ts';
 import { renderDiagramHtml, renderDiagramSvg } from '../../adapters/sim/diagram.ts';
 import { decodeReplayToken } from '../../adapters/sim/replay-token.ts';
 import { type RunRecord, runScenario } from '../../adapters/sim/run.ts';
-import type { ClientPlan, Scenario } from '../../adapters/sim/scenario.ts';
+import { type ClientPlan, type Scenario, SIM_ROOM_LIMITS } from '../../adapters/sim/scenario.ts';
 import { firstTraceDifference, judge, runSwarm, swarmScenarioForSeed } from '../../adapters/sim/swarm.ts';
 import { determinismLine, type SimCommandOptions, simCommand, simulatingLine } from '../sim-command.ts';
 import { GaschatProcess } from './processes.ts';
@@ -25,6 +25,12 @@ function count(text: string, pattern: RegExp): number {
   return text.match(pattern)?.length ?? 0;
 }
 
+/** The token a report's replay command names: inline, or in the file it wrote (captured in `files`). */
+function replayToken(text: string, files: ReadonlyMap<string, string>): string {
+  const argument = /gaschat sim --replay (\S+)/.exec(text)?.[1] ?? '';
+  return argument.startsWith('g2.') ? argument : (files.get(argument) ?? '').trim();
+}
+
 function capture(options: Partial<SimCommandOptions>) {
   const lines: string[] = [];
   const files = new Map<string, string>();
@@ -36,15 +42,20 @@ function capture(options: Partial<SimCommandOptions>) {
 }
 
 test('a failing seed is shrunk to its smallest case, printed with its log, and its token replays it exactly', (t) => {
-  const { code, text } = capture({ runs: 3, seed: 11, messageCount: 3, check: plantedCheck });
+  const { code, text, files } = capture({ runs: 3, seed: 11, messageCount: 3, check: plantedCheck });
   t.is(code, 1);
   t.regex(text, /\[planted\] a client saw a message/);
-  const token = /gaschat sim --replay (g1\.\S+)/.exec(text)?.[1];
+  // The first failure is told before shrinking starts, with its own replay command.
+  t.regex(
+    text,
+    /seed 11 broke 1 guarantee \([^)]*\); replay it as it was: gaschat sim --replay \S+\n[\s\S]*shrinking it, for at most 60 s/,
+  );
+  const token = replayToken(text.slice(text.indexOf('shrunk in')), files);
   t.truthy(token, text);
   const scenario = decodeReplayToken(token ?? '');
   // The smallest failure: clients cannot go below 1 nor messages below 3 (both pinned), faults to none.
   t.is(scenario.clients.length, 1);
-  t.is(scenario.clients[0]?.sayAtMs.length, 3);
+  t.is(scenario.clients[0]?.says.length, 3);
   t.true(
     scenario.faultTape.every((decision) => !decision.drop && !decision.duplicate && decision.delayMs === 0),
   );
@@ -82,9 +93,14 @@ test('--clients, --messages and --time-ms pin the workload of every run', (t) =>
   for (const seed of [1, 2, 3]) {
     const scenario = swarmScenarioForSeed(seed, { clientCount: 4, messageCount: 2, activeMs: 5000 });
     t.is(scenario.clients.length, 4);
-    t.true(scenario.clients.every((plan) => plan.sayAtMs.length === 2));
-    t.is(scenario.healAtMs, 5000);
-    t.is(scenario.endAtMs, 25_000);
+    t.true(scenario.clients.every((plan) => plan.says.length === 2));
+    // Every planned action falls in the active phase (5 s, longer only when a shape moves a join
+    // past another client's leave), and 20 s at least of healed network follow.
+    t.true(scenario.healAtMs >= 5000);
+    for (const plan of scenario.clients) {
+      t.true([plan.joinAtMs, ...plan.says.map((say) => say.atMs)].every((atMs) => atMs <= scenario.healAtMs));
+    }
+    t.true(scenario.endAtMs >= scenario.healAtMs + 20_000);
   }
 });
 
@@ -140,7 +156,17 @@ test('gaschat sim from the command line: JSON summary, a diagram file, and clear
 
 /** A plan that joins at `joinAtMs` and says two things. */
 function plan(name: string, joinAtMs: number, more: Partial<ClientPlan> = {}): ClientPlan {
-  return { name, knowsPassword: true, joinAtMs, sayAtMs: [joinAtMs + 1500, joinAtMs + 2500], ...more };
+  return {
+    name,
+    knowsPassword: true,
+    address: { kind: 'own' },
+    joinAtMs,
+    says: [
+      { atMs: joinAtMs + 1500, text: `${name} halo` },
+      { atMs: joinAtMs + 2500, text: `${name} lagi` },
+    ],
+    ...more,
+  };
 }
 
 /**
@@ -149,6 +175,8 @@ function plan(name: string, joinAtMs: number, more: Partial<ClientPlan> = {}): C
  */
 const ROOM: Scenario = {
   seed: 20_240_607,
+  shape: 'small',
+  room: SIM_ROOM_LIMITS,
   clients: [
     plan('ana', 0),
     plan('budi', 100, { quitAtMs: 6000 }),
@@ -298,7 +326,7 @@ test('the diagram title shows the seed asked for and the seed the scenario reall
   t.true(text.includes(`diagram of ${title} written to run.html`));
 
   const failing = capture({ runs: 1, seed: 11, messageCount: 3, check: plantedCheck, diagram: 'f.svg' });
-  const token = /gaschat sim --replay (g1\.\S+)/.exec(failing.text)?.[1] ?? '';
+  const token = replayToken(failing.text.slice(failing.text.indexOf('shrunk in')), failing.files);
   const shrunkSeed = decodeReplayToken(token).seed;
   t.regex(
     failing.files.get('f.svg') ?? '',
@@ -361,7 +389,7 @@ test('a run traced twice with labels gives byte-identical JSON lines, and its lo
   t.is(first.toJsonLines(), runScenario(ROOM).trace.toJsonLines());
   t.regex(
     first.toJsonLines(),
-    /"kind":"send","from":"c0","to":"server","size":64,"hash":"[0-9a-f]{8}","send":0,"label":"HELLO"\}/,
+    /"kind":"send","from":"c0","to":"server","size":64,"hash":"[0-9a-f]{8}","send":0,"label":"HELLO","packet":"hello"\}/,
   );
   t.regex(first.formatted(), /c3 -> server +send \d+B #[0-9a-f]{8} JOIN eko\n/);
   t.regex(first.formatted(), /server -> c3 +deliver \d+B #[0-9a-f]{8} REFUSE bad-password\n/);

@@ -24,8 +24,18 @@ export interface ClientConfig {
   readonly handshakeRetryInitialMs: number;
   /** The longest wait between retries: with the count, it bounds how soon "unreachable" is said. */
   readonly handshakeRetryMaxMs: number;
+  /**
+   * Fresh CHALLENGEs a handshake takes at most (the server renews a cookie whose time slot passed
+   * while the JOIN was retried); each starts the JOIN's retries afresh.
+   */
+  readonly handshakeRenewCountMax: number;
   /** How long a QUIT waits for the server's goodbye before giving up. */
   readonly quitTimeoutMs: number;
+  /**
+   * Names a welcome's member list holds at most: a server that sends more (a broken or hostile one)
+   * cannot make the client's memory grow; the names past this are not kept.
+   */
+  readonly memberListCountMax: number;
   readonly link: LinkConfig;
 }
 
@@ -66,6 +76,8 @@ export interface ClientContext {
   readonly clientNonce: Uint8Array;
   readonly challenge: ChallengePacket | undefined;
   readonly handshakeAttempt: number;
+  /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
+  readonly cookieRenewals: number;
   /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
   readonly driver: LinkDriver | undefined;
   readonly pendingTexts: readonly string[];
@@ -193,9 +205,9 @@ export const clientMachine = setup({
       assertEvent(event, 'server.challenge');
       return { challenge: event.packet, handshakeAttempt: 0 };
     }),
-    takeFreshCookie: assign(({ event }) => {
+    takeFreshCookie: assign(({ context, event }) => {
       assertEvent(event, 'server.challenge');
-      return { challenge: event.packet };
+      return { challenge: event.packet, handshakeAttempt: 0, cookieRenewals: context.cookieRenewals + 1 };
     }),
     openLink: assign(({ context, event }) => {
       assertEvent(event, 'server.accept');
@@ -282,7 +294,7 @@ export const clientMachine = setup({
         return;
       }
       const frames = driver.link.receive(event.packet, driver.now());
-      const outcome = applyDelivered(context, frames);
+      const outcome = applyDelivered(context, frames, context.config.memberListCountMax);
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
       }
@@ -335,7 +347,7 @@ export const clientMachine = setup({
       assertEvent(event, 'server.challenge');
       const cookie = context.challenge?.cookie;
       return (
-        context.handshakeAttempt < context.config.handshakeRetryCountMax &&
+        context.cookieRenewals < context.config.handshakeRenewCountMax &&
         (cookie === undefined || !macEqual(cookie, event.packet.cookie))
       );
     },
@@ -349,6 +361,7 @@ export const clientMachine = setup({
     clientNonce: input.env.random(NONCE_BYTES),
     challenge: undefined,
     handshakeAttempt: 0,
+    cookieRenewals: 0,
     driver: undefined,
     pendingTexts: [],
     welcomeNames: [],
@@ -401,13 +414,14 @@ export const clientMachine = setup({
           entry: 'sendJoin',
           on: {
             'server.accept': { guard: 'acceptProofValid', target: '#client.joined', actions: 'openLink' },
-            // The cookie expired while the JOIN was retried: join again with the fresh one. The count of
-            // attempts carries on, so a server that only ever challenges cannot keep the client here.
+            // The cookie expired while the JOIN was retried: join again with the fresh one, its retries
+            // counted afresh (the server is there, the path was slow, even on the last attempt). A
+            // bounded number of renewals, so a server that only ever challenges cannot keep the client.
             'server.challenge': {
               guard: 'freshCookieUsable',
               target: 'joining',
               reenter: true,
-              actions: ['takeFreshCookie', 'countAttempt'],
+              actions: 'takeFreshCookie',
             },
           },
           after: {

@@ -23,7 +23,11 @@ export interface DeliveryOutcome {
  * Turns the frames the link delivered, in order, into what the user sees, and keeps the client's
  * picture of the room current. Pure: the machine assigns and emits what this returns.
  */
-export function applyDelivered(state: DeliveryState, frames: readonly ReliableFrame[]): DeliveryOutcome {
+export function applyDelivered(
+  state: DeliveryState,
+  frames: readonly ReliableFrame[],
+  memberListCountMax: number,
+): DeliveryOutcome {
   let welcomeNames = state.welcomeNames;
   let members = state.members;
   let end: DeliveryOutcome['end'];
@@ -34,7 +38,7 @@ export function applyDelivered(state: DeliveryState, frames: readonly ReliableFr
     }
     switch (frame.type) {
       case 'members':
-        welcomeNames = [...welcomeNames, ...frame.names];
+        welcomeNames = [...welcomeNames, ...frame.names].slice(0, memberListCountMax);
         if (frame.final) {
           members = welcomeNames;
           welcomeNames = [];
@@ -42,7 +46,9 @@ export function applyDelivered(state: DeliveryState, frames: readonly ReliableFr
         }
         break;
       case 'joined':
-        members = [...members, frame.name];
+        if (members.length < memberListCountMax) {
+          members = [...members, frame.name];
+        }
         events.push({ type: 'joined', name: frame.name, roomSeq: frame.roomSeq });
         break;
       case 'left': {

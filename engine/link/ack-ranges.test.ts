@@ -62,3 +62,18 @@ test('past the bound the oldest range is forgotten', (t) => {
     { smallest: 2, largest: 2 },
   ]);
 });
+
+test('past its range limit the oldest range is forgotten, and every number up to it counts as seen', (t) => {
+  const ranges = new AckRanges(2);
+  for (const packetNumber of [0, 2, 4]) {
+    t.true(ranges.add(packetNumber));
+  }
+  t.deepEqual(ranges.ranges, [
+    { smallest: 4, largest: 4 },
+    { smallest: 2, largest: 2 },
+  ]);
+  t.false(ranges.add(0), 'a forgotten number is still seen');
+  t.true(ranges.has(0));
+  // A number above the forgotten range that was never seen is still news.
+  t.true(ranges.add(1));
+});

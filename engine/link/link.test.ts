@@ -2,7 +2,7 @@ import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { decodePacket } from '../codec/codec.ts';
 import type { ReliableFrame, SessionPacket } from '../codec/frames.ts';
-import { Link } from './link.ts';
+import { Link, linkTableBounds } from './link.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link-config.ts';
 
 const SESSION = '0123456789abcdef';
@@ -212,4 +212,89 @@ test('a late acknowledgement of a packet already declared lost clears its frame 
   // Without the late ack, one more timeout would exceed retransmitCountMax and kill the link.
   a.handleTimeout(7000);
   t.is(a.dead, undefined);
+});
+
+/** Runs one link alone until `untilMs`, handing it `incoming` packets at their times; returns it. */
+function runAlone(link: Link, untilMs: number, incoming: readonly { atMs: number; packet: SessionPacket }[]) {
+  let now = 0;
+  const pending = [...incoming].sort((a, b) => a.atMs - b.atMs);
+  for (let step = 0; step < 10_000 && link.dead === undefined && now < untilMs; step += 1) {
+    link.poll(now);
+    const deadline = link.nextDeadlineMs(now) ?? untilMs;
+    const next = pending[0];
+    if (next !== undefined && next.atMs <= deadline) {
+      now = next.atMs;
+      pending.shift();
+      link.receive(next.packet, now);
+    } else {
+      now = Math.max(now, deadline);
+      link.handleTimeout(now);
+    }
+  }
+  return now;
+}
+
+const ping = (packetNumber: number): SessionPacket => ({
+  type: 'session',
+  sessionId: SESSION,
+  packetNumber,
+  frames: [{ type: 'ping' }],
+});
+
+test('a peer whose packets keep arriving is never declared dead, though our own data is never acknowledged', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, retransmitCountMax: 2 };
+  const a = new Link(config, SESSION, 0);
+  a.enqueue({ type: 'say', text: 'lost every time' });
+  // The peer pings every 2 s for a minute (so its packets arrive), but never acknowledges ours.
+  const incoming = Array.from({ length: 30 }, (_, index) => ({
+    atMs: 2000 * (index + 1),
+    packet: ping(index),
+  }));
+  runAlone(a, 60_000, incoming);
+  t.is(a.dead, undefined);
+  t.true(a.stats.retransmitTimeouts > config.retransmitCountMax, `${a.stats.retransmitTimeouts} timeouts`);
+});
+
+test('a duplicate or replayed packet is no sign of life: the idle timeout runs from the last new one', (t) => {
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  // Packet 0 at 1 s, then the same packet again and again: the peer itself has gone quiet.
+  const copies = Array.from({ length: 20 }, (_, index) => ({ atMs: 1000 + 2000 * index, packet: ping(0) }));
+  const diedAt = runAlone(a, 100_000, copies);
+  t.is(a.dead, 'idle-timeout');
+  t.true(a.stats.duplicatePacketsReceived > 0);
+  // Dead at 1 s + the idle timeout, whatever copies came after.
+  t.is(diedAt, 1000 + LINK_CONFIG_DEFAULT.idleTimeoutMs);
+});
+
+test('before its peer first speaks, a link ends only at the first-contact timeout, as never-heard-from', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, retransmitCountMax: 1, idleTimeoutMs: 2000 };
+  const silent = new Link(config, SESSION, 0, { firstContactTimeoutMs: 15_000 });
+  silent.enqueue({ type: 'members', roomSeq: 1, final: true, names: ['ana'] });
+  const endedAt = runAlone(silent, 100_000, []);
+  t.is(silent.dead, 'never-heard-from');
+  t.is(endedAt, 15_000);
+  // Once the peer has spoken, the idle timeout and the retransmission limit apply again.
+  const spoken = new Link(config, SESSION, 0, { firstContactTimeoutMs: 15_000 });
+  spoken.enqueue({ type: 'members', roomSeq: 1, final: true, names: ['ana'] });
+  runAlone(spoken, 100_000, [{ atMs: 500, packet: ping(0) }]);
+  t.not(spoken.dead, 'never-heard-from');
+  t.not(spoken.dead, undefined);
+});
+
+test('every table of a link stays within the bounds linkTableBounds names, and reports its size', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 8, windowCount: 4 };
+  const a = new Link(config, SESSION, 0);
+  let accepted = 0;
+  for (let index = 0; index < 20; index += 1) {
+    accepted += a.enqueue({ type: 'say', text: `m${index}` }) ? 1 : 0;
+  }
+  t.is(accepted, 8);
+  a.poll(0);
+  const sizes = a.tableSizes();
+  const bounds = linkTableBounds(config);
+  t.is(sizes.unacked, 8);
+  t.is(sizes.inFlight, 1);
+  for (const table of Object.keys(sizes) as (keyof typeof sizes)[]) {
+    t.true(sizes[table] <= bounds[table], table);
+  }
 });

@@ -13,7 +13,24 @@ import type { LinkConfig } from './link-config.ts';
 import { RttEstimator } from './rtt.ts';
 
 /** Why a link gave up on its peer. */
-export type LinkDeath = 'idle-timeout' | 'retransmit-limit';
+/**
+ * Why a link gave up on its peer: silence for the idle timeout, the retransmission limit reached in
+ * silence, or (for a link opened before its peer ever spoke, as a server's session is) no word at all
+ * within the first-contact timeout.
+ */
+export type LinkDeath = 'idle-timeout' | 'retransmit-limit' | 'never-heard-from';
+
+/** How a link starts. */
+export interface LinkOptions {
+  /**
+   * The peer has not spoken on this link yet and has this long to (a server's session, opened by a
+   * JOIN whose client may still be retrying its handshake): until it does, neither the idle timeout
+   * nor the retransmission limit applies, and silence past this ends the link as `never-heard-from`.
+   * Without it, the link counts the peer as heard from at its start (a client's link, opened by the
+   * server's ACCEPT).
+   */
+  readonly firstContactTimeoutMs?: number;
+}
 
 /** A packet is declared lost once a packet this many numbers later has been acknowledged (RFC 9002). */
 const PACKET_REORDER_THRESHOLD = 3;
@@ -23,6 +40,42 @@ interface SentPacket {
   readonly sentAtMs: number;
   readonly frames: readonly ReliableFrame[];
   readonly ping: boolean;
+}
+
+/** The tables a link keeps, each with a named maximum ({@link linkTableBounds}). */
+export interface LinkTableSizes {
+  /** Reliable frames queued or in flight, not yet acknowledged. */
+  readonly unacked: number;
+  /** Frames never sent yet. */
+  readonly fresh: number;
+  /** Frames whose packet was lost, waiting to go again. */
+  readonly lost: number;
+  /** Packets sent and neither acknowledged nor declared lost. */
+  readonly inFlight: number;
+  /** Packets declared lost, kept so that a late acknowledgement still counts. */
+  readonly declaredLost: number;
+  /** Frames received ahead of a gap, waiting to be delivered in order. */
+  readonly reorderBuffer: number;
+  /** Ranges of received packet numbers, as the next ACK carries them. */
+  readonly ackRanges: number;
+}
+
+/**
+ * The most each table of a link may hold under `config`, whatever the peer or the network does:
+ * the send queue is refused past `sendQueueCountMax`; frames in flight lie within the window, one
+ * PING packet at most beside them; declared-lost packets are evicted past the window; frames beyond
+ * the window are refused; an ACK carries at most `ackRangeCountMax` ranges.
+ */
+export function linkTableBounds(config: LinkConfig): LinkTableSizes {
+  return {
+    unacked: config.sendQueueCountMax,
+    fresh: config.sendQueueCountMax,
+    lost: config.sendQueueCountMax,
+    inFlight: config.windowCount + 1,
+    declaredLost: config.windowCount,
+    reorderBuffer: config.windowCount,
+    ackRanges: config.ackRangeCountMax,
+  };
 }
 
 /** What a link has counted since it started; the simulation checks the high-water marks. */
@@ -46,7 +99,7 @@ export interface LinkStats {
  * owner feeds it packets and the time, and sends the datagrams `poll` returns (the quinn-proto and h11
  * pattern). Packet numbers only go up; lost frames travel again in new packets. Acknowledgements carry
  * ranges; the retransmission timer follows RFC 6298; a quiet link sends keepalive PINGs; a peer is dead
- * after `retransmitCountMax` consecutive timeouts or `idleTimeoutMs` of silence.
+ * after `retransmitCountMax` timeouts in a row with nothing heard from it, or `idleTimeoutMs` of silence.
  *
  * @example
  * const link = new Link(LINK_CONFIG_DEFAULT, sessionId, now());
@@ -91,7 +144,12 @@ export class Link {
   readonly #declaredLost = new Map<number, SentPacket>();
   #pingPending = false;
   #rtoDeadlineMs: number | undefined;
-  #consecutiveTimeouts = 0;
+  /**
+   * Retransmission timeouts in a row with not a single new packet from the peer in between. Only
+   * silence kills a link: a peer whose packets keep arriving is alive, even if ours are slow to get
+   * through (they are still retried, and its idle timeout or ours settles a path that stays one-way).
+   */
+  #silentTimeouts = 0;
   #lastAckElicitingSentAtMs: number;
 
   // Receiving.
@@ -100,14 +158,18 @@ export class Link {
   #nextDeliverMsgSeq = 0;
   readonly #reorderBuffer = new Map<number, ReliableFrame>();
   #lastReceivedAtMs: number;
+  /** Until the peer's first packet: when the link gives up on ever hearing from it. */
+  #firstContactDeadlineMs: number | undefined;
 
-  constructor(config: LinkConfig, sessionId: SessionId, nowMs: number) {
+  constructor(config: LinkConfig, sessionId: SessionId, nowMs: number, options: LinkOptions = {}) {
     this.config = config;
     this.sessionId = sessionId;
     this.#rtt = new RttEstimator(config);
     this.#received = new AckRanges(config.ackRangeCountMax);
     this.#lastReceivedAtMs = nowMs;
     this.#lastAckElicitingSentAtMs = nowMs;
+    this.#firstContactDeadlineMs =
+      options.firstContactTimeoutMs === undefined ? undefined : nowMs + options.firstContactTimeoutMs;
   }
 
   /** Set once the peer is declared dead; a dead link neither sends nor delivers. */
@@ -118,6 +180,34 @@ export class Link {
   /** Reliable frames queued or in flight, not yet acknowledged. */
   get sendQueueCount(): number {
     return this.#unacked.size;
+  }
+
+  /**
+   * Calls `visit` for each table with its size now and its maximum ({@link linkTableBounds}),
+   * allocating nothing: a simulation checks every table after every step.
+   */
+  visitTables(visit: (table: keyof LinkTableSizes, size: number, max: number) => void): void {
+    const config = this.config;
+    visit('unacked', this.#unacked.size, config.sendQueueCountMax);
+    visit('fresh', this.#fresh.length, config.sendQueueCountMax);
+    visit('lost', this.#lost.length, config.sendQueueCountMax);
+    visit('inFlight', this.#inFlight.size, config.windowCount + 1);
+    visit('declaredLost', this.#declaredLost.size, config.windowCount);
+    visit('reorderBuffer', this.#reorderBuffer.size, config.windowCount);
+    visit('ackRanges', this.#received.rangeCount, config.ackRangeCountMax);
+  }
+
+  /** How much each table holds now; {@link linkTableBounds} says how much it may. */
+  tableSizes(): LinkTableSizes {
+    return {
+      unacked: this.#unacked.size,
+      fresh: this.#fresh.length,
+      lost: this.#lost.length,
+      inFlight: this.#inFlight.size,
+      declaredLost: this.#declaredLost.size,
+      reorderBuffer: this.#reorderBuffer.size,
+      ackRanges: this.#received.rangeCount,
+    };
   }
 
   /** The current retransmission timeout, for logs and tests. */
@@ -150,9 +240,14 @@ export class Link {
       return [];
     }
     this.stats.datagramsReceived += 1;
-    this.#lastReceivedAtMs = nowMs;
     const isNew = this.#received.add(packet.packetNumber);
-    if (!isNew) {
+    if (isNew) {
+      // Only a packet never seen before is a sign of life: a duplicate, or a copy that arrives long
+      // after (a network that delays, or someone replaying), says nothing about the peer now.
+      this.#lastReceivedAtMs = nowMs;
+      this.#silentTimeouts = 0;
+      this.#firstContactDeadlineMs = undefined;
+    } else {
       this.stats.duplicatePacketsReceived += 1;
     }
     let ackEliciting = false;
@@ -195,7 +290,7 @@ export class Link {
     if (this.#ackPending || this.#pingPending || this.#hasSendableFrame()) {
       return nowMs;
     }
-    let deadline = this.#lastReceivedAtMs + this.config.idleTimeoutMs;
+    let deadline = this.#silenceDeadlineMs();
     if (this.#rtoDeadlineMs !== undefined) {
       deadline = Math.min(deadline, this.#rtoDeadlineMs);
     } else {
@@ -209,8 +304,8 @@ export class Link {
     if (this.#dead !== undefined) {
       return;
     }
-    if (nowMs >= this.#lastReceivedAtMs + this.config.idleTimeoutMs) {
-      this.#dead = 'idle-timeout';
+    if (nowMs >= this.#silenceDeadlineMs()) {
+      this.#dead = this.#firstContactDeadlineMs === undefined ? 'idle-timeout' : 'never-heard-from';
       return;
     }
     if (this.#rtoDeadlineMs !== undefined && nowMs >= this.#rtoDeadlineMs) {
@@ -222,14 +317,21 @@ export class Link {
     }
   }
 
+  /** When silence ends the link: the idle timeout, or before first contact the first-contact deadline. */
+  #silenceDeadlineMs(): number {
+    return this.#firstContactDeadlineMs ?? this.#lastReceivedAtMs + this.config.idleTimeoutMs;
+  }
+
   #keepaliveDeadlineMs(): number {
     return Math.max(this.#lastReceivedAtMs, this.#lastAckElicitingSentAtMs) + this.config.keepaliveIntervalMs;
   }
 
   #onRetransmitTimeout(): void {
     this.stats.retransmitTimeouts += 1;
-    this.#consecutiveTimeouts += 1;
-    if (this.#consecutiveTimeouts > this.config.retransmitCountMax) {
+    this.#silentTimeouts += 1;
+    // Before the peer's first word, only the first-contact deadline ends the link: the peer may still
+    // be handshaking, and its retried JOIN must find the session there.
+    if (this.#silentTimeouts > this.config.retransmitCountMax && this.#firstContactDeadlineMs === undefined) {
       this.#dead = 'retransmit-limit';
       return;
     }
@@ -287,7 +389,6 @@ export class Link {
     if (largestNewlySentAtMs !== undefined) {
       this.#rtt.sample(nowMs - largestNewlySentAtMs);
     }
-    this.#consecutiveTimeouts = 0;
     const lost = [...this.#inFlight.values()].filter(
       (packet) => packet.packetNumber + PACKET_REORDER_THRESHOLD <= largest,
     );

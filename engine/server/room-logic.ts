@@ -45,6 +45,11 @@ export interface ServerConfig {
    * (the link retransmits meanwhile), then stops whatever is unconfirmed.
    */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Names per MEMBERS frame at most: 30 names of 32 characters stay well inside one datagram. A
+   * longer member list is split over several frames.
+   */
+  readonly membersPerFrameMax: number;
   readonly link: LinkConfig;
 }
 
@@ -119,9 +124,6 @@ export function createRoomState(config: ServerConfig, roomKey: Uint8Array, env: 
   };
 }
 
-/** Member names per MEMBERS frame: 30 names of 32 characters stay well inside one datagram. */
-const MEMBERS_PER_FRAME_MAX = 30;
-
 function drop(state: RoomState, from: PeerAddress, reason: DropReason, detail?: string): RoomStep {
   state.stats.datagramsDropped[reason] += 1;
   const event: ServerEvent =
@@ -160,7 +162,10 @@ export function onDatagram(state: RoomState, datagram: Uint8Array, from: PeerAdd
         state: secrets === state.secrets ? state : { ...state, secrets },
         effects: [
           { kind: 'send', datagram: challenge, to: from },
-          { kind: 'emit', event: { type: 'handshake.challenged', address: formatAddress(from) } },
+          {
+            kind: 'emit',
+            event: { type: 'handshake.challenged', address: formatAddress(from), reason: 'hello' },
+          },
         ],
       };
     }
@@ -234,7 +239,7 @@ function onJoin(stateBefore: RoomState, join: JoinPacket, from: PeerAddress): Ro
         state,
         effects: [
           { kind: 'send', datagram: challenge, to: from },
-          { kind: 'emit', event: { type: 'handshake.challenged', address } },
+          { kind: 'emit', event: { type: 'handshake.challenged', address, reason: 'cookie-expired' } },
         ],
       };
     }
@@ -323,7 +328,7 @@ function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: 
   const effects: RoomEffect[] = [
     { kind: 'spawn', sessionId, address: from },
     { kind: 'send', datagram: accept, to: from },
-    { kind: 'deliver', sessionId, frames: membersFrames(roomSeq, names) },
+    { kind: 'deliver', sessionId, frames: membersFrames(roomSeq, names, state.config.membersPerFrameMax) },
   ];
   for (const other of others) {
     effects.push({
@@ -350,14 +355,18 @@ function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: 
   return { state: { ...state, sessions, members, recentJoins, roomSeq }, effects };
 }
 
-function membersFrames(roomSeq: number, names: readonly string[]): Omit<MembersFrame, 'msgSeq'>[] {
+function membersFrames(
+  roomSeq: number,
+  names: readonly string[],
+  perFrameMax: number,
+): Omit<MembersFrame, 'msgSeq'>[] {
   const frames: Omit<MembersFrame, 'msgSeq'>[] = [];
-  for (let start = 0; start < names.length; start += MEMBERS_PER_FRAME_MAX) {
-    const chunk = names.slice(start, start + MEMBERS_PER_FRAME_MAX);
+  for (let start = 0; start < names.length; start += perFrameMax) {
+    const chunk = names.slice(start, start + perFrameMax);
     frames.push({
       type: 'members',
       roomSeq,
-      final: start + MEMBERS_PER_FRAME_MAX >= names.length,
+      final: start + perFrameMax >= names.length,
       names: chunk,
     });
   }
@@ -381,6 +390,7 @@ export function onSaid(state: RoomState, sessionId: SessionId, text: string): Ro
       event: {
         type: 'message.received',
         roomSeq,
+        sessionId,
         from: record.name,
         text,
         byteCount: utf8ByteLength(text),
@@ -432,6 +442,7 @@ export function onLeave(
             roomSeq,
             name: record.name,
             address: record.addressKey,
+            sessionId,
             reason: 'quit',
             memberCount: members.size,
           }
@@ -440,6 +451,7 @@ export function onLeave(
             roomSeq,
             name: record.name,
             address: record.addressKey,
+            sessionId,
             reason: 'timeout',
             cause: leave.cause,
             memberCount: members.size,

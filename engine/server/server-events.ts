@@ -28,7 +28,12 @@ export type DropReason =
  * emits them with xstate's `emit`; subscribe with `server.on('*', …)` or by type.
  */
 export type ServerEvent =
-  | { readonly type: 'handshake.challenged'; readonly address: string }
+  /** A CHALLENGE sent: for a HELLO, or afresh for a JOIN whose cookie's slot had passed. */
+  | {
+      readonly type: 'handshake.challenged';
+      readonly address: string;
+      readonly reason: 'hello' | 'cookie-expired';
+    }
   | {
       readonly type: 'member.joined';
       readonly roomSeq: number;
@@ -46,6 +51,8 @@ export type ServerEvent =
   | {
       readonly type: 'message.received';
       readonly roomSeq: number;
+      /** The author's session: a name can pass from one member to another over time. */
+      readonly sessionId: SessionId;
       readonly from: string;
       readonly text: string;
       readonly byteCount: number;
@@ -57,6 +64,7 @@ export type ServerEvent =
       readonly roomSeq: number;
       readonly name: string;
       readonly address: string;
+      readonly sessionId: SessionId;
       readonly reason: LeaveReason;
       /** For a timeout: what the link saw. */
       readonly cause?: SessionDeath;

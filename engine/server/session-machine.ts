@@ -9,7 +9,7 @@ import type { Environment, PeerAddress } from '../port.ts';
  * Why a session ended without a goodbye: its link died, it fell too far behind (queue full), or its
  * client never answered after the handshake.
  */
-export type SessionDeath = LinkDeath | 'send-queue-full' | 'never-heard-from';
+export type SessionDeath = LinkDeath | 'send-queue-full';
 
 export interface SessionInput {
   readonly sessionId: SessionId;
@@ -50,7 +50,6 @@ export type SessionReport =
 export interface SessionContext {
   readonly sessionId: SessionId;
   readonly driver: LinkDriver;
-  readonly firstContactTimeoutMs: number;
 }
 
 /**
@@ -135,18 +134,15 @@ export const sessionMachine = setup({
       return link.sendQueueCount + event.frames.length > link.config.sendQueueCountMax - 1;
     },
     allAcknowledged: ({ context }) => context.driver.link.sendQueueCount === 0,
-    neverHeardFrom: ({ context }) => context.driver.link.stats.datagramsReceived === 0,
-  },
-  delays: {
-    firstContactTimeout: ({ context }) => context.firstContactTimeoutMs,
   },
 }).createMachine({
   id: 'session',
   context: ({ input }) => ({
     sessionId: input.sessionId,
-    firstContactTimeoutMs: input.firstContactTimeoutMs,
     driver: new LinkDriver(
-      new Link(input.linkConfig, input.sessionId, input.env.now()),
+      new Link(input.linkConfig, input.sessionId, input.env.now(), {
+        firstContactTimeoutMs: input.firstContactTimeoutMs,
+      }),
       input.address,
       input.env,
     ),
@@ -169,13 +165,6 @@ export const sessionMachine = setup({
         'room.shutdown': { target: 'closing', actions: 'enqueueShutdown' },
         'link.tick': { actions: 'tickAndCheck' },
         'link.died': { target: 'closed', actions: { type: 'reportDeath', params: { reason: 'link' } } },
-      },
-      after: {
-        firstContactTimeout: {
-          guard: 'neverHeardFrom',
-          target: 'closed',
-          actions: { type: 'reportDeath', params: { reason: 'never-heard-from' } },
-        },
       },
     },
     closing: {

@@ -5,6 +5,8 @@ import { type FaultDecision, NO_FAULT, type Partition } from '../network.ts';
 export const FAULT_DELAY_MS_MAX_DEFAULT = 50;
 /** A tape longer than the datagrams of a typical safety phase, so faults can strike late too. */
 export const FAULT_TAPE_LENGTH_MAX_DEFAULT = 2000;
+/** Late copies arrive up to this long after their datagram was sent: well past every timeout. */
+export const LATE_COPY_MS_MAX_DEFAULT = 60_000;
 
 /** Relative weights (integers) of the kinds of decision, and the bounds of a tape. */
 export interface FaultTapeOptions {
@@ -14,6 +16,9 @@ export interface FaultTapeOptions {
   readonly duplicateWeight?: number;
   readonly delayWeight?: number;
   readonly delayMsMax?: number;
+  /** Weight of "a copy arrives seconds or minutes later" (0 by default). */
+  readonly lateCopyWeight?: number;
+  readonly lateCopyMsMax?: number;
   readonly decisionCountMax?: number;
   /**
    * The fewest decisions a tape holds (0 by default). Swarm testing sets it to the maximum, so that
@@ -53,6 +58,23 @@ export function faultDecisionArb(options: FaultTapeOptions = {}): fc.Arbitrary<F
       arbitrary: fc
         .integer({ min: 1, max: Math.max(1, delayMsMax) })
         .map((ms): FaultDecision => ({ drop: false, duplicate: false, delayMs: ms })),
+    },
+    {
+      // Held somewhere for seconds or minutes, then delivered; half the time the prompt copy is lost.
+      weight: options.lateCopyWeight ?? 0,
+      arbitrary: fc
+        .record({
+          drop: fc.boolean(),
+          // Half of them past 30 s: longer than every timeout, long after the session they belong to.
+          lateCopyMs: fc.oneof(
+            fc.integer({ min: 1000, max: 30_000 }),
+            fc.integer({
+              min: 30_001,
+              max: Math.max(30_001, options.lateCopyMsMax ?? LATE_COPY_MS_MAX_DEFAULT),
+            }),
+          ),
+        })
+        .map(({ drop, lateCopyMs }): FaultDecision => ({ drop, duplicate: false, delayMs: 0, lateCopyMs })),
     },
   ];
   // A kind of fault with weight 0 is left out; the clean case stays first, so it shrinks toward it.

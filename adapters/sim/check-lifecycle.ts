@@ -1,0 +1,331 @@
+import { formatAddress } from '../../engine/index.ts';
+import type { ClientRecord, RunRecord } from './run.ts';
+import { SERVER_NODE, SIM_CLIENT_CONFIG, SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
+import { membershipOf, sequencedTexts, type Timeline } from './timeline.ts';
+
+/**
+ * The guarantees about how long things last: a crashed client is announced in time, nothing is
+ * stuck once the network has healed, nobody alive and reachable is removed, and a stopped server
+ * tells its members.
+ */
+
+/** The longest an ordinary datagram is in flight: base latency plus the largest extra delay (and its duplicate). */
+export function maxNetworkDelayMs(run: RunRecord): number {
+  let extra = 0;
+  for (const decision of run.scenario.faultTape) {
+    extra = Math.max(extra, decision.delayMs);
+  }
+  return run.scenario.latencyMs + 2 * extra + 1;
+}
+
+/** The longest any copy is in flight, late copies included. */
+function maxCopyDelayMs(run: RunRecord): number {
+  let late = 0;
+  for (const decision of run.scenario.faultTape) {
+    late = Math.max(late, decision.lateCopyMs ?? 0);
+  }
+  return Math.max(maxNetworkDelayMs(run), run.scenario.latencyMs + late);
+}
+
+/**
+ * How long after the network heals a death may still be the partition's doing, derived from the
+ * link's limits rather than guessed: a live peer sends something at least every keepalive interval
+ * (or every retransmission timeout, at most `rtoMaxMs`, while it has data in flight), and a client
+ * still handshaking retries at least every `handshakeRetryMaxMs`; that datagram takes at most the
+ * run's longest delay to arrive. A link that dies later than this after the heal was killed while
+ * its peer's packets could reach it.
+ */
+export function deathGraceMs(run: RunRecord): number {
+  return (
+    Math.max(
+      SIM_LINK_CONFIG.keepaliveIntervalMs,
+      SIM_LINK_CONFIG.rtoMaxMs,
+      SIM_CLIENT_CONFIG.handshakeRetryMaxMs,
+    ) +
+    maxNetworkDelayMs(run) +
+    1
+  );
+}
+
+function closedEvent(client: ClientRecord) {
+  const found = client.events.find(({ event }) => event.type === 'closed');
+  return found?.event.type === 'closed' ? { t: found.t, event: found.event } : undefined;
+}
+
+/**
+ * A client that went silent is announced as left (timeout) within the idle timeout (within the
+ * first-contact timeout, when it never spoke on its session).
+ */
+export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  // A late copy of a datagram that was otherwise lost is news to the server, and proves the client
+  // alive as of when it was sent: the bound allows for the longest copy in flight.
+  const slackMs = maxCopyDelayMs(run) + 1;
+  for (const client of run.clients) {
+    const crashedAtMs = client.crashedAtMs;
+    const membership = membershipOf(timeline, client);
+    if (crashedAtMs === undefined || membership === undefined) {
+      continue;
+    }
+    if (membership.leftSeq !== undefined && (membership.leftAtMs ?? 0) <= crashedAtMs) {
+      continue;
+    }
+    const stopAt = run.scenario.shutdownAtMs;
+    if (
+      stopAt !== undefined &&
+      stopAt <=
+        crashedAtMs +
+          Math.max(SIM_LINK_CONFIG.idleTimeoutMs, SIM_SERVER_CONFIG.firstContactTimeoutMs) +
+          slackMs
+    ) {
+      // The server stopped before the timeout was due: nobody is announced after a shutdown.
+      continue;
+    }
+    // A session its client never spoke on is held for the first-contact timeout (the client may still
+    // be handshaking); once it has spoken, the idle timeout governs.
+    const heardFrom = sessionArrivals(run, client.node).some((t) => t <= crashedAtMs + slackMs);
+    const timeoutMs = heardFrom ? SIM_LINK_CONFIG.idleTimeoutMs : SIM_SERVER_CONFIG.firstContactTimeoutMs;
+    const deadlineMs = Math.max(crashedAtMs, membership.joinedAtMs) + timeoutMs + slackMs;
+    if (deadlineMs > run.scenario.endAtMs) {
+      continue;
+    }
+    if (membership.leftAtMs === undefined) {
+      problems.push(`${client.node} crashed at ${crashedAtMs} ms and was never announced as left`);
+    } else if (membership.leftAtMs > deadlineMs) {
+      problems.push(
+        `${client.node} crashed at ${crashedAtMs} ms but left only at ${membership.leftAtMs} ms (bound ${deadlineMs})`,
+      );
+    } else if (membership.leftReason !== 'timeout') {
+      problems.push(`${client.node} crashed but left with reason ${membership.leftReason}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Once the network has healed and the run has gone on for longer than every timeout, nothing is stuck:
+ * every client that did not crash has either closed or is a member the room still holds, having had
+ * every message it said sequenced; every QUIT has closed its client; a stopped server has left
+ * nobody believing it is in.
+ */
+export function checkLiveness(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  for (const client of run.clients) {
+    if (client.crashedAtMs !== undefined || !client.started) {
+      continue;
+    }
+    const closed = closedEvent(client) !== undefined;
+    const membership = membershipOf(timeline, client);
+    if (client.quitAtMs !== undefined && !closed) {
+      problems.push(
+        `${client.node} asked to QUIT at ${client.quitAtMs} ms and was still ${client.finalState} at the end`,
+      );
+      continue;
+    }
+    if (closed) {
+      continue;
+    }
+    if (run.serverStoppedAtMs !== undefined) {
+      problems.push(
+        `${client.node} was still ${client.finalState} at the end, though the server stopped at ${run.serverStoppedAtMs} ms`,
+      );
+    } else if (client.finalState !== '"joined"') {
+      problems.push(
+        `${client.node} was stuck in ${client.finalState} at the end, long after the network healed`,
+      );
+    } else if (membership === undefined || membership.leftSeq !== undefined) {
+      problems.push(`${client.node} believes it is joined, but the room does not hold it at the end`);
+    } else {
+      const unsequenced = client.said.length - sequencedTexts(timeline, client).length;
+      if (unsequenced > 0) {
+        problems.push(`${client.node} is joined but ${unsequenced} of its messages were never sequenced`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Addresses whose JOIN the server turned away for reasons of its own (busy, stopping), not the client's fault. */
+function turnedAwayAddresses(run: RunRecord): Set<string> {
+  const addresses = new Set<string>();
+  for (const { event } of run.server) {
+    if (event.type === 'datagram.dropped' && (event.reason === 'busy' || event.reason === 'shutting-down')) {
+      addresses.add(event.address);
+    }
+  }
+  return addresses;
+}
+
+/**
+ * No wrongful deaths: a client that did not crash, knows the password and is not stopped by the
+ * server, whose path to the server has healed, is never announced as left and never closed for a
+ * timeout, later than {@link deathGraceMs} after the heal (or after its own QUIT, for the closing of
+ * a client that quit). A member removed because its send queue overflowed is slow, not wrongly dead;
+ * a client that times out after the server removed it follows from that removal.
+ */
+export function checkNoWrongfulDeath(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  const graceMs = deathGraceMs(run);
+  const healAtMs = run.scenario.healAtMs;
+  const stopAtMs = run.scenario.shutdownAtMs ?? Number.POSITIVE_INFINITY;
+  const turnedAway = turnedAwayAddresses(run);
+  for (const client of run.clients) {
+    if (client.crashedAtMs !== undefined || !client.started || !client.plan.knowsPassword) {
+      continue;
+    }
+    const membership = membershipOf(timeline, client);
+    const closed = closedEvent(client);
+    if (membership?.leftReason === 'timeout' && membership.leftCause !== 'send-queue-full') {
+      const leftAtMs = membership.leftAtMs ?? 0;
+      const quitFirst = client.quitAtMs !== undefined && client.quitAtMs <= leftAtMs;
+      const closedFirst = closed !== undefined && closed.t < leftAtMs;
+      if (!quitFirst && !closedFirst && leftAtMs > healAtMs + graceMs && leftAtMs < stopAtMs) {
+        problems.push(
+          `${client.node} (${client.plan.name}) was announced as left (${membership.leftCause}) at ${leftAtMs} ms, ${leftAtMs - healAtMs} ms after the heal, though it was alive and reachable`,
+        );
+      }
+    }
+    if (
+      closed === undefined ||
+      (closed.event.reason !== 'timeout' && closed.event.reason !== 'unreachable')
+    ) {
+      continue;
+    }
+    const fromMs = Math.max(healAtMs, client.quitAtMs ?? 0);
+    // Once the server has ended the session (its own death of it is judged above), the client can
+    // only time out: that is the consequence, not a second death.
+    const removedFirst = membership?.leftAtMs !== undefined && membership.leftAtMs <= closed.t;
+    if (
+      closed.t > fromMs + graceMs &&
+      closed.t < stopAtMs &&
+      !removedFirst &&
+      !turnedAway.has(formatAddress(client.address))
+    ) {
+      problems.push(
+        `${client.node} (${client.plan.name}) closed as ${closed.event.reason} ("${closed.event.message}") at ${closed.t} ms, ${closed.t - fromMs} ms after its path had healed`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * The first arrival at the server of each session datagram from `node`, as the network delivered
+ * it (later copies and copies far older than any ordinary delay are not news to a link).
+ */
+function sessionArrivals(run: RunRecord, node: string): number[] {
+  const ordinaryMs = maxNetworkDelayMs(run);
+  const sendTimes = new Map<number, number>();
+  const arrived = new Set<number>();
+  const arrivals: number[] = [];
+  for (const entry of run.trace.entries) {
+    if (entry.kind === 'event' || entry.from !== node) {
+      continue;
+    }
+    if (entry.kind === 'send' && entry.packet === 'session') {
+      sendTimes.set(entry.send, entry.t);
+    } else if (entry.kind === 'deliver' && entry.to === SERVER_NODE && !arrived.has(entry.send)) {
+      arrived.add(entry.send);
+      const sentAt = sendTimes.get(entry.send);
+      if (sentAt !== undefined && entry.t - sentAt <= ordinaryMs) {
+        arrivals.push(entry.t);
+      }
+    }
+  }
+  return arrivals;
+}
+
+/**
+ * A link does not declare its peer dead while packets from it keep arriving: a member announced as
+ * left for the retransmission limit had sent nothing new to the server during the last retransmission
+ * timeout (at least `rtoMinMs`), and one left for the idle timeout nothing during the idle timeout.
+ */
+export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
+  for (const membership of timeline.memberships.values()) {
+    const cause = membership.leftCause;
+    if (cause !== 'retransmit-limit' && cause !== 'idle-timeout') {
+      continue;
+    }
+    const client = clientBySession.get(membership.sessionId);
+    const leftAtMs = membership.leftAtMs ?? 0;
+    if (client === undefined) {
+      continue;
+    }
+    const windowMs = cause === 'retransmit-limit' ? SIM_LINK_CONFIG.rtoMinMs : SIM_LINK_CONFIG.idleTimeoutMs;
+    const heard = sessionArrivals(run, client.node).filter((t) => t > leftAtMs - windowMs && t < leftAtMs);
+    if (heard.length > 0) {
+      problems.push(
+        `${client.node} was declared dead (${cause}) at ${leftAtMs} ms, though the server had received ${heard.length} new packets from it in the ${windowMs} ms before (the last at ${heard.at(-1)} ms)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * A stopped server tells every member and stops within its shutdown timeout: the room admits and
+ * sequences nothing more, every member still running is closed as `server-closed` (when the network
+ * has healed by then; over a faulty one, by a timeout at worst), and no more members are counted as
+ * having confirmed than were told.
+ */
+export function checkShutdown(run: RunRecord, timeline: Timeline): string[] {
+  const shutdownAtMs = run.scenario.shutdownAtMs;
+  const closing = run.server.find(({ event }) => event.type === 'server.closing');
+  const stopped = run.server.find(({ event }) => event.type === 'server.stopped');
+  if (shutdownAtMs === undefined) {
+    return closing === undefined ? [] : ['the server stopped, though nobody asked it to'];
+  }
+  if (shutdownAtMs >= run.scenario.endAtMs) {
+    return [];
+  }
+  const problems: string[] = [];
+  const stopBoundMs = shutdownAtMs + SIM_SERVER_CONFIG.shutdownTimeoutMs + 1;
+  if (stopped === undefined || stopped.event.type !== 'server.stopped') {
+    return [`the server was asked to stop at ${shutdownAtMs} ms and never did`];
+  }
+  if (stopped.t > stopBoundMs) {
+    problems.push(`the server stopped at ${stopped.t} ms, past its bound of ${stopBoundMs} ms`);
+  }
+  for (const event of timeline.events) {
+    if (event.t >= shutdownAtMs && event.kind !== 'left') {
+      problems.push(`the stopping room still sequenced #${event.roomSeq} (${event.kind}) at ${event.t} ms`);
+    }
+  }
+  const atShutdown = [...timeline.memberships.values()].filter(
+    (membership) =>
+      membership.joinedAtMs <= shutdownAtMs &&
+      (membership.leftAtMs === undefined || membership.leftAtMs > shutdownAtMs),
+  );
+  if (closing?.event.type === 'server.closing' && closing.event.memberCount !== atShutdown.length) {
+    problems.push(
+      `the server told ${closing.event.memberCount} members it was closing, but ${atShutdown.length} were in the room`,
+    );
+  }
+  const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
+  let toldAndClosed = 0;
+  for (const membership of atShutdown) {
+    const client = clientBySession.get(membership.sessionId);
+    const closed = client === undefined ? undefined : closedEvent(client);
+    if (closed?.event.reason === 'server-closed') {
+      toldAndClosed += 1;
+    }
+    const running =
+      client !== undefined &&
+      client.crashedAtMs === undefined &&
+      (client.quitAtMs === undefined || client.quitAtMs > shutdownAtMs) &&
+      (closed === undefined || closed.t >= shutdownAtMs);
+    if (running && shutdownAtMs >= run.scenario.healAtMs && closed?.event.reason !== 'server-closed') {
+      problems.push(
+        `${client.node} was in the room when the server stopped on a healed network, but ${closed === undefined ? 'never closed' : `closed as ${closed.event.reason}`}`,
+      );
+    }
+  }
+  if (stopped.event.confirmedCount > toldAndClosed) {
+    problems.push(
+      `the server counted ${stopped.event.confirmedCount} members as having confirmed, but only ${toldAndClosed} were closed by the notice`,
+    );
+  }
+  return problems;
+}

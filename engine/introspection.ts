@@ -1,0 +1,94 @@
+import type { Actor } from 'xstate';
+import type { clientMachine } from './client/client-machine.ts';
+import type { SessionId } from './codec/frames.ts';
+import type { Link, LinkStats, LinkTableSizes } from './link/link.ts';
+import type { roomMachine } from './server/room-machine.ts';
+
+/**
+ * Documented ways to look inside running machines, for simulations, tests and monitoring: what the
+ * links counted, and how full every table is against its named maximum. Nothing here changes a
+ * machine. (How the machines hold these is theirs to change; these functions are the contract.)
+ */
+
+/**
+ * Visits one table: its kind (`room.sessions`, `link.unacked`, `client.pendingTexts`, …), its size,
+ * its named maximum, and who owns it (`room`, a session id, `client`).
+ */
+export type TableVisitor = (table: string, size: number, max: number, owner: string) => void;
+
+/** The kinds of link table, by the link's own names: built once, so that visiting allocates nothing. */
+const LINK_TABLES: Record<keyof LinkTableSizes, string> = {
+  unacked: 'link.unacked',
+  fresh: 'link.fresh',
+  lost: 'link.lost',
+  inFlight: 'link.inFlight',
+  declaredLost: 'link.declaredLost',
+  reorderBuffer: 'link.reorderBuffer',
+  ackRanges: 'link.ackRanges',
+};
+
+function visitLink(owner: string, link: Link, visit: TableVisitor): void {
+  link.visitTables((table, size, max) => visit(LINK_TABLES[table], size, max, owner));
+}
+
+/** Every table of a server: the room's (sessions, members, recent joins) and each session's link. */
+export function visitServerTables(server: Actor<typeof roomMachine>, visit: TableVisitor): void {
+  const snapshot = server.getSnapshot();
+  const room = snapshot.context;
+  visit('room.sessions', room.sessions.size, room.config.sessionCountMax, 'room');
+  visit('room.members', room.members.size, room.config.memberCountMax, 'room');
+  visit('room.recentJoins', room.recentJoins.size, room.config.recentJoinCountMax, 'room');
+  const children = snapshot.children;
+  for (const id in children) {
+    const link = children[id]?.getSnapshot().context.driver.link;
+    if (link !== undefined) {
+      visitLink(id, link, visit);
+    }
+  }
+}
+
+/** Every table of a client: texts waiting for the handshake, the member lists, and its link. */
+export function visitClientTables(client: Actor<typeof clientMachine>, visit: TableVisitor): void {
+  const context = client.getSnapshot().context;
+  const config = context.config;
+  // One place is kept for the BYE, so texts wait at most one fewer than the send queue holds.
+  visit('client.pendingTexts', context.pendingTexts.length, config.link.sendQueueCountMax - 1, 'client');
+  visit('client.welcomeNames', context.welcomeNames.length, config.memberListCountMax, 'client');
+  visit('client.members', context.members.length, config.memberListCountMax, 'client');
+  const link = context.driver?.link;
+  if (link !== undefined) {
+    visitLink('client', link, visit);
+  }
+}
+
+/** What each session's link has counted, for the sessions the server holds now. */
+export function serverSessionStats(
+  server: Actor<typeof roomMachine>,
+): { readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> }[] {
+  const sessions: { sessionId: SessionId; stats: Readonly<LinkStats> }[] = [];
+  for (const [sessionId, child] of Object.entries(server.getSnapshot().children)) {
+    const stats = child?.getSnapshot().context.driver.link.stats;
+    if (stats !== undefined) {
+      sessions.push({ sessionId, stats: { ...stats } });
+    }
+  }
+  return sessions;
+}
+
+/** The client's session id and what its link has counted, once the server has accepted it. */
+export function clientSession(
+  client: Actor<typeof clientMachine>,
+): { readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> } | undefined {
+  const link = client.getSnapshot().context.driver?.link;
+  return link === undefined ? undefined : { sessionId: link.sessionId, stats: { ...link.stats } };
+}
+
+/** The most sessions, members and remembered joins the server has held at once. */
+export function serverHighWater(server: Actor<typeof roomMachine>) {
+  const room = server.getSnapshot().context;
+  return {
+    sessionCount: Math.max(room.stats.sessionCountHighWater, room.sessions.size),
+    memberCount: Math.max(room.stats.memberCountHighWater, room.members.size),
+    recentJoinCount: Math.max(room.stats.recentJoinCountHighWater, room.recentJoins.size),
+  };
+}

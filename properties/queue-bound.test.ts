@@ -1,5 +1,0 @@
-import { defineProperty } from './harness.ts';
-
-defineProperty('properties/queue-bound.test.ts', 'no queue, buffer or table ever exceeds its maximum', [
-  'queue-bound',
-]);
