@@ -83,7 +83,7 @@ export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[]
     }
     // A session its client never spoke on is held for the first-contact timeout (the client may still
     // be handshaking); once it has spoken, the idle timeout governs.
-    const heardFrom = sessionArrivals(run, client.node).some((t) => t <= crashedAtMs + slackMs);
+    const heardFrom = arrivals(run, client.node, SERVER_NODE).some((t) => t <= crashedAtMs + slackMs);
     const timeoutMs = heardFrom ? SIM_LINK_CONFIG.idleTimeoutMs : SIM_SERVER_CONFIG.firstContactTimeoutMs;
     const deadlineMs = Math.max(crashedAtMs, membership.joinedAtMs) + timeoutMs + slackMs;
     if (deadlineMs > run.scenario.endAtMs) {
@@ -210,54 +210,110 @@ export function checkNoWrongfulDeath(run: RunRecord, timeline: Timeline): string
 }
 
 /**
- * The first arrival at the server of each session datagram from `node`, as the network delivered
- * it (later copies and copies far older than any ordinary delay are not news to a link).
+ * The first arrival at `to` of each session datagram from `from`, as the network delivered it (later
+ * copies, and copies far older than any ordinary delay, are not news to a link).
  */
-function sessionArrivals(run: RunRecord, node: string): number[] {
+function arrivals(run: RunRecord, from: string, to: string): number[] {
   const ordinaryMs = maxNetworkDelayMs(run);
   const sendTimes = new Map<number, number>();
   const arrived = new Set<number>();
-  const arrivals: number[] = [];
+  const times: number[] = [];
   for (const entry of run.trace.entries) {
-    if (entry.kind === 'event' || entry.from !== node) {
+    if (entry.kind === 'event' || entry.from !== from) {
       continue;
     }
     if (entry.kind === 'send' && entry.packet === 'session') {
       sendTimes.set(entry.send, entry.t);
-    } else if (entry.kind === 'deliver' && entry.to === SERVER_NODE && !arrived.has(entry.send)) {
+    } else if (entry.kind === 'deliver' && entry.to === to && !arrived.has(entry.send)) {
       arrived.add(entry.send);
       const sentAt = sendTimes.get(entry.send);
       if (sentAt !== undefined && entry.t - sentAt <= ordinaryMs) {
-        arrivals.push(entry.t);
+        times.push(entry.t);
       }
     }
   }
-  return arrivals;
+  return times;
 }
 
 /**
- * A link does not declare its peer dead while packets from it keep arriving: a member announced as
- * left for the retransmission limit had sent nothing new to the server during the last retransmission
- * timeout (at least `rtoMinMs`), and one left for the idle timeout nothing during the idle timeout.
+ * The least silence after which a link may give up on its peer, by its limits: the idle timeout; the
+ * retransmission limit, whose silent expiries come at doubling timeouts from the floor up (the first
+ * may come at once, armed before the last word was heard); the first-contact timeout, from the join.
+ */
+function leastSilenceMs(cause: string): number | undefined {
+  const link = SIM_LINK_CONFIG;
+  switch (cause) {
+    case 'idle-timeout':
+      return link.idleTimeoutMs;
+    case 'retransmit-limit': {
+      let silenceMs = 0;
+      for (let expiry = 1; expiry <= link.retransmitCountMax; expiry += 1) {
+        silenceMs += Math.min(link.rtoMaxMs, link.rtoMinMs * 2 ** expiry);
+      }
+      return silenceMs;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A link never declares its peer dead after less silence than its limits allow, and never while the
+ * peer's packets keep arriving: a member announced as left for the idle timeout or the retransmission
+ * limit had sent the server nothing new for at least {@link leastSilenceMs} before; one never heard
+ * from was silent for the first-contact timeout since its join; and a client that closed because the
+ * server stopped answering had heard nothing new from the server for the least of those.
  */
 export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
   const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
   for (const membership of timeline.memberships.values()) {
     const cause = membership.leftCause;
-    if (cause !== 'retransmit-limit' && cause !== 'idle-timeout') {
-      continue;
-    }
     const client = clientBySession.get(membership.sessionId);
     const leftAtMs = membership.leftAtMs ?? 0;
-    if (client === undefined) {
+    if (client === undefined || cause === undefined) {
       continue;
     }
-    const windowMs = cause === 'retransmit-limit' ? SIM_LINK_CONFIG.rtoMinMs : SIM_LINK_CONFIG.idleTimeoutMs;
-    const heard = sessionArrivals(run, client.node).filter((t) => t > leftAtMs - windowMs && t < leftAtMs);
-    if (heard.length > 0) {
+    const heard = arrivals(run, client.node, SERVER_NODE).filter((t) => t < leftAtMs);
+    if (cause === 'never-heard-from') {
+      if (heard.some((t) => t >= membership.joinedAtMs)) {
+        problems.push(
+          `${client.node} was declared never heard from at ${leftAtMs} ms, though the server had received its packets`,
+        );
+      } else if (leftAtMs - membership.joinedAtMs < SIM_SERVER_CONFIG.firstContactTimeoutMs) {
+        problems.push(
+          `${client.node} was declared never heard from ${leftAtMs - membership.joinedAtMs} ms after its join, before the first-contact timeout`,
+        );
+      }
+      continue;
+    }
+    const leastMs = leastSilenceMs(cause);
+    const lastHeardMs = Math.max(membership.joinedAtMs, heard.at(-1) ?? 0);
+    if (leastMs !== undefined && leftAtMs - lastHeardMs < leastMs) {
       problems.push(
-        `${client.node} was declared dead (${cause}) at ${leftAtMs} ms, though the server had received ${heard.length} new packets from it in the ${windowMs} ms before (the last at ${heard.at(-1)} ms)`,
+        `${client.node} was declared dead (${cause}) at ${leftAtMs} ms after ${leftAtMs - lastHeardMs} ms of silence (the last new packet at ${lastHeardMs} ms); its link allows no less than ${leastMs} ms`,
+      );
+    }
+  }
+  const leastClientMs = Math.min(
+    leastSilenceMs('idle-timeout') ?? 0,
+    leastSilenceMs('retransmit-limit') ?? 0,
+  );
+  for (const client of run.clients) {
+    const closed = closedEvent(client);
+    if (closed?.event.reason !== 'timeout' || closed.event.message !== 'the server stopped answering') {
+      continue;
+    }
+    const welcomedAt = client.events.find(({ event }) => event.type === 'welcome')?.t ?? 0;
+    const lastHeardMs = Math.max(
+      welcomedAt,
+      arrivals(run, SERVER_NODE, client.node)
+        .filter((t) => t < closed.t)
+        .at(-1) ?? 0,
+    );
+    if (closed.t - lastHeardMs < leastClientMs) {
+      problems.push(
+        `${client.node} gave the server up at ${closed.t} ms after ${closed.t - lastHeardMs} ms of silence; its link allows no less than ${leastClientMs} ms`,
       );
     }
   }

@@ -179,10 +179,24 @@ function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
   const problems = transcriptProblems(run, timeline, 'joined');
   for (const client of run.clients) {
     let known: Set<string> | undefined;
+    const membership = membershipOf(timeline, client);
+    // A member that stayed to the end was welcomed, with the room as it was at its join.
+    if (
+      membership !== undefined &&
+      isComplete(client, membership) &&
+      !client.events.some(({ event }) => event.type === 'welcome')
+    ) {
+      problems.push(`${client.node} (${client.plan.name}) was a member to the end but never got its welcome`);
+    }
     for (const { event } of client.events) {
+      if (
+        known === undefined &&
+        (event.type === 'joined' || event.type === 'message' || event.type === 'left')
+      ) {
+        problems.push(`${client.node} was shown ${event.type} (#${event.roomSeq}) before its welcome`);
+      }
       if (event.type === 'welcome') {
         known = new Set(event.members.map(sameNameKey));
-        const membership = membershipOf(timeline, client);
         if (membership !== undefined && event.members.join() !== membership.membersAtJoin.join()) {
           problems.push(
             `${client.node}'s welcome listed [${event.members}] but the room held [${membership.membersAtJoin}]`,

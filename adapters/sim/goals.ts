@@ -11,6 +11,7 @@ export const GOALS = {
   'members-split': 'a member list split over several MEMBERS frames',
   'cookie-expired': "a cookie's slot passed during a handshake, and the server challenged afresh",
   'datagram-30s-late': 'a datagram delivered more than 30 s after it was sent',
+  'join-replayed': 'a JOIN arriving again after its session ended, refused as a replay',
   'text-1000-bytes': 'a message of exactly 1000 bytes (the largest) sequenced',
   'text-999-bytes': 'a message of 999 bytes (one less than the largest) sequenced',
   'text-63-bytes': 'a message of 63 bytes (the largest one-byte varint length) sequenced',
@@ -129,7 +130,9 @@ export function goalsReached(run: RunRecord): Set<Goal> {
     events.some((event) => event.type === 'handshake.challenged' && event.reason === 'cookie-expired'),
   );
   for (const event of events) {
-    if (event.type === 'join.refused') {
+    if (event.type === 'datagram.dropped') {
+      reach('join-replayed', event.reason === 'replayed-join');
+    } else if (event.type === 'join.refused') {
       reach('room-full', event.reason === 'room-full');
       reach('name-taken', event.reason === 'name-taken');
       reach('bad-password', event.reason === 'bad-password');

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { type DatagramPort, type Environment, formatAddress, type PeerAddress } from '../../engine/port.ts';
 import { fnv1a32Hex } from './hash.ts';
 import { type Partition, PartitionSchedule } from './partitions.ts';
-import { createNetworkCounters, type NetworkStats, type SimNode, snapshotStats } from './sim-node.ts';
+import {
+  createNetworkCounters,
+  type NetworkStats,
+  SENT_KEPT_MAX,
+  type SimNode,
+  snapshotStats,
+} from './sim-node.ts';
 import type { NetworkDropReason, Trace } from './trace.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
@@ -32,6 +38,17 @@ export interface FaultDecision {
 
 export const NO_FAULT: FaultDecision = Object.freeze({ drop: false, duplicate: false, delayMs: 0 });
 
+/**
+ * A datagram sent again, long after, as a network that holds copies (or someone replaying what they
+ * captured) would: at `atMs`, the `nth` datagram `from` ever sent (0 for its first, at most the first
+ * {@link SENT_KEPT_MAX}) arrives again where it went. Nothing happens if `from` never sent that many.
+ */
+export interface Replay {
+  readonly atMs: number;
+  readonly from: string;
+  readonly nth: number;
+}
+
 /** What a datagram carries, in words for people: the trace and the diagram show it beside the send. */
 export interface DatagramLabel {
   /** Short, in protocol words: `HELLO`, `JOIN ana`, `ACK+MESSAGE #4`. */
@@ -56,6 +73,8 @@ export interface SimNetworkOptions {
   readonly latencyMs: number;
   readonly faultTape: readonly FaultDecision[];
   readonly partitions: readonly Partition[];
+  /** Old datagrams to send again at planned times. */
+  readonly replays?: readonly Replay[];
   /**
    * Labels every datagram sent, into its `send` trace entry. Without one (the default) the network does
    * nothing extra per datagram, and the trace carries sizes and hashes only.
@@ -122,6 +141,9 @@ export class SimNetwork {
     this.#faultTape = options.faultTape;
     this.#partitions = new PartitionSchedule(options.partitions);
     this.#describe = options.describe;
+    for (const replay of options.replays ?? []) {
+      this.#clock.setTimeout(() => this.#replay(replay), replay.atMs);
+    }
   }
 
   /**
@@ -141,6 +163,7 @@ export class SimNetwork {
       sentCount: 0,
       receivedCount: 0,
       highestSendIndexFrom: new Map(),
+      firstSent: [],
     };
     this.#nodesByName.set(name, node);
     const byPort = this.#nodesByHost.get(address.host) ?? new Map<number, SimNode>();
@@ -223,6 +246,13 @@ export class SimNetwork {
     const toName = to?.name ?? formatAddress(toAddress);
     const hash = fnv1a32Hex(datagram);
     this.#recordSend(from.name, toName, datagram, hash, sendIndex);
+    if (from.firstSent.length < SENT_KEPT_MAX) {
+      from.firstSent.push({
+        bytes: datagram.slice(),
+        to: { host: toAddress.host, port: toAddress.port },
+        sendIndex,
+      });
+    }
     if (from.crashed) {
       this.#drop('crashed', from.name, toName, datagram.byteLength, hash, sendIndex);
     } else if (to === undefined) {
@@ -258,6 +288,34 @@ export class SimNetwork {
         this.#schedule(flight(), this.#latencyMs + lateCopyMs);
       }
     }
+  }
+
+  /** A planned replay: the old datagram enters the network again, as its sender's copy did once. */
+  #replay(replay: Replay): void {
+    const from = this.#nodesByName.get(replay.from);
+    const old = from?.firstSent[replay.nth];
+    if (from === undefined || old === undefined) {
+      return;
+    }
+    const to = this.#lookup(old.to);
+    const toName = to?.name ?? formatAddress(old.to);
+    const hash = fnv1a32Hex(old.bytes);
+    this.#counters.duplicated += 1;
+    this.#counters.replays += 1;
+    this.#record('duplicate', from.name, toName, old.bytes.byteLength, hash, old.sendIndex);
+    if (to === undefined) {
+      this.#drop('no-such-node', from.name, toName, old.bytes.byteLength, hash, old.sendIndex);
+      return;
+    }
+    const flight: InFlight = {
+      bytes: old.bytes.slice(),
+      from,
+      toAddress: old.to,
+      sentTo: to,
+      sendIndex: old.sendIndex,
+      hash,
+    };
+    this.#schedule(flight, this.#latencyMs);
   }
 
   #schedule(flight: InFlight, delayMs: number): void {

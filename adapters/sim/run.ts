@@ -129,6 +129,7 @@ export function runScenario(scenario: Scenario): RunRecord {
     latencyMs: scenario.latencyMs,
     faultTape: scenario.faultTape,
     partitions: scenario.partitions,
+    replays: scenario.replays ?? [],
     // Every send is labelled with what it carries, so that a failure's log and its diagram read in
     // protocol words; a label depends on the bytes alone, so the trace stays deterministic.
     describe: describeDatagram,

@@ -1,5 +1,5 @@
 import type { ClientConfig, ConfigOverrides, ServerConfig } from '../../engine/index.ts';
-import type { FaultDecision, Partition } from './network.ts';
+import type { FaultDecision, Partition, Replay } from './network.ts';
 
 /** One thing a simulated user types: when, and the exact text (which the client may refuse). */
 export interface Say {
@@ -82,6 +82,8 @@ export interface Scenario {
   readonly latencyMs: number;
   readonly faultTape: readonly FaultDecision[];
   readonly partitions: readonly Partition[];
+  /** Old datagrams sent again at planned times (a client's JOIN after it quit, say). */
+  readonly replays?: readonly Replay[];
   /** The settings the fault tape and partitions were drawn under. */
   readonly faults: FaultSettings;
   readonly healAtMs: number;

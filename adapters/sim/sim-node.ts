@@ -13,7 +13,12 @@ export interface SimNode {
   receivedCount: number;
   /** By sender index: the highest send index delivered here from that sender (to count reorders). */
   readonly highestSendIndexFrom: Map<number, number>;
+  /** The first datagrams it sent (at most {@link SENT_KEPT_MAX}), kept for scheduled replays. */
+  readonly firstSent: { readonly bytes: Uint8Array; readonly to: PeerAddress; readonly sendIndex: number }[];
 }
+
+/** Datagrams kept per node for replays: a handshake and the first packets of a session. */
+export const SENT_KEPT_MAX = 16;
 
 /** The network's running counters. */
 export interface NetworkCounters {
@@ -21,6 +26,7 @@ export interface NetworkCounters {
   delivered: number;
   duplicated: number;
   lateCopies: number;
+  replays: number;
   reordered: number;
   inFlight: number;
   readonly dropped: Record<NetworkDropReason, number>;
@@ -32,6 +38,7 @@ export function createNetworkCounters(): NetworkCounters {
     delivered: 0,
     duplicated: 0,
     lateCopies: 0,
+    replays: 0,
     reordered: 0,
     inFlight: 0,
     dropped: { loss: 0, partition: 0, crashed: 0, 'no-such-node': 0 },
@@ -64,6 +71,8 @@ export interface NetworkStats {
   readonly duplicated: number;
   /** Of those, copies that arrive seconds or minutes after the datagram was sent. */
   readonly lateCopies: number;
+  /** Of those, old datagrams sent again at a planned time (a replay). */
+  readonly replays: number;
   /** Deliveries that arrived after a later-sent datagram on the same sender-to-receiver pair. */
   readonly reordered: number;
   /** Scheduled deliveries that have not happened yet. */
@@ -89,6 +98,7 @@ export function snapshotStats(counters: NetworkCounters, nodes: Iterable<SimNode
     },
     duplicated: counters.duplicated,
     lateCopies: counters.lateCopies,
+    replays: counters.replays,
     reordered: counters.reordered,
     inFlight: counters.inFlight,
     perNode,

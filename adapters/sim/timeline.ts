@@ -38,6 +38,8 @@ export type RoomRecord =
 /** One membership (one session the server admitted), from the server's log. */
 export interface Membership {
   readonly sessionId: SessionId;
+  /** The client nonce of the handshake that opened it. */
+  readonly handshake: string;
   readonly name: string;
   readonly address: string;
   readonly joinedSeq: number;
@@ -81,9 +83,18 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
         if (memberships.has(event.sessionId)) {
           problems.push(`session ${event.sessionId} was admitted twice (again at #${event.roomSeq})`);
         }
+        const sameHandshake = [...memberships.values()].find(
+          (membership) => membership.handshake === event.handshake,
+        );
+        if (sameHandshake !== undefined) {
+          problems.push(
+            `one handshake (${event.handshake.slice(0, 8)}…) opened two sessions: ${sameHandshake.sessionId} at #${sameHandshake.joinedSeq}, then ${event.sessionId} at #${event.roomSeq}`,
+          );
+        }
         members.set(sameNameKey(event.name), { name: event.name, sessionId: event.sessionId });
         memberships.set(event.sessionId, {
           sessionId: event.sessionId,
+          handshake: event.handshake,
           name: event.name,
           address: event.address,
           joinedSeq: event.roomSeq,

@@ -345,6 +345,7 @@ function admit(state: RoomState, join: JoinPacket, from: PeerAddress, nonceKey: 
       name: join.name,
       address: record.addressKey,
       sessionId,
+      handshake: nonceKey,
       memberCount: members.size,
     },
   });

@@ -40,6 +40,8 @@ export type ServerEvent =
       readonly name: string;
       readonly address: string;
       readonly sessionId: SessionId;
+      /** The client nonce of the handshake that opened it (hex): one handshake, one session. */
+      readonly handshake: string;
       readonly memberCount: number;
     }
   | {

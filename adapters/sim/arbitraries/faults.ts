@@ -65,9 +65,11 @@ export function faultDecisionArb(options: FaultTapeOptions = {}): fc.Arbitrary<F
       arbitrary: fc
         .record({
           drop: fc.boolean(),
-          // Half of them past 30 s: longer than every timeout, long after the session they belong to.
+          // A third within a cookie's life (a JOIN replayed after its member quit), a third past 30 s:
+          // longer than every timeout, long after the session they belong to.
           lateCopyMs: fc.oneof(
-            fc.integer({ min: 1000, max: 30_000 }),
+            fc.integer({ min: 300, max: 4000 }),
+            fc.integer({ min: 4001, max: 30_000 }),
             fc.integer({
               min: 30_001,
               max: Math.max(30_001, options.lateCopyMsMax ?? LATE_COPY_MS_MAX_DEFAULT),

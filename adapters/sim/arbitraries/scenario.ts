@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Partition } from '../network.ts';
+import type { Partition, Replay } from '../network.ts';
 import {
   type ClientAddressPlan,
   type ClientPlan,
@@ -257,6 +257,8 @@ interface RunShape {
   readonly joinPartitions: boolean;
   readonly shutdown: boolean;
   readonly lateCopyWeight: number;
+  /** Some of each client's first datagrams sent again, a few seconds after its join. */
+  readonly replays: boolean;
 }
 
 /**
@@ -340,6 +342,35 @@ function shutdownPartitionArb(
   );
 }
 
+/**
+ * Up to three of the clients' first datagrams (a HELLO, a JOIN, the first session packets) sent
+ * again half a second to four seconds after their client joined: a JOIN then often comes back after
+ * its member has quit, while its cookie is still good, and must be refused as a replay.
+ */
+function replaysArb(clients: readonly ClientPlan[]): fc.Arbitrary<readonly Replay[]> {
+  if (clients.length === 0) {
+    return fc.constant([]);
+  }
+  return fc.array(
+    fc
+      .record({
+        client: fc.nat(clients.length - 1),
+        // The JOIN (its second datagram) most often.
+        nth: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.nat(4) }),
+        afterMs: fc.integer({ min: 50, max: 1500 }),
+      })
+      .map(
+        ({ client, nth, afterMs }): Replay => ({
+          // After the client's QUIT when it quits (its session then over, the JOIN's cookie still good).
+          atMs: (clients[client]?.quitAtMs ?? clients[client]?.joinAtMs ?? 0) + afterMs,
+          from: clientNodeName(client),
+          nth,
+        }),
+      ),
+    { minLength: 1, maxLength: 4, size: 'max' },
+  );
+}
+
 function runArb(
   run: RunShape,
   faults: FaultSettings,
@@ -385,8 +416,9 @@ function runArb(
             }),
             joinPartitions,
             aroundShutdown: shutdownPartitionArb(base.shutdownAtMs, clients.length),
+            replays: run.replays ? replaysArb(clients) : fc.constant([]),
           })
-          .map(({ partitions, joinPartitions: aroundJoins, aroundShutdown }) => {
+          .map(({ partitions, joinPartitions: aroundJoins, aroundShutdown, replays }) => {
             const all = [
               ...partitions,
               ...aroundJoins.filter((partition): partition is Partition => partition !== undefined),
@@ -416,6 +448,7 @@ function runArb(
               latencyMs: base.latencyMs,
               faultTape: base.faultTape,
               partitions: all,
+              ...(replays.length === 0 ? {} : { replays }),
               faults,
               healAtMs,
               ...(shutdownAtMs === undefined ? {} : { shutdownAtMs }),
@@ -467,6 +500,7 @@ function runShape(
     joinPartitions: false,
     shutdown: false,
     lateCopyWeight: 0,
+    replays: false,
   };
   const fixed = (activeMs: number, make: (activeMs: number) => RunShape) => fc.constant(make(activeMs));
   const active = options.activeMs ?? ACTIVE_MS_DEFAULT;
@@ -477,6 +511,7 @@ function runShape(
         activeMs,
         clientCount: clientsOf(1, CLIENT_COUNT_MAX_DEFAULT),
         plan: basePlan(activeMs),
+        replays: true,
       }));
     case 'texts':
       return fixed(active, (activeMs) => ({
@@ -546,6 +581,7 @@ function runShape(
           leaveWindow: 0.3,
         },
         addresses: { own: 1, shareHost: 2, reuse: 3 },
+        replays: true,
       }));
     case 'handshake':
       // Slow handshakes: a partition around a client's join, with typing, quitting and crashing soon
@@ -571,9 +607,12 @@ function runShape(
         plan: {
           ...basePlan(activeMs),
           says: messageCountOf(options, 8, 2),
-          leave: { stay: 1, quit: 2, crash },
+          leave: { stay: 1, quit: 3, crash },
+          // Quits soon after joining, so that a replayed JOIN comes back within its cookie's life.
+          leaveWindow: 0.2,
         },
         lateCopyWeight: 25,
+        replays: true,
       }));
     case 'shutdown':
       return fixed(active, (activeMs) => ({
