@@ -4,5 +4,5 @@ defineProperty(
   'properties/shutdown.test.ts',
   'a stopped server tells every member, sequences nothing more, and stops within its shutdown timeout',
   ['shutdown'],
-  ['shutdown-with-members', 'shutdown-unconfirmed'],
+  ['shutdown-with-members', 'shutdown-unconfirmed', 'said-while-stopping'],
 );

@@ -7,6 +7,7 @@ import {
 } from './check-lifecycle.ts';
 import { checkTableBounds } from './check-tables.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
+import { SIM_SERVER_CONFIG } from './scenario.ts';
 import {
   expectedFor,
   isComplete,
@@ -300,7 +301,30 @@ function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
       }
     }
   }
-  problems.push(...faultFreeJoinProblems(run));
+  problems.push(...faultFreeJoinProblems(run), ...busyProblems(run));
+  return problems;
+}
+
+/**
+ * A JOIN is dropped as busy only while the table of recent joins is full: joins are remembered for
+ * two cookie slots, so fewer joins than the table holds in that time leave room, and a busy drop
+ * then means the table kept what it should have let go.
+ */
+function busyProblems(run: RunRecord): string[] {
+  const problems: string[] = [];
+  const rememberedMs = 2 * SIM_SERVER_CONFIG.cookieSlotMs;
+  const joinTimes = run.server.filter(({ event }) => event.type === 'member.joined').map(({ t }) => t);
+  for (const { t, event } of run.server) {
+    if (event.type !== 'datagram.dropped' || event.reason !== 'busy') {
+      continue;
+    }
+    const remembered = joinTimes.filter((joinedAt) => joinedAt > t - rememberedMs && joinedAt <= t).length;
+    if (remembered < run.scenario.room.recentJoinCountMax) {
+      problems.push(
+        `a JOIN from ${event.address} was dropped as busy at ${t} ms, with only ${remembered} joins in the last ${rememberedMs} ms (the table holds ${run.scenario.room.recentJoinCountMax})`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -39,6 +39,8 @@ export const GOALS = {
   'death-never-heard-from': 'a member announced as left, never heard from after its ACCEPT',
   'shutdown-with-members': 'a server stopped while members were in the room',
   'shutdown-unconfirmed': 'a server stopped before every member had confirmed',
+  'said-while-stopping': 'a line reaching the server after it began to stop',
+  'joins-past-table': 'more joins over a run than the table of recent joins holds',
 } as const;
 export type Goal = keyof typeof GOALS;
 
@@ -148,13 +150,30 @@ export function goalsReached(run: RunRecord): Set<Goal> {
   }
 
   const sendTimes = new Map<number, number>();
+  const sayingSends = new Set<number>();
+  const stoppingFromMs = run.scenario.shutdownAtMs ?? Number.POSITIVE_INFINITY;
+  const stoppedAtMs = run.serverStoppedAtMs ?? Number.POSITIVE_INFINITY;
   for (const entry of run.trace.entries) {
     if (entry.kind === 'send') {
       sendTimes.set(entry.send, entry.t);
-    } else if (entry.kind === 'deliver' && entry.t - (sendTimes.get(entry.send) ?? entry.t) > 30_000) {
-      reached.add('datagram-30s-late');
+      if (entry.label?.includes('SAY') === true) {
+        sayingSends.add(entry.send);
+      }
+    } else if (entry.kind === 'deliver') {
+      reach('datagram-30s-late', entry.t - (sendTimes.get(entry.send) ?? entry.t) > 30_000);
+      reach(
+        'said-while-stopping',
+        entry.to === 'server' &&
+          sayingSends.has(entry.send) &&
+          entry.t >= stoppingFromMs &&
+          entry.t < stoppedAtMs,
+      );
     }
   }
+  reach(
+    'joins-past-table',
+    events.filter((event) => event.type === 'member.joined').length > run.scenario.room.recentJoinCountMax,
+  );
 
   for (const client of run.clients) {
     const welcomedAt = client.events.find(({ event }) => event.type === 'welcome')?.t;

@@ -324,21 +324,34 @@ function shutdownPartitionArb(
   return fc.option(
     fc
       .record({
-        // The server itself half the time: then no member can confirm.
-        node: fc.oneof(fc.constant(SERVER_NODE), fc.nat(clientCount - 1).map(clientNodeName)),
+        // The server itself (no member can confirm), a client cut off both ways, or a client that
+        // keeps talking but cannot hear the notice: its lines reach a server that is stopping.
+        cut: fc.oneof(
+          { weight: 1, arbitrary: fc.constant({ kind: 'isolate' as const, node: SERVER_NODE }) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .nat(clientCount - 1)
+              .map((client) => ({ kind: 'isolate' as const, node: clientNodeName(client) })),
+          },
+          {
+            weight: 5,
+            arbitrary: fc
+              .nat(clientCount - 1)
+              .map((client) => ({ kind: 'deaf' as const, node: clientNodeName(client) })),
+          },
+        ),
         beforeMs: fc.integer({ min: 0, max: 500 }),
         afterMs: fc.integer({ min: 1500, max: 5000 }),
       })
-      .map(
-        ({ node, beforeMs, afterMs }): Partition => ({
-          startMs: Math.max(0, shutdownAtMs - beforeMs),
-          endMs: shutdownAtMs + afterMs,
-          kind: 'isolate',
-          groupA: [node],
-          groupB: [],
-        }),
-      ),
-    { nil: undefined },
+      .map(({ cut, beforeMs, afterMs }): Partition => {
+        const startMs = Math.max(0, shutdownAtMs - beforeMs);
+        const endMs = shutdownAtMs + afterMs;
+        return cut.kind === 'isolate'
+          ? { startMs, endMs, kind: 'isolate', groupA: [cut.node], groupB: [] }
+          : { startMs, endMs, kind: 'one-way', groupA: [SERVER_NODE], groupB: [cut.node] };
+      }),
+    { freq: 10, nil: undefined },
   );
 }
 
@@ -371,6 +384,26 @@ function replaysArb(clients: readonly ClientPlan[]): fc.Arbitrary<readonly Repla
   );
 }
 
+/**
+ * Half the time, the server is stopped a few milliseconds after some member's line was sent, while
+ * it is still on its way: a stopping room must not sequence it.
+ */
+function stopAmidTalkArb(
+  shutdownAtMs: number | undefined,
+  plans: readonly Omit<ClientPlan, 'address'>[],
+): fc.Arbitrary<number | undefined> {
+  const sayTimes = plans.flatMap((plan) => plan.says.map((say) => say.atMs));
+  if (shutdownAtMs === undefined || sayTimes.length === 0) {
+    return fc.constant(shutdownAtMs);
+  }
+  return fc.oneof(
+    fc.constant(shutdownAtMs),
+    fc
+      .record({ say: fc.nat(sayTimes.length - 1), afterMs: fc.integer({ min: 0, max: 5 }) })
+      .map(({ say, afterMs }) => (sayTimes[say] ?? shutdownAtMs) + afterMs),
+  );
+}
+
 function runArb(
   run: RunShape,
   faults: FaultSettings,
@@ -396,10 +429,13 @@ function runArb(
           })
         : fc.constant([]),
       shutdownAtMs: run.shutdown
-        ? fc.integer({ min: Math.floor(run.activeMs * 0.3), max: Math.floor(run.activeMs * 1.5) })
+        ? fc.integer({ min: Math.floor(run.activeMs * 0.5), max: Math.floor(run.activeMs * 1.2) })
         : fc.constant(undefined),
     })
     .chain((drawn) => run.room(drawn.plans.length).map((room) => ({ ...drawn, room })))
+    .chain((drawn) =>
+      stopAmidTalkArb(drawn.shutdownAtMs, drawn.plans).map((shutdownAtMs) => ({ ...drawn, shutdownAtMs })),
+    )
     .chain((base) =>
       addressesArb(base.plans.length, run.addresses).chain((choices) => {
         const clients = placeClients(base.plans, choices);
@@ -566,7 +602,8 @@ function runShape(
             .map((memberCountMax) => ({
               memberCountMax,
               sessionCountMax: 2 * memberCountMax,
-              recentJoinCountMax: SIM_ROOM_LIMITS.recentJoinCountMax,
+              // A table of recent joins smaller than the room, so that it fills over a run.
+              recentJoinCountMax: Math.max(2, memberCountMax - 2),
             })),
       }));
     case 'addresses':
@@ -619,7 +656,14 @@ function runShape(
         ...common,
         activeMs,
         clientCount: clientsOf(1, 5),
-        plan: { ...basePlan(activeMs), joinWindow: 0.3 },
+        // Members join early and talk throughout, so that some line is on its way as the server stops.
+        plan: {
+          ...basePlan(activeMs),
+          joinWindow: 0.3,
+          sayWindow: 0.8,
+          says: messageCountOf(options, 16, 6, 'max'),
+          leave: { stay: 4, quit: 1, crash },
+        },
         shutdown: true,
         partitionCountMax: 3,
       }));
