@@ -33,3 +33,11 @@ test('more ACK ranges than a frame can carry, or a minimum RTO above the maximum
     },
   );
 });
+
+test('a cookie that could outlive the first-contact timeout is refused, and the defaults keep it shorter', (t) => {
+  const defaults = resolveConfig<ServerConfig>(SERVER_CONFIG_DEFAULT);
+  t.true(defaults.firstContactTimeoutMs > 2 * defaults.cookieSlotMs);
+  t.throws(() => resolveConfig<ServerConfig>(SERVER_CONFIG_DEFAULT, { cookieSlotMs: 7500 }), {
+    message: /firstContactTimeoutMs \(15000\) must be above twice cookieSlotMs \(15000\)/,
+  });
+});

@@ -11,7 +11,8 @@ export type ConfigOverrides<T extends { readonly link: LinkConfig }> = Partial<O
 export const SERVER_CONFIG_DEFAULT = {
   memberCountMax: 256,
   sessionCountMax: 512,
-  cookieSlotMs: 10_000,
+  // A cookie lives at most two slots (10 s), less than the first-contact timeout: see resolveConfig.
+  cookieSlotMs: 5000,
   recentJoinCountMax: 4096,
   firstContactTimeoutMs: 15_000,
   shutdownTimeoutMs: 1000,
@@ -50,6 +51,18 @@ export function resolveConfig<T extends { readonly link: LinkConfig }>(
   if (merged.link.ackRangeCountMax > ACK_RANGE_COUNT_MAX) {
     throw new RangeError(
       `config ackRangeCountMax is ${merged.link.ackRangeCountMax}; an ACK frame carries at most ${ACK_RANGE_COUNT_MAX} ranges`,
+    );
+  }
+  const server = merged as Partial<Record<'cookieSlotMs' | 'firstContactTimeoutMs', number>>;
+  if (
+    server.cookieSlotMs !== undefined &&
+    server.firstContactTimeoutMs !== undefined &&
+    server.firstContactTimeoutMs <= 2 * server.cookieSlotMs
+  ) {
+    // A session its client never spoke on forgets its JOIN's nonce when it ends, so that the client,
+    // still retrying, can get in; a copy of that JOIN must by then carry a dead cookie.
+    throw new RangeError(
+      `config firstContactTimeoutMs (${server.firstContactTimeoutMs}) must be above twice cookieSlotMs (${2 * server.cookieSlotMs}), the longest a cookie lives`,
     );
   }
   return merged;

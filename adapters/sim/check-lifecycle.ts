@@ -18,15 +18,6 @@ export function maxNetworkDelayMs(run: RunRecord): number {
   return run.scenario.latencyMs + 2 * extra + 1;
 }
 
-/** The longest any copy is in flight, late copies included. */
-function maxCopyDelayMs(run: RunRecord): number {
-  let late = 0;
-  for (const decision of run.scenario.faultTape) {
-    late = Math.max(late, decision.lateCopyMs ?? 0);
-  }
-  return Math.max(maxNetworkDelayMs(run), run.scenario.latencyMs + late);
-}
-
 /**
  * How long after the network heals a death may still be the partition's doing, derived from the
  * link's limits rather than guessed: a live peer sends something at least every keepalive interval
@@ -58,9 +49,7 @@ function closedEvent(client: ClientRecord) {
  */
 export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
-  // A late copy of a datagram that was otherwise lost is news to the server, and proves the client
-  // alive as of when it was sent: the bound allows for the longest copy in flight.
-  const slackMs = maxCopyDelayMs(run) + 1;
+  const slackMs = maxNetworkDelayMs(run) + 1;
   for (const client of run.clients) {
     const crashedAtMs = client.crashedAtMs;
     const membership = membershipOf(timeline, client);
@@ -70,23 +59,19 @@ export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[]
     if (membership.leftSeq !== undefined && (membership.leftAtMs ?? 0) <= crashedAtMs) {
       continue;
     }
-    const stopAt = run.scenario.shutdownAtMs;
-    if (
-      stopAt !== undefined &&
-      stopAt <=
-        crashedAtMs +
-          Math.max(SIM_LINK_CONFIG.idleTimeoutMs, SIM_SERVER_CONFIG.firstContactTimeoutMs) +
-          slackMs
-    ) {
-      // The server stopped before the timeout was due: nobody is announced after a shutdown.
-      continue;
-    }
+    // A copy of one of its packets that arrives after the crash (held by the network, or replayed)
+    // is news to the server if the first copy was lost: the client was alive when it sent it. The
+    // timeout runs from the last such arrival.
+    const news = arrivals(run, client.node, SERVER_NODE, membership.sessionId, { lateCopies: true });
+    const lastNewsMs = Math.max(crashedAtMs, membership.joinedAtMs, ...news.filter((t) => t > crashedAtMs));
     // A session its client never spoke on is held for the first-contact timeout (the client may still
     // be handshaking); once it has spoken, the idle timeout governs.
-    const heardFrom = arrivals(run, client.node, SERVER_NODE).some((t) => t <= crashedAtMs + slackMs);
+    const heardFrom = news.some((t) => t <= lastNewsMs);
     const timeoutMs = heardFrom ? SIM_LINK_CONFIG.idleTimeoutMs : SIM_SERVER_CONFIG.firstContactTimeoutMs;
-    const deadlineMs = Math.max(crashedAtMs, membership.joinedAtMs) + timeoutMs + slackMs;
-    if (deadlineMs > run.scenario.endAtMs) {
+    const deadlineMs = (heardFrom ? lastNewsMs : membership.joinedAtMs) + timeoutMs + slackMs;
+    const stopAt = run.scenario.shutdownAtMs;
+    if (deadlineMs > run.scenario.endAtMs || (stopAt !== undefined && stopAt <= deadlineMs)) {
+      // The run ends, or the server stops, before the timeout was due: nobody is announced after.
       continue;
     }
     if (membership.leftAtMs === undefined) {
@@ -210,11 +195,19 @@ export function checkNoWrongfulDeath(run: RunRecord, timeline: Timeline): string
 }
 
 /**
- * The first arrival at `to` of each session datagram from `from`, as the network delivered it (later
- * copies, and copies far older than any ordinary delay, are not news to a link).
+ * The first arrival at `to` of each datagram of `session` from `from`, as the network delivered it
+ * (later copies are not news to a link; nor, unless `lateCopies`, are copies far older than any
+ * ordinary delay, which a link may take for old). Only that session's packets count: an address can
+ * change hands, and the server may still be talking to the one who held it before.
  */
-function arrivals(run: RunRecord, from: string, to: string): number[] {
-  const ordinaryMs = maxNetworkDelayMs(run);
+function arrivals(
+  run: RunRecord,
+  from: string,
+  to: string,
+  session: string | undefined,
+  options: { readonly lateCopies?: boolean } = {},
+): number[] {
+  const ordinaryMs = options.lateCopies === true ? Number.POSITIVE_INFINITY : maxNetworkDelayMs(run);
   const sendTimes = new Map<number, number>();
   const arrived = new Set<number>();
   const times: number[] = [];
@@ -222,7 +215,7 @@ function arrivals(run: RunRecord, from: string, to: string): number[] {
     if (entry.kind === 'event' || entry.from !== from) {
       continue;
     }
-    if (entry.kind === 'send' && entry.packet === 'session') {
+    if (entry.kind === 'send' && entry.packet === 'session' && entry.session === session) {
       sendTimes.set(entry.send, entry.t);
     } else if (entry.kind === 'deliver' && entry.to === to && !arrived.has(entry.send)) {
       arrived.add(entry.send);
@@ -274,7 +267,7 @@ export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): stri
     if (client === undefined || cause === undefined) {
       continue;
     }
-    const heard = arrivals(run, client.node, SERVER_NODE).filter((t) => t < leftAtMs);
+    const heard = arrivals(run, client.node, SERVER_NODE, membership.sessionId).filter((t) => t < leftAtMs);
     if (cause === 'never-heard-from') {
       if (heard.some((t) => t >= membership.joinedAtMs)) {
         problems.push(
@@ -307,7 +300,7 @@ export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): stri
     const welcomedAt = client.events.find(({ event }) => event.type === 'welcome')?.t ?? 0;
     const lastHeardMs = Math.max(
       welcomedAt,
-      arrivals(run, SERVER_NODE, client.node)
+      arrivals(run, SERVER_NODE, client.node, client.sessionId)
         .filter((t) => t < closed.t)
         .at(-1) ?? 0,
     );

@@ -301,7 +301,32 @@ function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
       }
     }
   }
-  problems.push(...faultFreeJoinProblems(run), ...busyProblems(run));
+  problems.push(...faultFreeJoinProblems(run), ...busyProblems(run), ...replayedJoinProblems(run, timeline));
+  return problems;
+}
+
+/**
+ * A JOIN replayed after its handshake completed opens no session. One handshake may open two only if
+ * its client never got the first: the first ended before its ACCEPT arrived (a slow handshake), and
+ * the client, still retrying, was let in again. A client that holds the earlier session finished
+ * that handshake, so a later session from it is a ghost made of a replay.
+ */
+function replayedJoinProblems(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  const holders = new Map(run.clients.map((client) => [client.sessionId, client]));
+  const byHandshake = new Map<string, string[]>();
+  for (const membership of [...timeline.memberships.values()].sort((a, b) => a.joinedSeq - b.joinedSeq)) {
+    const sessions = byHandshake.get(membership.handshake) ?? [];
+    for (const earlier of sessions) {
+      const holder = holders.get(earlier);
+      if (holder !== undefined) {
+        problems.push(
+          `${holder.node} joined as session ${earlier}, and a replay of its JOIN opened another, ${membership.sessionId} at #${membership.joinedSeq}`,
+        );
+      }
+    }
+    byHandshake.set(membership.handshake, [...sessions, membership.sessionId]);
+  }
   return problems;
 }
 

@@ -60,16 +60,23 @@ test('a SESSION packet is labelled by its frames, room events with their roomSeq
 });
 
 test('only packets whose frames are all ACK or PING are marked as ACK-only or keepalive', (t) => {
-  t.deepEqual(labelOf(session(ACK)), { text: 'ACK', ackOrPingOnly: true, packetType: 'session' });
+  t.deepEqual(labelOf(session(ACK)), {
+    text: 'ACK',
+    ackOrPingOnly: true,
+    packetType: 'session',
+    sessionId: SESSION_ID,
+  });
   t.deepEqual(labelOf(session({ type: 'ping' })), {
     text: 'PING',
     ackOrPingOnly: true,
     packetType: 'session',
+    sessionId: SESSION_ID,
   });
   t.deepEqual(labelOf(session(ACK, { type: 'ping' })), {
     text: 'ACK+PING',
     ackOrPingOnly: true,
     packetType: 'session',
+    sessionId: SESSION_ID,
   });
   t.false(labelOf(session(ACK, MESSAGE_4)).ackOrPingOnly);
   t.false(labelOf(session({ type: 'ping' }, { type: 'bye', msgSeq: 1 })).ackOrPingOnly);
@@ -145,8 +152,9 @@ function networkWith(describe: boolean) {
 test('the network labels each send with its describer, once, and the trace shows it on every line of that datagram', (t) => {
   const trace = networkWith(true);
   const sends = trace.entries.filter((entry) => entry.kind === 'send');
-  t.like(sends[0], { kind: 'send', label: 'ACK', ackOrPingOnly: true });
-  t.like(sends[1], { kind: 'send', label: 'ACK+MESSAGE #4' });
+  // Each names its session: an address may change hands, and the checker tells conversations apart.
+  t.like(sends[0], { kind: 'send', label: 'ACK', ackOrPingOnly: true, session: SESSION_ID });
+  t.like(sends[1], { kind: 'send', label: 'ACK+MESSAGE #4', session: SESSION_ID });
   t.false(sends[1] !== undefined && 'ackOrPingOnly' in sends[1]);
   // Only the send carries the label: a delivery is tied to it by its send number.
   t.true(trace.entries.filter((entry) => entry.kind === 'deliver').every((entry) => !('label' in entry)));
@@ -164,5 +172,5 @@ test('without a describer the trace is exactly as before: no label fields at all
   const trace = networkWith(false);
   t.true(trace.entries.every((entry) => !('label' in entry) && !('ackOrPingOnly' in entry)));
   t.regex(trace.formatted().split('\n')[0] ?? '', /send 18B #[0-9a-f]{8}$/);
-  t.notRegex(trace.toJsonLines(), /label|ackOrPingOnly/);
+  t.notRegex(trace.toJsonLines(), /label|ackOrPingOnly|session/);
 });

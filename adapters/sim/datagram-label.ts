@@ -86,6 +86,7 @@ export function labelOfPacket(packet: Packet): DatagramLabel {
         text: framesWords(packet.frames),
         ackOrPingOnly: packet.frames.every((frame) => frame.type === 'ack' || frame.type === 'ping'),
         packetType,
+        sessionId: packet.sessionId,
       };
   }
 }

@@ -57,6 +57,8 @@ export interface DatagramLabel {
   readonly ackOrPingOnly: boolean;
   /** The packet type (`hello`, `session`, …), or `undecodable`. */
   readonly packetType: string;
+  /** The session a session packet belongs to, when its header names one in the clear. */
+  readonly sessionId?: string;
 }
 
 /**
@@ -366,11 +368,15 @@ export class SimNetwork {
     const label = this.#describe?.(datagram);
     if (label === undefined) {
       this.#trace.append(entry);
-    } else if (label.ackOrPingOnly) {
-      this.#trace.append({ ...entry, label: label.text, packet: label.packetType, ackOrPingOnly: true });
-    } else {
-      this.#trace.append({ ...entry, label: label.text, packet: label.packetType });
+      return;
     }
+    const labelled = {
+      ...entry,
+      label: label.text,
+      packet: label.packetType,
+      ...(label.sessionId === undefined ? {} : { session: label.sessionId }),
+    };
+    this.#trace.append(label.ackOrPingOnly ? { ...labelled, ackOrPingOnly: true } : labelled);
   }
 
   #record(

@@ -83,14 +83,6 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
         if (memberships.has(event.sessionId)) {
           problems.push(`session ${event.sessionId} was admitted twice (again at #${event.roomSeq})`);
         }
-        const sameHandshake = [...memberships.values()].find(
-          (membership) => membership.handshake === event.handshake,
-        );
-        if (sameHandshake !== undefined) {
-          problems.push(
-            `one handshake (${event.handshake.slice(0, 8)}…) opened two sessions: ${sameHandshake.sessionId} at #${sameHandshake.joinedSeq}, then ${event.sessionId} at #${event.roomSeq}`,
-          );
-        }
         members.set(sameNameKey(event.name), { name: event.name, sessionId: event.sessionId });
         memberships.set(event.sessionId, {
           sessionId: event.sessionId,

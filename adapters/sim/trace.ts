@@ -30,6 +30,8 @@ export interface DatagramTraceEntry {
   readonly label?: string;
   /** Its packet type (`hello`, `session`, …): on labelled sends. */
   readonly packet?: string;
+  /** The session id of a labelled session packet: which conversation it belongs to, as an address may change hands. */
+  readonly session?: string;
   /** On labelled sends whose datagram carries only ACK and PING frames; absent otherwise. */
   readonly ackOrPingOnly?: true;
 }

@@ -165,6 +165,8 @@ test('npm pack ships the command, the engine and its documents, and no test help
     'LICENSE',
     'README.md',
     'PROTOCOL.md',
+    'TESTING.md',
+    'BENCHMARKS.md',
     'package.json',
     'dist/cli/main.js',
     'dist/engine/index.js',
@@ -182,6 +184,7 @@ test('npm pack ships the command, the engine and its documents, and no test help
     /\.map$/,
     /\.test\./,
     /\/test\//,
+    /mutants/,
   ]) {
     t.deepEqual(
       files.filter((file) => unwanted.test(file)),

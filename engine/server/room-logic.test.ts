@@ -3,8 +3,9 @@ import { decodePacket, encodePacket } from '../codec/codec.ts';
 import type { AcceptPacket, ChallengePacket, Packet } from '../codec/frames.ts';
 import { SERVER_CONFIG_DEFAULT } from '../config.ts';
 import { deriveRoomKey, macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
+import type { LinkStats } from '../link/link.ts';
 import type { Environment, PeerAddress } from '../port.ts';
-import { createRoomState, onDatagram, type RoomEffect, type RoomState } from './room-logic.ts';
+import { createRoomState, onDatagram, onLeave, type RoomEffect, type RoomState } from './room-logic.ts';
 
 const ROOM_KEY = deriveRoomKey('rahasia', 1000);
 const WRONG_KEY = deriveRoomKey('bukan', 1000);
@@ -156,4 +157,58 @@ test('a JOIN with a name the rules refuse is refused as bad-name, whatever its p
     t.like(sent(step.effects)[0], { type: 'refuse', reason: 'bad-name' }, name);
     t.is(step.state.sessions.size, 0);
   }
+});
+
+function statsReceiving(datagramsReceived: number): LinkStats {
+  return {
+    datagramsSent: 4,
+    datagramsReceived,
+    framesSent: 4,
+    framesRetransmitted: 2,
+    framesDelivered: 0,
+    duplicatePacketsReceived: 0,
+    duplicateFramesReceived: 0,
+    framesOutsideWindow: 0,
+    retransmitTimeouts: 3,
+    pingsSent: 0,
+    sendQueueHighWater: 2,
+    reorderBufferHighWater: 0,
+  };
+}
+
+test('a session its client never spoke on forgets its nonce when it ends: the client, still retrying, gets in', (t) => {
+  const { state, setNow } = room();
+  const { challenge } = hello(state, nonce(1), ANA);
+  const first = onDatagram(state, join(challenge, 'ana'), ANA);
+  const sessionId = acceptOf(first.effects).sessionId;
+  // Every ACCEPT was lost; the session ended at the first-contact timeout, after the cookie died.
+  setNow(SERVER_CONFIG_DEFAULT.firstContactTimeoutMs);
+  const ended = onLeave(first.state, sessionId, {
+    reason: 'timeout',
+    cause: 'never-heard-from',
+    stats: statsReceiving(0),
+  });
+  t.is(ended.state.sessions.size, 0);
+  const replay = onDatagram(ended.state, join(challenge, 'ana'), ANA);
+  t.is(replay.state.sessions.size, 0, 'a copy of the old JOIN carries a dead cookie');
+  const { step, challenge: fresh } = hello(replay.state, nonce(1), ANA);
+  const again = onDatagram(step.state, join(fresh, 'ana'), ANA);
+  t.not(acceptOf(again.effects).sessionId, sessionId);
+  t.is(again.state.members.size, 1);
+});
+
+test('a JOIN replayed after its session ended, having been spoken on, is dropped as a replay', (t) => {
+  const { state } = room();
+  const { challenge } = hello(state, nonce(1), ANA);
+  const first = onDatagram(state, join(challenge, 'ana'), ANA);
+  const ended = onLeave(first.state, acceptOf(first.effects).sessionId, {
+    reason: 'timeout',
+    cause: 'idle-timeout',
+    stats: statsReceiving(3),
+  });
+  const { step, challenge: fresh } = hello(ended.state, nonce(1), ANA);
+  const replay = onDatagram(step.state, join(fresh, 'ana'), ANA);
+  t.deepEqual(sent(replay.effects), []);
+  t.is(replay.state.stats.datagramsDropped['replayed-join'], 1);
+  t.is(replay.state.sessions.size, 0);
 });

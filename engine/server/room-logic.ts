@@ -504,8 +504,17 @@ export function endSession(
     state.shutdown !== undefined && record.member && confirmed
       ? { ...state.shutdown, confirmedCount: state.shutdown.confirmedCount + 1 }
       : state.shutdown;
+  // A session its client never spoke on ended before the client got its ACCEPT: the client may still
+  // be retrying that JOIN, and must not find it refused as a replay. (A client that got its ACCEPT
+  // always answers, so a session never heard from was never completed by anyone.)
+  let recentJoins = state.recentJoins;
+  if (stats.datagramsReceived === 0 && recentJoins.has(record.nonceKey)) {
+    const forgotten = new Map(recentJoins);
+    forgotten.delete(record.nonceKey);
+    recentJoins = forgotten;
+  }
   return {
-    state: { ...state, sessions, shutdown },
+    state: { ...state, sessions, shutdown, recentJoins },
     effects: [
       ...effectsBefore,
       { kind: 'stop', sessionId },
