@@ -268,14 +268,25 @@ export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): stri
       continue;
     }
     const heard = arrivals(run, client.node, SERVER_NODE, membership.sessionId).filter((t) => t < leftAtMs);
+    const everHeard = arrivals(run, client.node, SERVER_NODE, membership.sessionId, {
+      lateCopies: true,
+    }).some((t) => t < leftAtMs);
+    if (
+      !everHeard &&
+      cause !== 'send-queue-full' &&
+      leftAtMs - membership.joinedAtMs < SIM_SERVER_CONFIG.firstContactTimeoutMs
+    ) {
+      // Whatever its link says killed it: a client still retrying its JOIN must find its session
+      // there. (A session that cannot take the room's traffic is dropped whenever it fills.)
+      problems.push(
+        `${client.node} was never heard from and was declared dead (${cause}) ${leftAtMs - membership.joinedAtMs} ms after its join, before the first-contact timeout`,
+      );
+      continue;
+    }
     if (cause === 'never-heard-from') {
       if (heard.some((t) => t >= membership.joinedAtMs)) {
         problems.push(
           `${client.node} was declared never heard from at ${leftAtMs} ms, though the server had received its packets`,
-        );
-      } else if (leftAtMs - membership.joinedAtMs < SIM_SERVER_CONFIG.firstContactTimeoutMs) {
-        problems.push(
-          `${client.node} was declared never heard from ${leftAtMs - membership.joinedAtMs} ms after its join, before the first-contact timeout`,
         );
       }
       continue;
