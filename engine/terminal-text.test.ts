@@ -93,10 +93,10 @@ testProp(
       const shown = sanitizeForTerminal(text);
       t.false(FORBIDDEN.test(shown), JSON.stringify(shown));
       t.is(sanitizeForTerminal(shown), shown);
-      // Tags outside a flag, and more than five marks on a cell, are left out of this check: the
-      // tests above hold them.
+      // Anything of the tag block (U+E0000 to U+E007F, assigned or not), and more than five marks on a
+      // cell, are left out of this check: the tests above hold them.
       if (
-        !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/u.test(
+        !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0\u{E0000}-\u{E007F}]/u.test(
           text.replace(/[\t\u200c-\u200f\u061c]/g, ''),
         ) &&
         !/\p{M}{6}/u.test(text)
