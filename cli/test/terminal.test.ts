@@ -21,7 +21,9 @@ function startTerminal(
   environment = 'FORCE_COLOR=0',
 ): string {
   const session = `gaschat-test-${name}-${process.pid}`;
-  const command = `env -u NO_COLOR -u FORCE_COLOR ${environment} ${process.execPath} ${MAIN} client ${args}; echo "exit code $?"; sleep 600`;
+  // CI services set CI (and TeamCity its own variable), which turns chalk's colour detection off even
+  // on a terminal: the test decides the environment the client sees, whatever machine runs it.
+  const command = `env -u NO_COLOR -u FORCE_COLOR -u CI -u TEAMCITY_VERSION ${environment} ${process.execPath} ${MAIN} client ${args}; echo "exit code $?"; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
   t.teardown(() => {
     try {
