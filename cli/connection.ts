@@ -144,14 +144,3 @@ export function exitCodeFor(reason: Extract<ClientEvent, { type: 'closed' }>['re
       return 3;
   }
 }
-
-/** Asks the client to send a text; false when it refused at once (it emitted an error saying why). */
-export function trySay(actor: ClientActor, text: string): boolean {
-  let refused = false;
-  const subscription = actor.on('error', () => {
-    refused = true;
-  });
-  actor.send({ type: 'chat.say', text });
-  subscription.unsubscribe();
-  return !refused;
-}

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { type ClientEvent, TEXT_BYTES_MAX } from '../engine/index.ts';
+import { type ClientEvent, say, TEXT_BYTES_MAX } from '../engine/index.ts';
 import { clientEventJson } from './client-json.ts';
-import { type Connection, exitCodeFor, trySay } from './connection.ts';
+import { type Connection, exitCodeFor } from './connection.ts';
 import { type InputLine, readInputLines } from './input-lines.ts';
 import { jsonLine } from './json-line.ts';
 
@@ -251,7 +251,7 @@ export async function runJsonClient(
     }
     byLine.expect(line.lineNumber);
     sayingLine = line.lineNumber;
-    const taken = trySay(actor, line.text);
+    const taken = say(actor, line.text).ok;
     sayingLine = undefined;
     if (taken) {
       inFlight.count += 1;

@@ -7,9 +7,10 @@ import {
   type ClientEvent,
   nameKey,
   sanitizeForTerminal,
+  say,
   validateName,
 } from '../engine/index.ts';
-import { type Connection, exitCodeFor, trySay } from './connection.ts';
+import { type Connection, exitCodeFor } from './connection.ts';
 import { askHidden, askLine, PromptCancelled, type Terminal } from './prompt.ts';
 import { clockStamp } from './server-log.ts';
 
@@ -288,7 +289,7 @@ function chat(
     } else if (leaving) {
       print(chalk.yellow(`leaving: not sent: ${sanitizeForTerminal(line)}`));
     } else if (line.length > 0) {
-      if (!trySay(actor, line)) {
+      if (!say(actor, line).ok) {
         // Put the line back, so that a long paste can be shortened rather than typed again; the cursor
         // stays at its end, where the user left it.
         if (interactive && command.length > 0) {

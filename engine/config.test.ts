@@ -1,7 +1,11 @@
 import test from 'ava';
-import type { ClientConfig } from './client/client-machine.ts';
-import { CLIENT_CONFIG_DEFAULT, resolveConfig, SERVER_CONFIG_DEFAULT } from './config.ts';
-import type { ServerConfig } from './server/room-logic.ts';
+import {
+  CLIENT_CONFIG_DEFAULT,
+  type ClientConfig,
+  resolveConfig,
+  SERVER_CONFIG_DEFAULT,
+  type ServerConfig,
+} from './config.ts';
 
 test('overrides replace defaults, the link config field by field', (t) => {
   const config = resolveConfig<ServerConfig>(SERVER_CONFIG_DEFAULT, {

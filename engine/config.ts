@@ -1,7 +1,57 @@
-import type { ClientConfig } from './client/client-machine.ts';
 import { ACK_RANGE_COUNT_MAX } from './codec/codec.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
-import type { ServerConfig } from './server/room-logic.ts';
+
+/** Every limit of the server, named. */
+export interface ServerConfig {
+  /** Members the room holds at most; a join past it is refused with `room-full`. */
+  readonly memberCountMax: number;
+  /** Sessions at most, members and those still saying goodbye. */
+  readonly sessionCountMax: number;
+  /** Length of a cookie time slot; a cookie is good for one to two slots. */
+  readonly cookieSlotMs: number;
+  /** Recent joins remembered (to answer duplicates and refuse replays) at most. */
+  readonly recentJoinCountMax: number;
+  /**
+   * A member whose client never sent a single packet after its ACCEPT (every ACCEPT was lost and the
+   * client gave up) is announced as left after this long, instead of holding its name until the idle
+   * timeout. Longer than a client's whole handshake, so that a client still retrying gets in.
+   */
+  readonly firstContactTimeoutMs: number;
+  /**
+   * A stopping server tells every member and waits at most this long for their acknowledgements
+   * (the link retransmits meanwhile), then stops whatever is unconfirmed.
+   */
+  readonly shutdownTimeoutMs: number;
+  /**
+   * Names per MEMBERS frame at most: 30 names of 32 characters stay well inside one datagram. A
+   * longer member list is split over several frames.
+   */
+  readonly membersPerFrameMax: number;
+  readonly link: LinkConfig;
+}
+
+/** Every limit of the client, named. */
+export interface ClientConfig {
+  /** HELLO or JOIN attempts after the first before the server is declared unreachable. */
+  readonly handshakeRetryCountMax: number;
+  /** The wait before the first retry of a HELLO or JOIN; it doubles with each retry. */
+  readonly handshakeRetryInitialMs: number;
+  /** The longest wait between retries: with the count, it bounds how soon "unreachable" is said. */
+  readonly handshakeRetryMaxMs: number;
+  /**
+   * Fresh CHALLENGEs a handshake takes at most (the server renews a cookie whose time slot passed
+   * while the JOIN was retried); each starts the JOIN's retries afresh.
+   */
+  readonly handshakeRenewCountMax: number;
+  /** How long a QUIT waits for the server's goodbye before giving up. */
+  readonly quitTimeoutMs: number;
+  /**
+   * Names a welcome's member list holds at most: a server that sends more (a broken or hostile one)
+   * cannot make the client's memory grow; the names past this are not kept.
+   */
+  readonly memberListCountMax: number;
+  readonly link: LinkConfig;
+}
 
 /** A config with every field optional, the link's too: what callers pass to override defaults. */
 export type ConfigOverrides<T extends { readonly link: LinkConfig }> = Partial<Omit<T, 'link'>> & {

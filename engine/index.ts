@@ -13,28 +13,32 @@
  * ```
  */
 import { type Actor, createActor } from 'xstate';
-import { type ClientConfig, clientMachine } from './client/client-machine.ts';
+import { clientMachine } from './client/client-machine.ts';
+import { type ClientPhase, type SayResult, sayVerdict } from './client/say.ts';
 import {
   CLIENT_CONFIG_DEFAULT,
+  type ClientConfig,
   type ConfigOverrides,
   resolveConfig,
   SERVER_CONFIG_DEFAULT,
+  type ServerConfig,
 } from './config.ts';
 import { deriveRoomKey, ROOM_KEY_ITERATIONS_DEFAULT } from './crypto.ts';
 import type { Environment, PeerAddress } from './port.ts';
-import { createRoomState, type ServerConfig } from './server/room-logic.ts';
 import { roomMachine } from './server/room-machine.ts';
 
 export type { ClientErrorCode, ClientEvent, CloseReason } from './client/client-events.ts';
 export { describeRefusal } from './client/client-events.ts';
-export type { ClientCommand, ClientConfig, ClientContext } from './client/client-machine.ts';
+export type { ClientCommand, ClientContext } from './client/client-machine.ts';
+export type { SayResult } from './client/say.ts';
 export { decodePacket, encodePacket } from './codec/codec.ts';
 export * from './codec/frames.ts';
-export type { ConfigOverrides } from './config.ts';
+export type { ClientConfig, ConfigOverrides, ServerConfig } from './config.ts';
 export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
 export {
   clientSession,
   serverHighWater,
+  serverSessionCount,
   serverSessionStats,
   type TableVisitor,
   visitClientTables,
@@ -43,8 +47,14 @@ export {
 export { type LinkStats, type LinkTableSizes, linkTableBounds } from './link/link.ts';
 export { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
 export { nameKey, utf8ByteLength, validateName, validateText } from './names.ts';
-export { type Clock, type DatagramPort, type Environment, formatAddress, type PeerAddress } from './port.ts';
-export type { ServerConfig } from './server/room-logic.ts';
+export {
+  type Clock,
+  type DatagramPort,
+  type DatagramReceived,
+  type Environment,
+  formatAddress,
+  type PeerAddress,
+} from './port.ts';
 export type { RoomEvent, ServerCommand } from './server/room-machine.ts';
 export type { DropReason, ServerEvent, ServerStats } from './server/server-events.ts';
 export { COMBINING_MARK_RUN_MAX, sanitizeForTerminal } from './terminal-text.ts';
@@ -77,7 +87,7 @@ export type ClientActor = Actor<typeof clientMachine>;
 export function createServer(options: ServerOptions, env: Environment): ServerActor {
   const config = resolveConfig(SERVER_CONFIG_DEFAULT, options.config);
   const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
-  return createActor(roomMachine, { clock: env.clock, input: createRoomState(config, roomKey, env) });
+  return createActor(roomMachine, { clock: env.clock, input: { config, roomKey, env } });
 }
 
 /**
@@ -91,4 +101,31 @@ export function createClient(options: ClientOptions, env: Environment): ClientAc
     clock: env.clock,
     input: { name: options.name, roomKey, server: options.server, config, env },
   });
+}
+
+/**
+ * Asks the client to send `text` and says whether it took it: `{ ok: true }` once it is queued (the
+ * client's `message` event with `self: true` confirms it later), or why not (`text-too-long`,
+ * `send-queue-full`, `not-open`, …), the same verdict the client emits as an `error` event.
+ *
+ * @example
+ * const result = say(client, 'halo');
+ * if (!result.ok) console.error(result.message);
+ */
+export function say(client: ClientActor, text: string): SayResult {
+  const snapshot = client.getSnapshot();
+  const phase: ClientPhase =
+    snapshot.status !== 'active'
+      ? 'closed'
+      : snapshot.matches('joined')
+        ? 'joined'
+        : snapshot.matches('leaving')
+          ? 'leaving'
+          : 'handshaking';
+  const verdict = sayVerdict(snapshot.context, phase, text);
+  if (phase !== 'closed') {
+    // The machine comes to the same verdict, and emits it as an error event if it refuses.
+    client.send({ type: 'chat.say', text });
+  }
+  return verdict;
 }

@@ -33,17 +33,12 @@ function visitLink(owner: string, link: Link, visit: TableVisitor): void {
 
 /** Every table of a server: the room's (sessions, members, recent joins) and each session's link. */
 export function visitServerTables(server: Actor<typeof roomMachine>, visit: TableVisitor): void {
-  const snapshot = server.getSnapshot();
-  const room = snapshot.context;
+  const room = server.getSnapshot().context.room;
   visit('room.sessions', room.sessions.size, room.config.sessionCountMax, 'room');
   visit('room.members', room.members.size, room.config.memberCountMax, 'room');
   visit('room.recentJoins', room.recentJoins.size, room.config.recentJoinCountMax, 'room');
-  const children = snapshot.children;
-  for (const id in children) {
-    const link = children[id]?.getSnapshot().context.driver.link;
-    if (link !== undefined) {
-      visitLink(id, link, visit);
-    }
+  for (const [sessionId, session] of room.sessions) {
+    visitLink(sessionId, session.link, visit);
   }
 }
 
@@ -55,7 +50,7 @@ export function visitClientTables(client: Actor<typeof clientMachine>, visit: Ta
   visit('client.pendingTexts', context.pendingTexts.length, config.link.sendQueueCountMax - 1, 'client');
   visit('client.welcomeNames', context.welcomeNames.length, config.memberListCountMax, 'client');
   visit('client.members', context.members.length, config.memberListCountMax, 'client');
-  const link = context.driver?.link;
+  const link = context.session?.link;
   if (link !== undefined) {
     visitLink('client', link, visit);
   }
@@ -66,26 +61,28 @@ export function serverSessionStats(
   server: Actor<typeof roomMachine>,
 ): { readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> }[] {
   const sessions: { sessionId: SessionId; stats: Readonly<LinkStats> }[] = [];
-  for (const [sessionId, child] of Object.entries(server.getSnapshot().children)) {
-    const stats = child?.getSnapshot().context.driver.link.stats;
-    if (stats !== undefined) {
-      sessions.push({ sessionId, stats: { ...stats } });
-    }
+  for (const [sessionId, session] of server.getSnapshot().context.room.sessions) {
+    sessions.push({ sessionId, stats: { ...session.link.stats } });
   }
   return sessions;
+}
+
+/** How many sessions the server holds now (members, and sessions still saying goodbye). */
+export function serverSessionCount(server: Actor<typeof roomMachine>): number {
+  return server.getSnapshot().context.room.sessions.size;
 }
 
 /** The client's session id and what its link has counted, once the server has accepted it. */
 export function clientSession(
   client: Actor<typeof clientMachine>,
 ): { readonly sessionId: SessionId; readonly stats: Readonly<LinkStats> } | undefined {
-  const link = client.getSnapshot().context.driver?.link;
+  const link = client.getSnapshot().context.session?.link;
   return link === undefined ? undefined : { sessionId: link.sessionId, stats: { ...link.stats } };
 }
 
 /** The most sessions, members and remembered joins the server has held at once. */
 export function serverHighWater(server: Actor<typeof roomMachine>) {
-  const room = server.getSnapshot().context;
+  const room = server.getSnapshot().context.room;
   return {
     sessionCount: Math.max(room.stats.sessionCountHighWater, room.sessions.size),
     memberCount: Math.max(room.stats.memberCountHighWater, room.members.size),

@@ -1,5 +1,9 @@
-import { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from './codec/frames.ts';
 import { sanitizeForTerminal } from './terminal-text.ts';
+
+/** The largest message text, in bytes of UTF-8. Longer text is refused, never truncated. */
+export const TEXT_BYTES_MAX = 1000;
+/** Names are 1 to 32 ASCII letters, digits, `_` or `-`. */
+export const NAME_LENGTH_MAX = 32;
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 

@@ -35,6 +35,19 @@ export interface Environment {
   readonly now: () => number;
   /** Returns `byteCount` unpredictable bytes (a seeded generator in simulations). */
   readonly random: (byteCount: number) => Uint8Array;
+  /**
+   * Runs `work` once the current turn is over: on real sockets after every datagram already read in
+   * this turn of the event loop (`setImmediate`), in a simulation after the current step. A machine
+   * sends what a turn made ready in one go there, instead of once per datagram it read.
+   */
+  readonly afterTurn: (work: () => void) => void;
+}
+
+/** The event an adapter sends a machine for every datagram it receives. */
+export interface DatagramReceived {
+  readonly type: 'datagram.received';
+  readonly datagram: Uint8Array;
+  readonly from: PeerAddress;
 }
 
 /** A stable text form of an address, used as a map key and in logs: `127.0.0.1:8080`, `[::1]:8080`. */

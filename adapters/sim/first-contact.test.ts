@@ -28,6 +28,7 @@ function serverWithMember(seed: number) {
       clock,
       now: () => clock.now(),
       random: (count) => random.bytes(count),
+      afterTurn: clock.afterStep,
     },
   );
   server.on('*', (event) => events.push({ t: clock.now(), event }));

@@ -185,7 +185,13 @@ export class SimNetwork {
     options: { readonly random: (byteCount: number) => Uint8Array },
   ): Environment {
     const port = this.attach(name, address, receive);
-    return { port, clock: this.#clock, now: this.#clock.now, random: options.random };
+    return {
+      port,
+      clock: this.#clock,
+      now: this.#clock.now,
+      random: options.random,
+      afterTurn: this.#clock.afterStep,
+    };
   }
 
   /** The node goes silent for good: its sends are dropped, and so is every datagram that reaches it. */

@@ -147,7 +147,13 @@ export function runScenario(scenario: Scenario): RunRecord {
   const serverRandom = random.fork(SERVER_NODE);
   const server = createServer(
     { password: SIM_PASSWORD, keyIterations: SIM_KEY_ITERATIONS, config: serverConfigOf(scenario) },
-    { port: serverPort, clock, now: () => clock.now(), random: (count) => serverRandom.bytes(count) },
+    {
+      port: serverPort,
+      clock,
+      now: () => clock.now(),
+      random: (count) => serverRandom.bytes(count),
+      afterTurn: clock.afterStep,
+    },
   );
   server.on('*', (event) => {
     serverLog.push({ t: clock.now(), event });
@@ -220,7 +226,13 @@ export function runScenario(scenario: Scenario): RunRecord {
           keyIterations: SIM_KEY_ITERATIONS,
           config: SIM_CLIENT_CONFIG,
         },
-        { port, clock, now: () => clock.now(), random: (count) => clientRandom.bytes(count) },
+        {
+          port,
+          clock,
+          now: () => clock.now(),
+          random: (count) => clientRandom.bytes(count),
+          afterTurn: clock.afterStep,
+        },
       );
       actor = started;
       started.on('*', (event) => {

@@ -183,3 +183,31 @@ testProp(
     }
   },
 );
+
+test('work deferred to the end of a step runs after the timer, before any other, at the same time', (t) => {
+  const clock = new VirtualClock();
+  const log: string[] = [];
+  clock.setTimeout(() => {
+    clock.afterStep(() => {
+      log.push(`deferred at ${clock.now()}`);
+      clock.afterStep(() => log.push('deferred by deferred'));
+    });
+    log.push('timer a');
+  }, 10);
+  clock.setTimeout(() => log.push('timer b'), 10);
+  const { steps } = clock.runUntil(20, 100);
+  t.deepEqual(log, ['timer a', 'deferred at 10', 'deferred by deferred', 'timer b']);
+  // Deferred work is part of its step, not a step of its own.
+  t.is(steps, 2);
+});
+
+test('work deferred outside a step waits for the next run, as a 0 ms timer', (t) => {
+  const clock = new VirtualClock(5);
+  let ranAt: number | undefined;
+  clock.afterStep(() => {
+    ranAt = clock.now();
+  });
+  t.is(ranAt, undefined);
+  clock.runUntil(5, 10);
+  t.is(ranAt, 5);
+});

@@ -39,6 +39,8 @@ export class VirtualClock implements Clock {
   // (the map entry) instead of one object per timer. The id doubles as the insertion counter.
   readonly #deadlines: number[] = [];
   readonly #ids: number[] = [];
+  /** Work to run when the timer firing now returns (see {@link afterStep}); undefined between steps. */
+  #afterStepQueue: (() => void)[] | undefined;
 
   constructor(startMs = 0) {
     assert.ok(Number.isFinite(startMs), `the start time must be finite, got ${startMs}`);
@@ -71,6 +73,20 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /**
+   * Runs `work` when the timer firing now has returned, before any other timer, at the same time: the
+   * simulation's end of a turn (the engine's `Environment.afterTurn`). Work deferred by deferred work
+   * runs in the same step, in order. Outside a step (a test driving machines by hand), `work` becomes
+   * a 0 ms timer. An arrow property, so it can be passed around unbound.
+   */
+  readonly afterStep = (work: () => void): void => {
+    if (this.#afterStepQueue === undefined) {
+      this.setTimeout(work, 0);
+    } else {
+      this.#afterStepQueue.push(work);
+    }
+  };
+
   /** The deadline of the next timer to fire, or undefined when none is pending. */
   nextDeadline(): number | undefined {
     this.#discardCancelledTop();
@@ -93,7 +109,17 @@ export class VirtualClock implements Clock {
     assert.ok(callback !== undefined, `timer ${id} is at the top of the heap but not live`);
     this.#callbacks.delete(id);
     this.#nowMs = Math.max(this.#nowMs, deadlineMs);
-    callback();
+    const queue: (() => void)[] = [];
+    this.#afterStepQueue = queue;
+    try {
+      callback();
+      // Each piece of deferred work may defer more; the queue grows as it is read.
+      for (let index = 0; index < queue.length; index += 1) {
+        queue[index]?.();
+      }
+    } finally {
+      this.#afterStepQueue = undefined;
+    }
     return true;
   }
 

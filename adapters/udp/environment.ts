@@ -49,7 +49,14 @@ function randomView(byteCount: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The real world for the engine: this endpoint's port, Node's setTimeout/clearTimeout as the clock, Date.now, crypto.randomBytes. */
+function afterTurn(work: () => void): void {
+  setImmediate(work);
+}
+
+/**
+ * The real world for the engine: this endpoint's port, Node's setTimeout/clearTimeout as the clock,
+ * Date.now, crypto.randomBytes, and setImmediate for the end of a turn.
+ */
 export function realEnvironment(port: DatagramPort): Environment {
-  return { port, clock: realClock, now: Date.now, random: randomView };
+  return { port, clock: realClock, now: Date.now, random: randomView, afterTurn };
 }

@@ -4,7 +4,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openUdp, realEnvironment } from '../../adapters/udp/index.ts';
-import { createServer, formatAddress } from '../../engine/index.ts';
+import { createServer, formatAddress, serverSessionCount } from '../../engine/index.ts';
 
 /** What the benchmark asks its server thread to run. */
 export interface ServerWorkerData {
@@ -45,7 +45,7 @@ if (data.kind === 'gaschat') {
   const server = createServer({ password: data.password, ...limits }, realEnvironment(endpoint.port));
   endpoint.onDatagram((datagram, from) => server.send({ type: 'datagram.received', datagram, from }));
   server.start();
-  sessionCount = () => server.getSnapshot().context.sessions.size;
+  sessionCount = () => serverSessionCount(server);
   stop = async () => {
     server.stop();
     await endpoint.close();

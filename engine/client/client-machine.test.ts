@@ -37,6 +37,7 @@ function handDriven() {
           counter += 1;
           return counter & 0xff;
         }),
+      afterTurn: clock.afterStep,
     },
   );
   client.on('*', (event) => events.push(event));

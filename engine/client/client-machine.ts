@@ -1,4 +1,4 @@
-import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
+import { assign, emit, enqueueActions, setup } from 'xstate';
 import { decodePacket, encodePacket } from '../codec/codec.ts';
 import {
   type AcceptPacket,
@@ -7,37 +7,16 @@ import {
   type RefusePacket,
   type SessionPacket,
 } from '../codec/frames.ts';
+import type { ClientConfig } from '../config.ts';
 import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
-import { LinkDriver, type LinkTickEvent, linkTimers } from '../link/driver.ts';
 import { Link } from '../link/link.ts';
-import type { LinkConfig } from '../link/link-config.ts';
-import { validateName, validateText } from '../names.ts';
-import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import { validateName } from '../names.ts';
+import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import { sendWhileActive, transmitTo } from '../turn.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
-
-/** Every limit of the client, named. */
-export interface ClientConfig {
-  /** HELLO or JOIN attempts after the first before the server is declared unreachable. */
-  readonly handshakeRetryCountMax: number;
-  /** The wait before the first retry of a HELLO or JOIN; it doubles with each retry. */
-  readonly handshakeRetryInitialMs: number;
-  /** The longest wait between retries: with the count, it bounds how soon "unreachable" is said. */
-  readonly handshakeRetryMaxMs: number;
-  /**
-   * Fresh CHALLENGEs a handshake takes at most (the server renews a cookie whose time slot passed
-   * while the JOIN was retried); each starts the JOIN's retries afresh.
-   */
-  readonly handshakeRenewCountMax: number;
-  /** How long a QUIT waits for the server's goodbye before giving up. */
-  readonly quitTimeoutMs: number;
-  /**
-   * Names a welcome's member list holds at most: a server that sends more (a broken or hostile one)
-   * cannot make the client's memory grow; the names past this are not kept.
-   */
-  readonly memberListCountMax: number;
-  readonly link: LinkConfig;
-}
+import { type ClientPhase, sayVerdict } from './say.ts';
+import { ClientSession } from './session.ts';
 
 export interface ClientInput {
   readonly name: string;
@@ -51,21 +30,16 @@ export type ClientCommand =
   | { readonly type: 'chat.say'; readonly text: string }
   | { readonly type: 'chat.quit' };
 
-type ServerPacketEvent =
-  | { readonly type: 'server.challenge'; readonly packet: ChallengePacket }
-  | { readonly type: 'server.accept'; readonly packet: AcceptPacket; readonly from: PeerAddress }
-  | { readonly type: 'server.refuse'; readonly packet: RefusePacket }
-  | { readonly type: 'server.session'; readonly packet: SessionPacket }
-  | { readonly type: 'server.goodbye' }
-  | { readonly type: 'server.shutdown' };
+/** The client's one link timer (handshake retries and the quit timeout are the statechart's own). */
+const CLIENT_TIMER = 'client.timer';
 
 export type ClientMachineEvent =
-  | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
+  | DatagramReceived
   | ClientCommand
-  | ServerPacketEvent
-  /** Raised by the client itself when a tick finds its link dead. */
-  | { readonly type: 'link.died' }
-  | LinkTickEvent;
+  /** The link's timer fired. */
+  | { readonly type: typeof CLIENT_TIMER }
+  /** The turn in which the link was given something to send is over: send it. */
+  | { readonly type: 'client.flush' };
 
 export interface ClientContext {
   readonly name: string;
@@ -79,15 +53,73 @@ export interface ClientContext {
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
   readonly cookieRenewals: number;
   /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
-  readonly driver: LinkDriver | undefined;
+  readonly session: ClientSession | undefined;
   readonly pendingTexts: readonly string[];
   /** Member names gathered from MEMBERS frames until the final one. */
   readonly welcomeNames: readonly string[];
   /** The room as this client knows it: the members, in the order they joined. */
   readonly members: readonly string[];
+  /** How the server ended the session, once a frame did: it confirmed our QUIT, or closed the room. */
+  readonly ended: 'goodbye' | 'shutdown' | undefined;
   readonly closeReason: CloseReason;
   readonly closeMessage: string;
+  /** Datagrams that changed nothing: not decodable, not ours, or not for the state the client is in. */
   readonly datagramsIgnored: number;
+}
+
+/** A datagram as the client reads it: one of its handshake's answers, a packet of its session, or none. */
+type Reading =
+  | { readonly kind: 'challenge'; readonly packet: ChallengePacket }
+  | { readonly kind: 'accept'; readonly packet: AcceptPacket; readonly from: PeerAddress }
+  | { readonly kind: 'refuse'; readonly packet: RefusePacket }
+  | { readonly kind: 'session'; readonly packet: SessionPacket }
+  | { readonly kind: 'none' };
+
+const NOT_OURS: Reading = Object.freeze({ kind: 'none' });
+
+/**
+ * Each received datagram is decoded once, however many guards and actions look at it: the reading is
+ * kept with the event object (events are never reused; a WeakMap lets them go).
+ */
+const readings = new WeakMap<object, Reading>();
+
+function read(context: ClientContext, event: ClientMachineEvent): Reading {
+  if (event.type !== 'datagram.received') {
+    return NOT_OURS;
+  }
+  const known = readings.get(event);
+  if (known !== undefined) {
+    return known;
+  }
+  const reading = readDatagram(context, event.datagram, event.from);
+  readings.set(event, reading);
+  return reading;
+}
+
+function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAddress): Reading {
+  const decoded = decodePacket(datagram);
+  if (!decoded.ok) {
+    return NOT_OURS;
+  }
+  const packet = decoded.packet;
+  switch (packet.type) {
+    case 'session':
+      return context.session?.owns(packet, from) === true ? { kind: 'session', packet } : NOT_OURS;
+    case 'challenge':
+    case 'refuse':
+    case 'accept':
+      if (!macEqual(packet.clientNonce, context.clientNonce)) {
+        return NOT_OURS;
+      }
+      return packet.type === 'accept'
+        ? { kind: 'accept', packet, from }
+        : packet.type === 'challenge'
+          ? { kind: 'challenge', packet }
+          : { kind: 'refuse', packet };
+    case 'hello':
+    case 'join':
+      return NOT_OURS;
+  }
 }
 
 /** The handshake step that went unanswered: the first (HELLO) or the second (JOIN). */
@@ -115,10 +147,47 @@ function handshakeDelayMs(context: ClientContext): number {
   return Math.min(config.handshakeRetryMaxMs, config.handshakeRetryInitialMs * 2 ** context.handshakeAttempt);
 }
 
+/** The part of xstate's `enqueue` (in `enqueueActions`) that carrying out a link's turn needs. */
+interface TurnEnqueue {
+  (action: () => void): void;
+  cancel(id: string): void;
+  raise(event: ClientMachineEvent, options: { readonly id: string; readonly delay: number }): void;
+}
+
+/**
+ * Carries out what an event left the link to do, as actions: the datagrams, the flush at the end of the
+ * turn, the timer.
+ */
+function finishLinkTurn(
+  context: ClientContext,
+  enqueue: TurnEnqueue,
+  self: { getSnapshot(): { readonly status: string }; send(event: ClientMachineEvent): void },
+  sendNow: boolean,
+): void {
+  const session = context.session;
+  if (session === undefined) {
+    return;
+  }
+  const env = context.env;
+  const turn = session.finishEvent(env.now(), sendNow);
+  if (turn.datagrams.length > 0) {
+    enqueue(transmitTo(env.port, turn.datagrams, session.server));
+  }
+  if (turn.flushAfterTurn) {
+    enqueue(() => env.afterTurn(() => sendWhileActive(self, { type: 'client.flush' })));
+  }
+  if (turn.timerInMs !== undefined) {
+    // Cancelling a timer that already fired is harmless; two armed timers never are.
+    enqueue.cancel(CLIENT_TIMER);
+    enqueue.raise({ type: CLIENT_TIMER }, { id: CLIENT_TIMER, delay: turn.timerInMs });
+  }
+}
+
 /**
  * The client: idle until started, then handshaking (HELLO, then JOIN with the proof), joined, leaving
  * after QUIT, and closed. It emits what a user sees as `ClientEvent`s, and takes `chat.say` and
- * `chat.quit` commands.
+ * `chat.quit` commands. Its session (the link, once accepted) is a mutable object it owns; every
+ * datagram, log event and timer leaves as an action, after the transition is computed.
  */
 export const clientMachine = setup({
   types: {
@@ -132,42 +201,7 @@ export const clientMachine = setup({
     quitTimeout: ({ context }) => context.config.quitTimeoutMs,
   },
   actions: {
-    classifyDatagram: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'datagram.received');
-      const decoded = decodePacket(event.datagram);
-      const packet = decoded.ok ? decoded.packet : undefined;
-      // A session packet is ours only from the address the server accepted us from, as the server
-      // takes ours only from the address it accepted: a stranger who saw the session id cannot
-      // speak for the server from elsewhere.
-      const ours =
-        packet !== undefined &&
-        (packet.type === 'session'
-          ? packet.sessionId === context.driver?.link.sessionId &&
-            formatAddress(event.from) === formatAddress(context.driver.peer)
-          : 'clientNonce' in packet && macEqual(packet.clientNonce, context.clientNonce));
-      if (packet === undefined || !ours) {
-        enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
-        return;
-      }
-      switch (packet.type) {
-        case 'challenge':
-          enqueue.raise({ type: 'server.challenge', packet });
-          return;
-        case 'accept':
-          enqueue.raise({ type: 'server.accept', packet, from: event.from });
-          return;
-        case 'refuse':
-          enqueue.raise({ type: 'server.refuse', packet });
-          return;
-        case 'session':
-          enqueue.raise({ type: 'server.session', packet });
-          return;
-        case 'hello':
-        case 'join':
-          enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
-          return;
-      }
-    }),
+    countIgnored: assign({ datagramsIgnored: ({ context }) => context.datagramsIgnored + 1 }),
     sendHello: ({ context }) => {
       context.env.port.send(
         encodePacket({ type: 'hello', clientNonce: context.clientNonce }),
@@ -201,23 +235,28 @@ export const clientMachine = setup({
       closeReason: 'unreachable' as const,
       closeMessage: unreachableMessage(context, params.step),
     })),
-    takeChallenge: assign(({ event }) => {
-      assertEvent(event, 'server.challenge');
-      return { challenge: event.packet, handshakeAttempt: 0 };
+    takeChallenge: assign(({ context, event }) => {
+      const reading = read(context, event);
+      return reading.kind === 'challenge' ? { challenge: reading.packet, handshakeAttempt: 0 } : {};
     }),
     takeFreshCookie: assign(({ context, event }) => {
-      assertEvent(event, 'server.challenge');
-      return { challenge: event.packet, handshakeAttempt: 0, cookieRenewals: context.cookieRenewals + 1 };
+      const reading = read(context, event);
+      return reading.kind === 'challenge'
+        ? { challenge: reading.packet, handshakeAttempt: 0, cookieRenewals: context.cookieRenewals + 1 }
+        : {};
     }),
-    openLink: assign(({ context, event }) => {
-      assertEvent(event, 'server.accept');
-      const link = new Link(context.config.link, event.packet.sessionId, context.env.now());
+    openSession: assign(({ context, event }) => {
+      const reading = read(context, event);
+      if (reading.kind !== 'accept') {
+        return {};
+      }
+      const link = new Link(context.config.link, reading.packet.sessionId, context.env.now());
       for (const text of context.pendingTexts) {
         link.enqueue({ type: 'say', text });
       }
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
-      return { driver: new LinkDriver(link, event.from, context.env), pendingTexts: [] };
+      return { session: new ClientSession(link, reading.from), pendingTexts: [] };
     }),
     rejectBadName: enqueueActions(({ context, enqueue }) => {
       const validation = validateName(context.name);
@@ -226,53 +265,29 @@ export const clientMachine = setup({
       enqueue.assign({ closeReason: 'rejected', closeMessage: message });
     }),
     emitRejected: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'server.refuse');
-      const message = describeRefusal(event.packet.reason, context.name);
-      enqueue.emit({ type: 'rejected', reason: event.packet.reason, message });
-      enqueue.assign({ closeReason: 'rejected', closeMessage: message });
-    }),
-    say: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'chat.say');
-      const validation = validateText(event.text);
-      if (!validation.ok) {
-        const code =
-          event.text.trim().length === 0
-            ? 'text-empty'
-            : event.text.isWellFormed()
-              ? 'text-too-long'
-              : 'text-malformed';
-        enqueue.emit({ type: 'error', code, message: validation.message });
+      const reading = read(context, event);
+      if (reading.kind !== 'refuse') {
         return;
       }
-      // One place in the send queue is kept for the BYE, so that QUIT always goes out.
-      const queueCountMax = context.config.link.sendQueueCountMax - 1;
-      if (context.driver === undefined) {
-        if (context.pendingTexts.length >= queueCountMax) {
-          enqueue.emit({
-            type: 'error',
-            code: 'send-queue-full',
-            message: `${queueCountMax} messages are waiting to be sent; wait for them`,
-          });
-          return;
-        }
+      const message = describeRefusal(reading.packet.reason, context.name);
+      enqueue.emit({ type: 'rejected', reason: reading.packet.reason, message });
+      enqueue.assign({ closeReason: 'rejected', closeMessage: message });
+    }),
+    say: enqueueActions(({ context, event, enqueue, self }, params: { readonly phase: ClientPhase }) => {
+      if (event.type !== 'chat.say') {
+        return;
+      }
+      const verdict = sayVerdict(context, params.phase, event.text);
+      if (!verdict.ok) {
+        enqueue.emit({ type: 'error', code: verdict.code, message: verdict.message });
+        return;
+      }
+      if (context.session === undefined) {
         enqueue.assign({ pendingTexts: [...context.pendingTexts, event.text] });
         return;
       }
-      if (
-        context.driver.link.sendQueueCount >= queueCountMax ||
-        !context.driver.link.enqueue({ type: 'say', text: event.text })
-      ) {
-        enqueue.emit({
-          type: 'error',
-          code: 'send-queue-full',
-          message: `${queueCountMax} messages are waiting to be sent; wait for them`,
-        });
-      }
-    }),
-    refuseSay: emit({
-      type: 'error',
-      code: 'not-open',
-      message: 'the client is leaving; the message was not sent',
+      context.session.link.enqueue({ type: 'say', text: event.text });
+      finishLinkTurn(context, enqueue, self, false);
     }),
     reportUnsent: enqueueActions(({ context, enqueue }) => {
       const count = context.pendingTexts.length;
@@ -284,16 +299,17 @@ export const clientMachine = setup({
         });
       }
     }),
-    sayBye: ({ context }) => {
-      context.driver?.link.enqueue({ type: 'bye' });
-    },
-    receive: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'server.session');
-      const driver = context.driver;
-      if (driver === undefined) {
+    sayBye: enqueueActions(({ context, enqueue, self }) => {
+      context.session?.link.enqueue({ type: 'bye' });
+      finishLinkTurn(context, enqueue, self, false);
+    }),
+    receive: enqueueActions(({ context, event, enqueue, self }) => {
+      const reading = read(context, event);
+      const session = context.session;
+      if (reading.kind !== 'session' || session === undefined) {
         return;
       }
-      const frames = driver.link.receive(event.packet, driver.now());
+      const frames = session.link.receive(reading.packet, context.env.now());
       const outcome = applyDelivered(context, frames, context.config.memberListCountMax);
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
@@ -302,20 +318,22 @@ export const clientMachine = setup({
         enqueue.emit(clientEvent);
       }
       if (outcome.end !== undefined) {
-        // Acknowledge the goodbye (or the shutdown) before going quiet, so the server need not
-        // retransmit it.
-        driver.flush();
-        enqueue.raise({ type: outcome.end === 'goodbye' ? 'server.goodbye' : 'server.shutdown' });
+        enqueue.assign({ ended: outcome.end });
       }
+      // The server's last word is acknowledged at once, before the client goes quiet, so that the
+      // server need not retransmit it.
+      finishLinkTurn(context, enqueue, self, outcome.end !== undefined);
     }),
-    tick: ({ context }) => context.driver?.tick(),
-    tickAndCheck: enqueueActions(({ context, enqueue }) => {
-      if (context.driver?.tickAndRearm(linkTimers(enqueue)) === false) {
-        enqueue.raise({ type: 'link.died' });
-      }
+    onTimer: enqueueActions(({ context, enqueue, self }) => {
+      context.session?.timer(context.env.now());
+      finishLinkTurn(context, enqueue, self, true);
     }),
-    armTimer: enqueueActions(({ context, enqueue }) => {
-      context.driver?.arm(linkTimers(enqueue));
+    onFlush: enqueueActions(({ context, enqueue, self }) => {
+      context.session?.flush();
+      finishLinkTurn(context, enqueue, self, true);
+    }),
+    startLink: enqueueActions(({ context, enqueue, self }) => {
+      finishLinkTurn(context, enqueue, self, false);
     }),
     closeWith: assign((_, params: { reason: CloseReason; message: string }) => ({
       closeReason: params.reason,
@@ -326,32 +344,39 @@ export const clientMachine = setup({
       closeMessage: 'the server closed the room',
     }),
     emitClosed: enqueueActions(({ context, enqueue }) => {
-      context.driver?.disarm(linkTimers(enqueue));
+      enqueue.cancel(CLIENT_TIMER);
       enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
     }),
   },
   guards: {
     handshakeAttemptsLeft: ({ context }) => context.handshakeAttempt < context.config.handshakeRetryCountMax,
-    acceptProofValid: ({ context, event }) => {
-      assertEvent(event, 'server.accept');
+    isChallenge: ({ context, event }) => read(context, event).kind === 'challenge',
+    isRefusal: ({ context, event }) => read(context, event).kind === 'refuse',
+    isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
+    isProvedAccept: ({ context, event }) => {
+      const reading = read(context, event);
       const cookie = context.challenge?.cookie;
       return (
+        reading.kind === 'accept' &&
         cookie !== undefined &&
         macEqual(
-          makeAcceptProof(context.roomKey, context.clientNonce, cookie, event.packet.sessionId),
-          event.packet.proof,
+          makeAcceptProof(context.roomKey, context.clientNonce, cookie, reading.packet.sessionId),
+          reading.packet.proof,
         )
       );
     },
-    freshCookieUsable: ({ context, event }) => {
-      assertEvent(event, 'server.challenge');
+    isUsableFreshCookie: ({ context, event }) => {
+      const reading = read(context, event);
       const cookie = context.challenge?.cookie;
       return (
+        reading.kind === 'challenge' &&
         context.cookieRenewals < context.config.handshakeRenewCountMax &&
-        (cookie === undefined || !macEqual(cookie, event.packet.cookie))
+        (cookie === undefined || !macEqual(cookie, reading.packet.cookie))
       );
     },
-    linkDead: ({ context }) => context.driver?.link.dead !== undefined,
+    serverClosedRoom: ({ context }) => context.ended === 'shutdown',
+    serverConfirmedQuit: ({ context }) => context.ended === 'goodbye',
+    linkDead: ({ context }) => context.session?.link.dead !== undefined,
     nameInvalid: ({ context }) => !validateName(context.name).ok,
   },
 }).createMachine({
@@ -362,17 +387,19 @@ export const clientMachine = setup({
     challenge: undefined,
     handshakeAttempt: 0,
     cookieRenewals: 0,
-    driver: undefined,
+    session: undefined,
     pendingTexts: [],
     welcomeNames: [],
     members: [],
+    ended: undefined,
     closeReason: 'quit',
     closeMessage: 'left the room',
     datagramsIgnored: 0,
   }),
   initial: 'starting',
+  // A datagram no state has a use for changes nothing but this count.
   on: {
-    'datagram.received': { actions: 'classifyDatagram' },
+    'datagram.received': { actions: 'countIgnored' },
   },
   states: {
     starting: {
@@ -384,7 +411,7 @@ export const clientMachine = setup({
     handshaking: {
       initial: 'hello',
       on: {
-        'chat.say': { actions: 'say' },
+        'chat.say': { actions: { type: 'say', params: { phase: 'handshaking' } } },
         'chat.quit': {
           target: 'closed',
           actions: [
@@ -392,12 +419,12 @@ export const clientMachine = setup({
             { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
           ],
         },
-        'server.refuse': { target: 'closed', actions: 'emitRejected' },
+        'datagram.received': { guard: 'isRefusal', target: 'closed', actions: 'emitRejected' },
       },
       states: {
         hello: {
           entry: 'sendHello',
-          on: { 'server.challenge': { target: 'joining', actions: 'takeChallenge' } },
+          on: { 'datagram.received': { guard: 'isChallenge', target: 'joining', actions: 'takeChallenge' } },
           after: {
             handshakeRetry: [
               {
@@ -413,16 +440,14 @@ export const clientMachine = setup({
         joining: {
           entry: 'sendJoin',
           on: {
-            'server.accept': { guard: 'acceptProofValid', target: '#client.joined', actions: 'openLink' },
-            // The cookie expired while the JOIN was retried: join again with the fresh one, its retries
-            // counted afresh (the server is there, the path was slow, even on the last attempt). A
-            // bounded number of renewals, so a server that only ever challenges cannot keep the client.
-            'server.challenge': {
-              guard: 'freshCookieUsable',
-              target: 'joining',
-              reenter: true,
-              actions: 'takeFreshCookie',
-            },
+            'datagram.received': [
+              { guard: 'isProvedAccept', target: '#client.joined', actions: 'openSession' },
+              // The cookie expired while the JOIN was retried: join again with the fresh one, its
+              // retries counted afresh (the server is there, the path was slow, even on the last
+              // attempt). A bounded number of renewals, so a server that only ever challenges cannot
+              // keep the client.
+              { guard: 'isUsableFreshCookie', target: 'joining', reenter: true, actions: 'takeFreshCookie' },
+            ],
           },
           after: {
             handshakeRetry: [
@@ -439,42 +464,50 @@ export const clientMachine = setup({
       },
     },
     joined: {
-      entry: 'armTimer',
+      // The texts said while handshaking go out with the first packet.
+      entry: 'startLink',
       on: {
-        'server.session': { actions: ['receive', 'armTimer'] },
-        'chat.say': { actions: ['say', 'armTimer'] },
+        'datagram.received': { guard: 'isSessionPacket', actions: 'receive' },
+        'chat.say': { actions: { type: 'say', params: { phase: 'joined' } } },
         'chat.quit': { target: 'leaving', actions: 'sayBye' },
-        'link.tick': { actions: 'tickAndCheck' },
-        'server.shutdown': { target: 'closed', actions: 'closeServerClosed' },
-        'link.died': {
+        [CLIENT_TIMER]: { actions: 'onTimer' },
+        'client.flush': { actions: 'onFlush' },
+      },
+      always: [
+        { guard: 'serverClosedRoom', target: 'closed', actions: 'closeServerClosed' },
+        {
+          guard: 'linkDead',
           target: 'closed',
           actions: {
             type: 'closeWith',
             params: { reason: 'timeout', message: 'the server stopped answering' },
           },
         },
-      },
+      ],
     },
     leaving: {
-      entry: 'armTimer',
       on: {
-        'server.session': { actions: ['receive', 'armTimer'] },
-        'chat.say': { actions: 'refuseSay' },
-        'link.tick': { actions: ['tick', 'armTimer'] },
-        'server.shutdown': { target: 'closed', actions: 'closeServerClosed' },
-        'server.goodbye': {
+        'datagram.received': { guard: 'isSessionPacket', actions: 'receive' },
+        'chat.say': { actions: { type: 'say', params: { phase: 'leaving' } } },
+        [CLIENT_TIMER]: { actions: 'onTimer' },
+        'client.flush': { actions: 'onFlush' },
+      },
+      always: [
+        { guard: 'serverClosedRoom', target: 'closed', actions: 'closeServerClosed' },
+        {
+          guard: 'serverConfirmedQuit',
           target: 'closed',
           actions: { type: 'closeWith', params: { reason: 'quit', message: 'left the room' } },
         },
-      },
-      always: {
-        guard: 'linkDead',
-        target: 'closed',
-        actions: {
-          type: 'closeWith',
-          params: { reason: 'timeout', message: 'the server did not confirm the QUIT' },
+        {
+          guard: 'linkDead',
+          target: 'closed',
+          actions: {
+            type: 'closeWith',
+            params: { reason: 'timeout', message: 'the server did not confirm the QUIT' },
+          },
         },
-      },
+      ],
       after: {
         quitTimeout: {
           target: 'closed',

@@ -4,6 +4,12 @@
  * PROTOCOL.md documents the layout byte by byte.
  */
 export { decodePacket, peekHelloNonce } from './decode.ts';
-export { encodePacket } from './encode.ts';
-export { frameSize } from './encode-frames.ts';
+export {
+  encodePacket,
+  encodeSessionPacket,
+  type NumberedFrame,
+  type OutgoingSessionPacket,
+  sessionPacketSize,
+} from './encode.ts';
+export { frameSize, type PreparedFrame, preparedFrameSize, prepareFrame } from './encode-frames.ts';
 export { ACK_RANGE_COUNT_MAX, SESSION_HEADER_BYTES, sessionIdFromBytes, sessionIdToBytes } from './layout.ts';

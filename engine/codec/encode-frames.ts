@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { utf8ByteLength, validateName } from '../names.ts';
-import type { ByteWriter } from './bytes.ts';
-import { varintSize } from './bytes.ts';
-import type { AckRange, Frame } from './frames.ts';
+import { ByteWriter, varintSize } from './bytes.ts';
+import type { AckRange, Frame, ReliableFrame, ReliableFrameBody } from './frames.ts';
 import { TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
@@ -36,40 +35,33 @@ function frameFields(frame: Frame): readonly Field[] {
       return [type, ...ackValues(frame.ranges).map(varint)];
     case 'ping':
       return [type];
+    default:
+      return [type, varint(frame.msgSeq), ...bodyFields(frame)];
+  }
+}
+
+/** The fields of a reliable frame after its type and msgSeq: what is the same for every recipient. */
+function bodyFields(body: ReliableFrameBody | ReliableFrame): readonly Field[] {
+  switch (body.type) {
     case 'say':
-      return [type, varint(frame.msgSeq), text(frame.text)];
+      return [text(body.text)];
     case 'bye':
     case 'goodbye':
     case 'shutdown':
-      return [type, varint(frame.msgSeq)];
+      return [];
     case 'members':
       return [
-        type,
-        varint(frame.msgSeq),
-        varint(frame.roomSeq),
-        u8(frame.final ? 1 : 0),
-        varint(frame.names.length),
-        ...frame.names.map(name),
+        varint(body.roomSeq),
+        u8(body.final ? 1 : 0),
+        varint(body.names.length),
+        ...body.names.map(name),
       ];
     case 'joined':
-      return [type, varint(frame.msgSeq), varint(frame.roomSeq), name(frame.name)];
+      return [varint(body.roomSeq), name(body.name)];
     case 'message':
-      return [
-        type,
-        varint(frame.msgSeq),
-        varint(frame.roomSeq),
-        varint(frame.timeMs),
-        name(frame.from),
-        text(frame.text),
-      ];
+      return [varint(body.roomSeq), varint(body.timeMs), name(body.from), text(body.text)];
     case 'left':
-      return [
-        type,
-        varint(frame.msgSeq),
-        varint(frame.roomSeq),
-        u8(reasonCode(LEAVE_REASONS, frame.reason)),
-        name(frame.name),
-      ];
+      return [varint(body.roomSeq), u8(reasonCode(LEAVE_REASONS, body.reason)), name(body.name)];
   }
 }
 
@@ -187,4 +179,42 @@ export function writeFrame(writer: ByteWriter, frame: Frame): void {
   for (const field of frameFields(frame)) {
     writeField(writer, field);
   }
+}
+
+/**
+ * A reliable frame encoded once, for however many links carry it: everything after its type byte and
+ * msgSeq, which each link adds as it packs the frame. The room prepares a message once and hands the
+ * same object to every member's link.
+ */
+export interface PreparedFrame {
+  readonly body: ReliableFrameBody;
+  readonly typeCode: number;
+  /** The frame's bytes after its type and msgSeq. */
+  readonly tail: Uint8Array;
+}
+
+/** Encodes a reliable frame's body once, asserting its invariants (a valid name, text that fits). */
+export function prepareFrame(body: ReliableFrameBody): PreparedFrame {
+  const fields = bodyFields(body);
+  let size = 0;
+  for (const field of fields) {
+    size += fieldSize(field);
+  }
+  const writer = new ByteWriter(size);
+  for (const field of fields) {
+    writeField(writer, field);
+  }
+  return { body, typeCode: FRAME_TYPE_CODES[body.type], tail: writer.bytes };
+}
+
+/** The bytes a prepared frame adds to a SESSION packet with this msgSeq. */
+export function preparedFrameSize(prepared: PreparedFrame, msgSeq: number): number {
+  return 1 + varintSize(msgSeq) + prepared.tail.length;
+}
+
+/** Writes a prepared frame with its msgSeq. */
+export function writePreparedFrame(writer: ByteWriter, prepared: PreparedFrame, msgSeq: number): void {
+  writer.u8(prepared.typeCode);
+  writer.varint(msgSeq);
+  writer.bytesOf(prepared.tail);
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { ByteWriter } from './bytes.ts';
-import { frameSize, writeFrame, writeName } from './encode-frames.ts';
-import type { Packet } from './frames.ts';
+import {
+  frameSize,
+  type PreparedFrame,
+  preparedFrameSize,
+  writeFrame,
+  writeName,
+  writePreparedFrame,
+} from './encode-frames.ts';
+import type { AckFrame, Packet } from './frames.ts';
 import {
   COOKIE_BYTES,
   DATAGRAM_SIZE_MAX,
@@ -9,6 +16,7 @@ import {
   NONCE_BYTES,
   PROOF_BYTES,
   PROTOCOL_VERSION,
+  SESSION_ID_BYTES,
 } from './frames.ts';
 import {
   ACCEPT_BYTES,
@@ -106,6 +114,64 @@ export function encodePacket(packet: Packet): Uint8Array {
   writer.u8(PROTOCOL_VERSION);
   writer.u8(PACKET_TYPE_CODES[packet.type]);
   writeBody(writer, packet);
+  assert.equal(writer.offset, size, 'the encoder computed a packet size larger than its fields');
+  return writer.bytes;
+}
+
+/** A reliable frame as a link sends it: prepared once, numbered by this link. */
+export interface NumberedFrame {
+  readonly msgSeq: number;
+  readonly prepared: PreparedFrame;
+}
+
+/**
+ * A SESSION packet as the link builds it: its frames in wire order (an ACK first if any, then the
+ * reliable frames, then a PING if asked), the session id already in bytes.
+ */
+export interface OutgoingSessionPacket {
+  readonly sessionIdBytes: Uint8Array;
+  readonly packetNumber: number;
+  readonly ack: AckFrame | undefined;
+  readonly frames: readonly NumberedFrame[];
+  readonly ping: boolean;
+}
+
+/** The size of {@link encodeSessionPacket}'s datagram, without building it. */
+export function sessionPacketSize(packet: OutgoingSessionPacket): number {
+  let size =
+    SESSION_HEADER_BYTES + (packet.ack === undefined ? 0 : frameSize(packet.ack)) + (packet.ping ? 1 : 0);
+  for (const frame of packet.frames) {
+    size += preparedFrameSize(frame.prepared, frame.msgSeq);
+  }
+  return size;
+}
+
+/**
+ * Encodes a SESSION packet from prepared frames: the same bytes as `encodePacket` gives for the same
+ * frames, with each frame's body copied, not encoded again.
+ */
+export function encodeSessionPacket(packet: OutgoingSessionPacket): Uint8Array {
+  assert.ok(
+    packet.ack !== undefined || packet.frames.length > 0 || packet.ping,
+    'a SESSION packet needs at least one frame',
+  );
+  assert.equal(packet.sessionIdBytes.length, SESSION_ID_BYTES, 'a session id is 8 bytes');
+  const size = sessionPacketSize(packet);
+  assert.ok(size <= DATAGRAM_SIZE_MAX, `a session packet of ${size} bytes exceeds ${DATAGRAM_SIZE_MAX}`);
+  const writer = new ByteWriter(size);
+  writer.u8(PROTOCOL_VERSION);
+  writer.u8(PACKET_TYPE_CODES.session);
+  writer.bytesOf(packet.sessionIdBytes);
+  writer.u32(packet.packetNumber);
+  if (packet.ack !== undefined) {
+    writeFrame(writer, packet.ack);
+  }
+  for (const frame of packet.frames) {
+    writePreparedFrame(writer, frame.prepared, frame.msgSeq);
+  }
+  if (packet.ping) {
+    writeFrame(writer, { type: 'ping' });
+  }
   assert.equal(writer.offset, size, 'the encoder computed a packet size larger than its fields');
   return writer.bytes;
 }

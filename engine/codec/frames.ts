@@ -7,10 +7,8 @@
 export const PROTOCOL_VERSION = 1;
 /** The largest UDP payload we ever send or accept. */
 export const DATAGRAM_SIZE_MAX = 1200;
-/** The largest message text, in bytes of UTF-8. Longer text is refused, never truncated. */
-export const TEXT_BYTES_MAX = 1000;
-/** Names are 1 to 32 ASCII letters, digits, `_` or `-`. */
-export const NAME_LENGTH_MAX = 32;
+// The limits on names and texts are the naming rules' (names.ts), which the wire carries.
+export { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from '../names.ts';
 /** A HELLO is padded to at least this size so that no reply to it is larger (no amplification). */
 export const HELLO_SIZE_MIN = 64;
 export const NONCE_BYTES = 16;

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { encodePacket, frameSize, SESSION_HEADER_BYTES } from '../codec/codec.ts';
+import {
+  encodeSessionPacket,
+  frameSize,
+  type NumberedFrame,
+  type PreparedFrame,
+  preparedFrameSize,
+  prepareFrame,
+  SESSION_HEADER_BYTES,
+  sessionIdToBytes,
+} from '../codec/codec.ts';
 import {
   type AckFrame,
   DATAGRAM_SIZE_MAX,
@@ -38,7 +47,7 @@ const PACKET_REORDER_THRESHOLD = 3;
 interface SentPacket {
   readonly packetNumber: number;
   readonly sentAtMs: number;
-  readonly frames: readonly ReliableFrame[];
+  readonly frames: readonly NumberedFrame[];
   readonly ping: boolean;
 }
 
@@ -131,11 +140,11 @@ export class Link {
   #nextPacketNumber = 0;
   #nextMsgSeq = 0;
   /** Every reliable frame not yet acknowledged, by msgSeq; insertion order is msgSeq order. */
-  readonly #unacked = new Map<number, ReliableFrame>();
+  readonly #unacked = new Map<number, NumberedFrame>();
   /** Frames never sent, oldest first. */
-  #fresh: ReliableFrame[] = [];
+  readonly #fresh: NumberedFrame[] = [];
   /** Frames whose packet was lost, to send again before anything fresh, lowest msgSeq first. */
-  #lost: ReliableFrame[] = [];
+  readonly #lost: NumberedFrame[] = [];
   readonly #inFlight = new Map<number, SentPacket>();
   /**
    * Packets declared lost, kept (at most `windowCount`, oldest evicted) so that a late acknowledgement
@@ -161,9 +170,12 @@ export class Link {
   /** Until the peer's first packet: when the link gives up on ever hearing from it. */
   #firstContactDeadlineMs: number | undefined;
 
+  readonly #sessionIdBytes: Uint8Array;
+
   constructor(config: LinkConfig, sessionId: SessionId, nowMs: number, options: LinkOptions = {}) {
     this.config = config;
     this.sessionId = sessionId;
+    this.#sessionIdBytes = sessionIdToBytes(sessionId);
     this.#rtt = new RttEstimator(config);
     this.#received = new AckRanges(config.ackRangeCountMax);
     this.#lastReceivedAtMs = nowMs;
@@ -219,11 +231,13 @@ export class Link {
    * Queues a reliable frame. Returns false, queuing nothing, when `sendQueueCountMax` frames are
    * already waiting: the caller decides whether to refuse its user or drop the peer.
    */
-  enqueue(body: ReliableFrameBody): boolean {
+  enqueue(body: ReliableFrameBody | PreparedFrame): boolean {
     if (this.#dead !== undefined || this.#unacked.size >= this.config.sendQueueCountMax) {
       return false;
     }
-    const frame = { ...body, msgSeq: this.#nextMsgSeq } as ReliableFrame;
+    // A room prepares a frame it sends to many once; a frame given as a body is prepared here.
+    const prepared = 'tail' in body ? body : prepareFrame(body);
+    const frame: NumberedFrame = { msgSeq: this.#nextMsgSeq, prepared };
     this.#nextMsgSeq += 1;
     this.#unacked.set(frame.msgSeq, frame);
     this.#fresh.push(frame);
@@ -287,16 +301,25 @@ export class Link {
     if (this.#dead !== undefined) {
       return undefined;
     }
-    if (this.#ackPending || this.#pingPending || this.#hasSendableFrame()) {
-      return nowMs;
+    return this.wantsToSend() ? nowMs : this.timerDeadlineMs();
+  }
+
+  /** Whether `poll` would send something now: an acknowledgement, a PING, or a frame the window lets go. */
+  wantsToSend(): boolean {
+    return this.#dead === undefined && (this.#ackPending || this.#pingPending || this.#hasSendableFrame());
+  }
+
+  /**
+   * When `handleTimeout` next has work (the idle, first-contact, retransmission or keepalive
+   * deadline), whatever is ready to send now: the owner's one timer is armed for this. Undefined only
+   * for a dead link.
+   */
+  timerDeadlineMs(): number | undefined {
+    if (this.#dead !== undefined) {
+      return undefined;
     }
-    let deadline = this.#silenceDeadlineMs();
-    if (this.#rtoDeadlineMs !== undefined) {
-      deadline = Math.min(deadline, this.#rtoDeadlineMs);
-    } else {
-      deadline = Math.min(deadline, this.#keepaliveDeadlineMs());
-    }
-    return deadline;
+    const silence = this.#silenceDeadlineMs();
+    return Math.min(silence, this.#rtoDeadlineMs ?? this.#keepaliveDeadlineMs());
   }
 
   /** Runs whichever timers are due: idle timeout, retransmission timeout, keepalive. */
@@ -389,13 +412,18 @@ export class Link {
     if (largestNewlySentAtMs !== undefined) {
       this.#rtt.sample(nowMs - largestNewlySentAtMs);
     }
-    const lost = [...this.#inFlight.values()].filter(
-      (packet) => packet.packetNumber + PACKET_REORDER_THRESHOLD <= largest,
-    );
+    const lost: SentPacket[] = [];
+    for (const packet of this.#inFlight.values()) {
+      if (packet.packetNumber + PACKET_REORDER_THRESHOLD <= largest) {
+        lost.push(packet);
+      }
+    }
     for (const packet of lost) {
       this.#inFlight.delete(packet.packetNumber);
     }
-    this.#declareLost(lost);
+    if (lost.length > 0) {
+      this.#declareLost(lost);
+    }
     // RFC 6298 (5.2, 5.3): restart the timer when new data is acknowledged, stop it when none is left.
     this.#rtoDeadlineMs = this.#inFlight.size > 0 ? nowMs + this.#rtt.rtoMs : undefined;
   }
@@ -464,27 +492,30 @@ export class Link {
 
   #buildPacket(nowMs: number): Uint8Array | undefined {
     let budget = DATAGRAM_SIZE_MAX - SESSION_HEADER_BYTES;
-    const frames: (ReliableFrame | AckFrame | { readonly type: 'ping' })[] = [];
+    let ack: AckFrame | undefined;
     if (this.#ackPending && !this.#received.isEmpty) {
-      const ack: AckFrame = { type: 'ack', ranges: this.#received.ranges };
+      ack = { type: 'ack', ranges: this.#received.ranges };
       budget -= frameSize(ack);
-      frames.push(ack);
     }
-    const reliable: ReliableFrame[] = [];
+    const reliable: NumberedFrame[] = [];
     budget = this.#takeLost(reliable, budget);
     budget = this.#takeFresh(reliable, budget);
     const ping = this.#pingPending && reliable.length === 0;
-    if (reliable.length === 0 && !ping && frames.length === 0) {
+    if (reliable.length === 0 && !ping && ack === undefined) {
       return undefined;
     }
-    frames.push(...reliable);
     if (ping) {
-      frames.push({ type: 'ping' });
       this.stats.pingsSent += 1;
     }
     const packetNumber = this.#nextPacketNumber;
     this.#nextPacketNumber += 1;
-    const datagram = encodePacket({ type: 'session', sessionId: this.sessionId, packetNumber, frames });
+    const datagram = encodeSessionPacket({
+      sessionIdBytes: this.#sessionIdBytes,
+      packetNumber,
+      ack,
+      frames: reliable,
+      ping,
+    });
     assert.ok(datagram.length <= DATAGRAM_SIZE_MAX);
     this.#ackPending = false;
     this.#pingPending = false;
@@ -498,7 +529,7 @@ export class Link {
     return datagram;
   }
 
-  #takeLost(into: ReliableFrame[], budget: number): number {
+  #takeLost(into: NumberedFrame[], budget: number): number {
     let remaining = budget;
     while (this.#lost.length > 0) {
       const frame = this.#lost[0];
@@ -509,7 +540,7 @@ export class Link {
         this.#lost.shift();
         continue;
       }
-      const size = frameSize(frame);
+      const size = preparedFrameSize(frame.prepared, frame.msgSeq);
       if (size > remaining) {
         break;
       }
@@ -521,12 +552,12 @@ export class Link {
     return remaining;
   }
 
-  #takeFresh(into: ReliableFrame[], budget: number): number {
+  #takeFresh(into: NumberedFrame[], budget: number): number {
     let remaining = budget;
     const windowEnd = this.#windowEndMsgSeq();
     let taken = 0;
     for (const frame of this.#fresh) {
-      const size = frameSize(frame);
+      const size = preparedFrameSize(frame.prepared, frame.msgSeq);
       if (frame.msgSeq >= windowEnd || size > remaining) {
         break;
       }
@@ -535,7 +566,7 @@ export class Link {
       taken += 1;
     }
     if (taken > 0) {
-      this.#fresh = this.#fresh.slice(taken);
+      this.#fresh.splice(0, taken);
     }
     return remaining;
   }

@@ -1,87 +1,103 @@
 import { emit, enqueueActions, setup } from 'xstate';
-import type { PeerAddress } from '../port.ts';
-import {
-  endSession,
-  onDatagram,
-  onLeave,
-  onSaid,
-  onShutdown,
-  type RoomState,
-  type RoomStep,
-} from './room-logic.ts';
+import type { ServerConfig } from '../config.ts';
+import type { DatagramReceived, Environment } from '../port.ts';
+import { type Outgoing, sendWhileActive, transmit } from '../turn.ts';
+import { Room } from './room.ts';
 import type { ServerEvent } from './server-events.ts';
-import { type SessionReport, sessionMachine } from './session-machine.ts';
 
 /** What the server's user can ask of it. */
 export type ServerCommand =
   /** Stop: tell every member, wait (at most `shutdownTimeoutMs`) for them to confirm, then stop. */
   { readonly type: 'server.shutdown' };
 
+/** The one timer the room arms, for the earliest deadline of all its sessions. */
+const ROOM_TIMER = 'room.timer';
+
 export type RoomEvent =
-  | { readonly type: 'datagram.received'; readonly datagram: Uint8Array; readonly from: PeerAddress }
+  | DatagramReceived
   | ServerCommand
-  | SessionReport;
+  /** The room's timer fired. */
+  | { readonly type: typeof ROOM_TIMER }
+  /** The turn in which sessions were given something to send is over: send it. */
+  | { readonly type: 'room.flush' };
+
+export interface RoomInput {
+  readonly config: ServerConfig;
+  readonly roomKey: Uint8Array;
+  readonly env: Environment;
+}
+
+export interface RoomContext {
+  /** The room and its sessions: mutable, owned by this actor alone (see {@link Room}). */
+  readonly room: Room;
+  readonly env: Environment;
+}
 
 /**
- * The server: a room actor that spawns a session actor per peer. The room owns membership, name
- * uniqueness and the single sequence of room events; its decisions are the pure functions of
- * room-logic.ts, and this machine carries out the effects they return, in order: datagrams through the
- * port, log events through `emit`, sessions spawned, fed and stopped.
+ * The server: one actor, the room. The room's logic and its sessions are plain objects
+ * (`room.ts`, `session.ts`) that this machine owns and calls, one handler per event; what they decide
+ * to send and log comes back as effects, which this machine carries out as actions. Its states are the
+ * server's life: serving, closing (told every member, waiting for their acknowledgements at most
+ * `shutdownTimeoutMs`), stopped.
  */
 export const roomMachine = setup({
   types: {
-    input: {} as RoomState,
-    context: {} as RoomState,
+    input: {} as RoomInput,
+    context: {} as RoomContext,
     events: {} as RoomEvent,
     emitted: {} as ServerEvent,
   },
-  actors: { session: sessionMachine },
   actions: {
-    step: enqueueActions(({ context, event, enqueue }) => {
-      const step = decide(context, event);
-      if (step.state !== context) {
-        enqueue.assign(() => step.state);
+    handle: enqueueActions(({ context, event, enqueue, self }) => {
+      const room = context.room;
+      let sendNow = false;
+      switch (event.type) {
+        case 'datagram.received':
+          room.datagram(event.datagram, event.from);
+          break;
+        case 'server.shutdown':
+          room.shutdown();
+          break;
+        case ROOM_TIMER:
+          room.timer();
+          sendNow = true;
+          break;
+        case 'room.flush':
+          room.flush();
+          sendNow = true;
+          break;
       }
-      for (const effect of step.effects) {
-        switch (effect.kind) {
-          case 'send':
-            context.env.port.send(effect.datagram, effect.to);
-            break;
-          case 'emit':
-            enqueue.emit(effect.event);
-            break;
-          case 'spawn':
-            enqueue.spawnChild('session', {
-              id: effect.sessionId,
-              input: {
-                sessionId: effect.sessionId,
-                address: effect.address,
-                linkConfig: context.config.link,
-                firstContactTimeoutMs: context.config.firstContactTimeoutMs,
-                env: context.env,
-              },
-            });
-            break;
-          case 'forward':
-            enqueue.sendTo(effect.sessionId, { type: 'link.packet', packet: effect.packet });
-            break;
-          case 'deliver':
-            enqueue.sendTo(effect.sessionId, { type: 'room.deliver', frames: effect.frames });
-            break;
-          case 'goodbye':
-            enqueue.sendTo(effect.sessionId, { type: 'room.goodbye' });
-            break;
-          case 'shutdown':
-            enqueue.sendTo(effect.sessionId, { type: 'room.shutdown' });
-            break;
-          case 'stop':
-            enqueue.stopChild(effect.sessionId);
-            break;
+      // What the event left to do becomes actions, in order: datagrams (one `transmit` per run of
+      // them), log events, the flush at the end of the turn, the timer. Nothing is sent or emitted
+      // while xstate computes the transition: its actions do that after.
+      const turn = room.finishEvent(sendNow);
+      let datagrams: Outgoing[] | undefined;
+      for (const effect of turn.effects) {
+        if (effect.kind === 'send') {
+          datagrams ??= [];
+          datagrams.push(effect);
+          continue;
         }
+        if (datagrams !== undefined) {
+          enqueue(transmit(context.env.port, datagrams));
+          datagrams = undefined;
+        }
+        enqueue.emit(effect.event);
+      }
+      if (datagrams !== undefined) {
+        enqueue(transmit(context.env.port, datagrams));
+      }
+      if (turn.flushAfterTurn) {
+        enqueue(() => context.env.afterTurn(() => sendWhileActive(self, { type: 'room.flush' })));
+      }
+      if (turn.timerInMs !== undefined) {
+        // Cancelling a timer that already fired is harmless; two armed timers never are.
+        enqueue.cancel(ROOM_TIMER);
+        enqueue.raise({ type: ROOM_TIMER }, { id: ROOM_TIMER, delay: turn.timerInMs });
       }
     }),
     emitStopped: emit(({ context }): ServerEvent => {
-      const progress = context.shutdown;
+      const progress = context.room.shutdownProgress;
       return {
         type: 'server.stopped',
         memberCount: progress?.memberCount ?? 0,
@@ -90,49 +106,30 @@ export const roomMachine = setup({
     }),
   },
   guards: {
-    noSessions: ({ context }) => context.sessions.size === 0,
+    noSessions: ({ context }) => context.room.sessions.size === 0,
   },
   delays: {
-    shutdownTimeout: ({ context }) => context.config.shutdownTimeoutMs,
+    shutdownTimeout: ({ context }) => context.room.config.shutdownTimeoutMs,
   },
 }).createMachine({
   id: 'room',
-  context: ({ input }) => input,
+  context: ({ input }) => ({ room: new Room(input.config, input.roomKey, input.env), env: input.env }),
   // Datagrams are handled while closing too: the acknowledgements of the shutdown notice come in them.
   on: {
-    'datagram.received': { actions: 'step' },
-    'session.said': { actions: 'step' },
-    'session.quit': { actions: 'step' },
-    'session.dead': { actions: 'step' },
-    'session.closed': { actions: 'step' },
+    'datagram.received': { actions: 'handle' },
+    [ROOM_TIMER]: { actions: 'handle' },
+    'room.flush': { actions: 'handle' },
   },
   initial: 'serving',
   states: {
     serving: {
-      on: { 'server.shutdown': { target: 'closing', actions: 'step' } },
+      on: { 'server.shutdown': { target: 'closing', actions: 'handle' } },
     },
     closing: {
       always: { guard: 'noSessions', target: 'stopped' },
       after: { shutdownTimeout: { target: 'stopped' } },
     },
-    // Final: xstate stops the sessions still open (unconfirmed) with the room.
+    // Final: the sessions still open (unconfirmed) end with the room.
     stopped: { type: 'final', entry: 'emitStopped' },
   },
 });
-
-function decide(state: RoomState, event: RoomEvent): RoomStep {
-  switch (event.type) {
-    case 'datagram.received':
-      return onDatagram(state, event.datagram, event.from);
-    case 'session.said':
-      return onSaid(state, event.sessionId, event.text);
-    case 'session.quit':
-      return onLeave(state, event.sessionId, { reason: 'quit' });
-    case 'session.dead':
-      return onLeave(state, event.sessionId, { reason: 'timeout', cause: event.reason, stats: event.stats });
-    case 'session.closed':
-      return endSession(state, event.sessionId, event.stats, [], event.confirmed);
-    case 'server.shutdown':
-      return onShutdown(state);
-  }
-}

@@ -1,6 +1,6 @@
 import type { DecodeErrorKind, LeaveReason, RefuseReason, SessionId } from '../codec/frames.ts';
 import type { LinkStats } from '../link/link.ts';
-import type { SessionDeath } from './session-machine.ts';
+import type { SessionDeath } from './session.ts';
 
 /** Why the server dropped a datagram without acting on it. */
 export type DropReason =

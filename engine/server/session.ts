@@ -1,0 +1,153 @@
+import type { PreparedFrame } from '../codec/codec.ts';
+import type { SessionId, SessionPacket } from '../codec/frames.ts';
+import { Link, type LinkDeath } from '../link/link.ts';
+import type { LinkConfig } from '../link/link-config.ts';
+import type { PeerAddress } from '../port.ts';
+
+/**
+ * Why a session ended without a goodbye: its link died, or it fell too far behind (its send queue
+ * could not take what the room had for it).
+ */
+export type SessionDeath = LinkDeath | 'send-queue-full';
+
+/** Where a session is in its life; see {@link ServerSession}. */
+export type SessionPhase = 'open' | 'closing' | 'closed';
+
+/** What a packet on an open session brought the room. */
+export interface SessionInput {
+  /** The texts the member said, in order. */
+  readonly said: readonly string[];
+  /** The member sent BYE: it quits. */
+  readonly bye: boolean;
+}
+
+const NOTHING: SessionInput = Object.freeze({ said: Object.freeze([]) as readonly string[], bye: false });
+
+/**
+ * One peer of the server: the reliable link to it and what the room knows of it (name, address, the
+ * handshake that opened it). A plain object the room owns and calls; it never calls the room back.
+ *
+ * | phase     | a packet from the peer                        | a delivery from the room           | goodbye or shutdown     | ends when                                       |
+ * | --------- | --------------------------------------------- | ---------------------------------- | ----------------------- | ----------------------------------------------- |
+ * | `open`    | acknowledged; its SAYs and BYE go to the room | queued, or refused: the queue is full (the room drops the peer) | queued; → `closing` | its link dies (the room announces a timeout) |
+ * | `closing` | acknowledged; its frames are ignored          | never given (it is no member)      | already given           | everything is acknowledged (confirmed), or the link dies (not) |
+ * | `closed`  | —                                             | —                                  | —                       | the room has forgotten it                       |
+ *
+ * One place in the send queue is always kept for the GOODBYE or the SHUTDOWN (a session sends one of
+ * them, once), so that a QUIT is always confirmed and a stopping server can always say so.
+ */
+export class ServerSession {
+  readonly sessionId: SessionId;
+  readonly address: PeerAddress;
+  /** The address as text: the key the room checks every packet's source against. */
+  readonly addressKey: string;
+  readonly name: string;
+  /** The client nonce of the JOIN that opened it, hex: a repeated JOIN gets this session again. */
+  readonly nonceKey: string;
+  readonly link: Link;
+  #phase: SessionPhase = 'open';
+  /** False once the member has quit (or been dropped) and the session only finishes its goodbye. */
+  member = true;
+
+  constructor(
+    init: {
+      readonly sessionId: SessionId;
+      readonly address: PeerAddress;
+      readonly addressKey: string;
+      readonly name: string;
+      readonly nonceKey: string;
+    },
+    linkConfig: LinkConfig,
+    nowMs: number,
+    firstContactTimeoutMs: number,
+  ) {
+    this.sessionId = init.sessionId;
+    this.address = init.address;
+    this.addressKey = init.addressKey;
+    this.name = init.name;
+    this.nonceKey = init.nonceKey;
+    this.link = new Link(linkConfig, init.sessionId, nowMs, { firstContactTimeoutMs });
+  }
+
+  get phase(): SessionPhase {
+    return this.#phase;
+  }
+
+  /**
+   * Takes a packet from the peer. On an open session, returns what its new frames said; a closing
+   * session only acknowledges (its member has left, or the room is stopping).
+   */
+  receive(packet: SessionPacket, nowMs: number): SessionInput {
+    if (this.#phase === 'closed') {
+      return NOTHING;
+    }
+    const frames = this.link.receive(packet, nowMs);
+    if (this.#phase !== 'open' || frames.length === 0) {
+      return NOTHING;
+    }
+    let said: string[] | undefined;
+    let bye = false;
+    for (const frame of frames) {
+      if (frame.type === 'say') {
+        said ??= [];
+        said.push(frame.text);
+      } else if (frame.type === 'bye') {
+        bye = true;
+      }
+      // Server-to-client frame types arriving here are a confused peer's; the link has acknowledged
+      // them and there is nothing else to do.
+    }
+    return said === undefined && !bye ? NOTHING : { said: said ?? NOTHING.said, bye };
+  }
+
+  /**
+   * Queues frames the room sends this member. Returns false, queuing none of them, when they would
+   * take the place kept for the goodbye: the peer is too slow to take what the room sends, and the
+   * room drops it rather than let it hold the room's memory hostage.
+   */
+  deliver(frames: readonly PreparedFrame[]): boolean {
+    if (this.#phase !== 'open') {
+      return true;
+    }
+    const link = this.link;
+    if (link.sendQueueCount + frames.length > link.config.sendQueueCountMax - 1) {
+      return false;
+    }
+    for (const frame of frames) {
+      link.enqueue(frame);
+    }
+    return true;
+  }
+
+  /** Says the last word (GOODBYE after a QUIT, SHUTDOWN when the server stops) and starts closing. */
+  close(lastWord: 'goodbye' | 'shutdown'): void {
+    if (this.#phase !== 'open') {
+      return;
+    }
+    this.link.enqueue({ type: lastWord });
+    this.#phase = 'closing';
+  }
+
+  /**
+   * A closing session is done when the peer has acknowledged everything (`confirmed`) or its link
+   * died (not confirmed); an open one is done only when its link died. Undefined while it goes on.
+   */
+  outcome(): { readonly confirmed: boolean } | { readonly death: SessionDeath } | undefined {
+    const link = this.link;
+    if (this.#phase === 'closing') {
+      if (link.sendQueueCount === 0) {
+        return { confirmed: true };
+      }
+      return link.dead === undefined ? undefined : { confirmed: false };
+    }
+    if (this.#phase === 'open' && link.dead !== undefined) {
+      return { death: link.dead };
+    }
+    return undefined;
+  }
+
+  /** The room has forgotten this session: it sends and takes nothing more. */
+  markClosed(): void {
+    this.#phase = 'closed';
+  }
+}
