@@ -9,6 +9,7 @@ import { encodeReplayToken, readReplayArgument } from '../adapters/sim/replay-to
 import type { RunRecord } from '../adapters/sim/run.ts';
 import type { Scenario } from '../adapters/sim/scenario.ts';
 import {
+  costPerRun,
   judge,
   type RunChecker,
   runSwarm,
@@ -233,6 +234,10 @@ function printSummary(summary: SwarmSummary, io: SimIo): void {
   );
   out(`  retransmissions       ${summary.retransmissions}`);
   out(`  timeouts announced    ${summary.timeouts}`);
+  const cost = costPerRun(summary);
+  out(
+    `  machine events        ${cost.machineEvents.toFixed(0)} per run (server ${cost.serverMachineEvents.toFixed(0)}), clock steps ${cost.clockSteps.toFixed(0)} per run`,
+  );
   out(
     `  virtual time          ${summary.virtualSeconds.toFixed(0)} s in ${summary.realSeconds.toFixed(2)} s real`,
   );
@@ -294,7 +299,7 @@ export function simCommand(options: SimCommandOptions, io: SimIo): number {
   });
   io.progress?.('\n');
   if (options.json) {
-    io.out(JSON.stringify({ type: 'summary', seed: options.seed, ...summary }));
+    io.out(JSON.stringify({ type: 'summary', seed: options.seed, ...summary, perRun: costPerRun(summary) }));
     for (const failure of failures) {
       io.out(
         JSON.stringify({

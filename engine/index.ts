@@ -35,6 +35,7 @@ export { decodePacket, encodePacket } from './codec/codec.ts';
 export * from './codec/frames.ts';
 export type { ClientConfig, ConfigOverrides, ServerConfig } from './config.ts';
 export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
+export { toHex } from './crypto.ts';
 export {
   clientSession,
   serverHighWater,

@@ -21,7 +21,7 @@ import {
   type Timeline,
 } from './timeline.ts';
 
-/** The guarantees of DESIGN.md, one name each; the properties test them one per test. */
+/** The guarantees TESTING.md lists ("What the checker holds each run to"), one name each; the properties test them one per test. */
 export const INVARIANTS = [
   'run-health',
   'join-notice',

@@ -22,8 +22,3 @@ export function fnv1a32(bytes: Uint8Array): number {
 export function fnv1a32Hex(bytes: Uint8Array): string {
   return fnv1a32(bytes).toString(16).padStart(8, '0');
 }
-
-/** Lowercase hex of `bytes`, two digits a byte: how traces serialise binary fields. */
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}

@@ -13,7 +13,8 @@
  * });
  * ```
  */
-export { fnv1a32, fnv1a32Hex, toHex } from './hash.ts';
+export { toHex } from '../../engine/index.ts';
+export { fnv1a32, fnv1a32Hex } from './hash.ts';
 export { type JsonObject, type JsonValue, toJsonValue } from './json-value.ts';
 export {
   type FaultDecision,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { toHex } from './hash.ts';
+import { toHex } from '../../engine/index.ts';
 
 /** Events are shallow; anything deeper is almost surely a cycle, which JSON cannot hold. */
 const JSON_DEPTH_MAX = 32;

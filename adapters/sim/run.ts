@@ -68,7 +68,13 @@ export interface RunRecord {
   readonly server: Timed<ServerEvent>[];
   readonly clients: readonly ClientRecord[];
   readonly network: NetworkStats;
+  /** Timers the virtual clock fired: the run's steps (network deliveries and machine timers). */
   readonly stepCount: number;
+  /**
+   * Events the machines processed (sent to them or fired by their timers, as xstate's inspection
+   * reports them), the server's and all clients' together: the run's cost in machine work.
+   */
+  readonly machineEvents: { readonly server: number; readonly clients: number };
   readonly budgetExhausted: boolean;
   /** Exceptions from any actor: a broken invariant, always a failure. */
   readonly errors: string[];
@@ -155,6 +161,12 @@ export function runScenario(scenario: Scenario): RunRecord {
       afterTurn: clock.afterStep,
     },
   );
+  const machineEvents = { server: 0, clients: 0 };
+  server.system.inspect((inspection) => {
+    if (inspection.type === '@xstate.event' && inspection.actorRef === server) {
+      machineEvents.server += 1;
+    }
+  });
   server.on('*', (event) => {
     serverLog.push({ t: clock.now(), event });
     trace.event(clock.now(), SERVER_NODE, event);
@@ -235,6 +247,11 @@ export function runScenario(scenario: Scenario): RunRecord {
         },
       );
       actor = started;
+      started.system.inspect((inspection) => {
+        if (inspection.type === '@xstate.event' && inspection.actorRef === started) {
+          machineEvents.clients += 1;
+        }
+      });
       started.on('*', (event) => {
         record.events.push({ t: clock.now(), event });
         trace.event(clock.now(), node, event);
@@ -342,6 +359,7 @@ export function runScenario(scenario: Scenario): RunRecord {
     clients,
     network: network.stats,
     stepCount: steps,
+    machineEvents,
     budgetExhausted,
     errors,
     sessionStats,

@@ -65,6 +65,12 @@ export interface SwarmSummary {
   timeouts: number;
   virtualSeconds: number;
   realSeconds: number;
+  /** Timers the virtual clock fired, over all runs. */
+  clockSteps: number;
+  /** Events the server machines processed, over all runs. */
+  serverMachineEvents: number;
+  /** Events the client machines processed, over all runs. */
+  clientMachineEvents: number;
   /** Whether every run was run twice and its two traces compared (`--check-determinism`). */
   determinismChecked: boolean;
   /** Runs whose two traces differed; 0 when determinism was not checked. */
@@ -91,6 +97,9 @@ export function tally(summary: SwarmSummary, run: RunRecord): void {
   summary.retransmissions += faults.retransmissions;
   summary.timeouts += faults.timeouts;
   summary.virtualSeconds += run.scenario.endAtMs / 1000;
+  summary.clockSteps += run.stepCount;
+  summary.serverMachineEvents += run.machineEvents.server;
+  summary.clientMachineEvents += run.machineEvents.clients;
   // Counted by what happened, not by the settings drawn: a short run may never reach its first fault.
   if (faults.drops + faults.partitions + faults.duplicates + faults.reorders + faults.crashes === 0) {
     summary.faultFreeRuns += 1;
@@ -110,9 +119,29 @@ export function emptySummary(): SwarmSummary {
     timeouts: 0,
     virtualSeconds: 0,
     realSeconds: 0,
+    clockSteps: 0,
+    serverMachineEvents: 0,
+    clientMachineEvents: 0,
     determinismChecked: false,
     tracePairsDiffering: 0,
     goals: Object.fromEntries(Object.keys(GOALS).map((goal) => [goal, 0])) as Record<Goal, number>,
+  };
+}
+
+/**
+ * The run's cost per run, deterministic for a seed (so comparable between commits on any machine):
+ * the events the machines processed and the timers the virtual clock fired.
+ */
+export function costPerRun(summary: SwarmSummary): {
+  readonly machineEvents: number;
+  readonly serverMachineEvents: number;
+  readonly clockSteps: number;
+} {
+  const runs = Math.max(summary.runs, 1);
+  return {
+    machineEvents: (summary.serverMachineEvents + summary.clientMachineEvents) / runs,
+    serverMachineEvents: summary.serverMachineEvents / runs,
+    clockSteps: summary.clockSteps / runs,
   };
 }
 

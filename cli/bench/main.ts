@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import { countRelayEvents } from './events-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
 import { LossyProxy, type ProxyFaults } from './lossy-proxy.ts';
 import {
@@ -14,7 +15,7 @@ import { benchSimulator } from './sim-bench.ts';
 
 // `npm run bench`: prints tables of figures, side by side with a baseline measured in the same run.
 // It never fails on a timing; it fails only if a load could not run at all. `--quick` runs small loads.
-// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,sim,idle]
+// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,events,sim,idle]
 
 const quick = process.argv.includes('--quick');
 const CLIENT_COUNTS = quick ? [2, 5] : [2, 5, 10, 50];
@@ -44,17 +45,25 @@ function table(header: readonly string[], rows: readonly (readonly (string | num
   console.log('');
 }
 
+/** A load against a server on its own thread; with the server thread's busy time during the load. */
 async function onThread(
   kind: 'gaschat' | 'raw',
   load: (port: number) => Promise<RelayResult>,
-): Promise<RelayResult> {
+): Promise<RelayResult & { readonly serverActiveMs: number }> {
   const server = await startServerThread({ kind, password: BENCH_PASSWORD });
   try {
-    return await load(server.port);
+    await server.measure();
+    const result = await load(server.port);
+    const { activeMs } = await server.measure();
+    return { ...result, serverActiveMs: activeMs };
   } finally {
     await server.stop();
   }
 }
+
+/** The server's busy time per delivery, in µs. */
+const cpuPerDelivery = (run: RelayResult & { readonly serverActiveMs: number }) =>
+  (run.serverActiveMs * 1000) / Math.max(run.deliveries, 1);
 
 async function relayOnLoopback(): Promise<void> {
   console.log(`## Relay on loopback (window ${WINDOW} messages per client; server on its own thread)\n`);
@@ -73,6 +82,9 @@ async function relayOnLoopback(): Promise<void> {
       ms(percentile(raw.latenciesMs, 0.5)),
       ms(percentile(raw.latenciesMs, 0.99)),
       ratio(ours, raw),
+      cpuPerDelivery(ours).toFixed(1),
+      cpuPerDelivery(raw).toFixed(1),
+      (cpuPerDelivery(ours) / cpuPerDelivery(raw)).toFixed(2),
       `${ours.lost}/${ours.duplicated}`,
       `${raw.lost}/${raw.duplicated}`,
     ]);
@@ -88,6 +100,9 @@ async function relayOnLoopback(): Promise<void> {
       'raw p50 ms',
       'raw p99 ms',
       'gaschat/raw',
+      'server µs/delivery',
+      'raw µs/delivery',
+      'CPU gaschat/raw',
       'gaschat lost/dup',
       'raw lost/dup',
     ],
@@ -192,13 +207,52 @@ function simulator(): void {
   console.log('## Simulator (fixed scenario: 3 clients, 20 messages each, 10 virtual s, 10 % loss)\n');
   const result = benchSimulator();
   table(
-    ['runs', 'runs/s', 'virtual s per real s', 'runs/s with every check'],
+    [
+      'runs',
+      'runs/s',
+      'virtual s per real s',
+      'runs/s with every check',
+      'machine events per run',
+      'of them the server',
+      'clock steps per run',
+    ],
     [
       [
         result.runs,
         result.runsPerSecond.toFixed(0),
         result.virtualPerReal.toFixed(0),
         result.checkedRunsPerSecond.toFixed(0),
+        result.machineEventsPerRun.toFixed(0),
+        result.serverMachineEventsPerRun.toFixed(0),
+        result.clockStepsPerRun.toFixed(0),
+      ],
+    ],
+  );
+}
+
+function machineEvents(): void {
+  console.log(
+    '## Machine events per relayed message (room of 10, default config, simulator without faults; deterministic)\n',
+  );
+  const result = countRelayEvents(10, 10);
+  const byType = Object.entries(result.serverByType)
+    .map(([type, count]) => `${count} ${type}`)
+    .join(', ');
+  table(
+    [
+      'members',
+      'server events per message',
+      'by type',
+      'client events per message (all members)',
+      'datagrams per message',
+    ],
+    [
+      [
+        result.memberCount,
+        result.serverPerMessage,
+        byType,
+        result.clientsPerMessage,
+        result.datagramsPerMessage,
       ],
     ],
   );
@@ -228,13 +282,14 @@ console.log('(a `*` after a rate: that load hit the 120 s limit and is reported 
 console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );
-// `--only relay,latency` runs some sections (relay, latency, lossy, sim, idle); all by default.
+// `--only relay,latency` runs some sections (relay, latency, lossy, events, sim, idle); all by default.
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex < 0 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 const sections: [string, () => unknown][] = [
   ['relay', relayOnLoopback],
   ['latency', latencyAtLightLoad],
   ['lossy', throughLossyProxy],
+  ['events', machineEvents],
   ['sim', simulator],
   ['idle', idleSessions],
 ];

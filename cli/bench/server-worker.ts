@@ -22,6 +22,8 @@ export interface ServerWorkerMeasure {
   readonly heapUsedBytes: number;
   /** The share of time this thread's event loop was busy since the last measure (0 to 1). */
   readonly utilization: number;
+  /** Milliseconds this thread's event loop was busy since the last measure: the server's CPU time. */
+  readonly activeMs: number;
   readonly sessionCount: number;
 }
 
@@ -78,14 +80,18 @@ if (data.kind === 'gaschat') {
 let lastUtilization = performance.eventLoopUtilization();
 port.on('message', (request: ServerWorkerRequest) => {
   if (request.type === 'measure') {
+    const { utilization, active } = performance.eventLoopUtilization(
+      performance.eventLoopUtilization(),
+      lastUtilization,
+    );
+    // The collection is the measure's own work: it counts in neither this window nor the next.
     collectGarbage();
-    const now = performance.eventLoopUtilization();
-    const utilization = performance.eventLoopUtilization(now, lastUtilization).utilization;
-    lastUtilization = now;
+    lastUtilization = performance.eventLoopUtilization();
     const measure: ServerWorkerMeasure = {
       type: 'measure',
       heapUsedBytes: getHeapStatistics().used_heap_size,
       utilization,
+      activeMs: active,
       sessionCount: sessionCount(),
     };
     port.postMessage(measure);

@@ -14,6 +14,10 @@ export interface SimBenchResult {
   readonly runsPerSecond: number;
   readonly virtualPerReal: number;
   readonly checkedRunsPerSecond: number;
+  /** Over the 100 scenarios, once each: deterministic, the same on any machine. */
+  readonly machineEventsPerRun: number;
+  readonly serverMachineEventsPerRun: number;
+  readonly clockStepsPerRun: number;
 }
 
 function measure(work: () => void, seconds: number): { runs: number; seconds: number } {
@@ -41,8 +45,16 @@ export function benchSimulator(): SimBenchResult {
     }
     return scenario;
   };
-  // Warm up the JIT.
-  measure(() => runScenario(next()), 0.5);
+  // The cost in counts, each scenario once (this also warms up the JIT).
+  let machineEvents = 0;
+  let serverMachineEvents = 0;
+  let clockSteps = 0;
+  for (const scenario of scenarios) {
+    const run = runScenario(scenario);
+    machineEvents += run.machineEvents.server + run.machineEvents.clients;
+    serverMachineEvents += run.machineEvents.server;
+    clockSteps += run.stepCount;
+  }
   const plain = measure(() => runScenario(next()), MEASURE_MS / 1000);
   const checked = measure(() => checkRun(runScenario(next())), MEASURE_MS / 2000);
   const virtualSeconds = 10;
@@ -52,5 +64,8 @@ export function benchSimulator(): SimBenchResult {
     runsPerSecond: plain.runs / plain.seconds,
     virtualPerReal: (plain.runs * virtualSeconds) / plain.seconds,
     checkedRunsPerSecond: checked.runs / checked.seconds,
+    machineEventsPerRun: machineEvents / scenarios.length,
+    serverMachineEventsPerRun: serverMachineEvents / scenarios.length,
+    clockStepsPerRun: clockSteps / scenarios.length,
   };
 }

@@ -4,7 +4,7 @@ import { decodePacket, encodePacket } from '../codec/codec.ts';
 import type { Frame, Packet } from '../codec/frames.ts';
 import { CLIENT_CONFIG_DEFAULT } from '../config.ts';
 import { deriveRoomKey, makeAcceptProof } from '../crypto.ts';
-import { type ClientActor, type ClientEvent, createClient } from '../index.ts';
+import { type ClientActor, type ClientEvent, createClient, say } from '../index.ts';
 import type { PeerAddress } from '../port.ts';
 
 const PASSWORD = 'rahasia';
@@ -127,4 +127,38 @@ test('a SHUTDOWN while leaving closes the client as server-closed, and lines typ
     { code: 'not-sent' },
   );
   t.like(early.events.at(-1), { type: 'closed', reason: 'quit' });
+});
+
+test('say returns the verdict the client emits: taken, too long, queue full, leaving, closed', (t) => {
+  const { clock, client, events, join, sent } = handDriven();
+  t.deepEqual(say(client, 'sebelum masuk'), { ok: true }, 'a text typed during the handshake waits for it');
+  join();
+  t.deepEqual(say(client, 'halo'), { ok: true });
+  // The turn ends (the welcome's acknowledgement opened it): what it made ready goes out.
+  clock.runUntil(clock.now(), 100);
+  t.true(
+    sent.some(
+      (packet) =>
+        packet.type === 'session' && packet.frames.some((f) => f.type === 'say' && f.text === 'halo'),
+    ),
+    'a text taken is sent',
+  );
+  const errorsBefore = events.filter((event) => event.type === 'error').length;
+  const tooLong = say(client, 'x'.repeat(1001));
+  t.like(tooLong, { ok: false, code: 'text-too-long' });
+  const emitted = events.filter((event) => event.type === 'error');
+  t.is(emitted.length, errorsBefore + 1, 'the machine emitted the same refusal');
+  t.like(emitted.at(-1), tooLong.ok ? {} : { code: tooLong.code, message: tooLong.message });
+  // Nothing is acknowledged: the queue fills up to the place kept for the BYE.
+  const queueMax = CLIENT_CONFIG_DEFAULT.link.sendQueueCountMax - 1;
+  let taken = 2;
+  while (say(client, `pesan ${taken}`).ok && taken < 10 * queueMax) {
+    taken += 1;
+  }
+  t.is(taken, queueMax, "every place but the BYE's was taken");
+  t.like(say(client, 'satu lagi'), { ok: false, code: 'send-queue-full' });
+  client.send({ type: 'chat.quit' });
+  t.like(say(client, 'terlambat'), { ok: false, code: 'not-open' });
+  client.stop();
+  t.like(say(client, 'sesudah tutup'), { ok: false, code: 'not-open' });
 });

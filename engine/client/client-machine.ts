@@ -12,7 +12,7 @@ import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
 import { Link } from '../link/link.ts';
 import { validateName } from '../names.ts';
 import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
-import { sendWhileActive, transmitTo } from '../turn.ts';
+import { changeTimer, closeTurn, type TimerEnqueue, type TurnActor, transmitTo } from '../turn.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
 import { type ClientPhase, sayVerdict } from './say.ts';
@@ -148,10 +148,8 @@ function handshakeDelayMs(context: ClientContext): number {
 }
 
 /** The part of xstate's `enqueue` (in `enqueueActions`) that carrying out a link's turn needs. */
-interface TurnEnqueue {
+interface TurnEnqueue extends TimerEnqueue<ClientMachineEvent> {
   (action: () => void): void;
-  cancel(id: string): void;
-  raise(event: ClientMachineEvent, options: { readonly id: string; readonly delay: number }): void;
 }
 
 /**
@@ -161,7 +159,7 @@ interface TurnEnqueue {
 function finishLinkTurn(
   context: ClientContext,
   enqueue: TurnEnqueue,
-  self: { getSnapshot(): { readonly status: string }; send(event: ClientMachineEvent): void },
+  self: TurnActor<ClientMachineEvent>,
   sendNow: boolean,
 ): void {
   const session = context.session;
@@ -173,14 +171,11 @@ function finishLinkTurn(
   if (turn.datagrams.length > 0) {
     enqueue(transmitTo(env.port, turn.datagrams, session.server));
   }
-  if (turn.flushAfterTurn) {
-    enqueue(() => env.afterTurn(() => sendWhileActive(self, { type: 'client.flush' })));
+  if (turn.watchTurn) {
+    const atEnd = closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const);
+    enqueue(() => env.afterTurn(atEnd));
   }
-  if (turn.timerInMs !== undefined) {
-    // Cancelling a timer that already fired is harmless; two armed timers never are.
-    enqueue.cancel(CLIENT_TIMER);
-    enqueue.raise({ type: CLIENT_TIMER }, { id: CLIENT_TIMER, delay: turn.timerInMs });
-  }
+  changeTimer(enqueue, { type: CLIENT_TIMER }, turn.timer);
 }
 
 /**
@@ -329,7 +324,6 @@ export const clientMachine = setup({
       finishLinkTurn(context, enqueue, self, true);
     }),
     onFlush: enqueueActions(({ context, enqueue, self }) => {
-      context.session?.flush();
       finishLinkTurn(context, enqueue, self, true);
     }),
     startLink: enqueueActions(({ context, enqueue, self }) => {

@@ -1,16 +1,16 @@
 import type { SessionPacket } from '../codec/frames.ts';
 import type { Link } from '../link/link.ts';
 import { formatAddress, type PeerAddress } from '../port.ts';
-import { delayUntil } from '../turn.ts';
+import { type TimerChange, timerChangeFor } from '../turn.ts';
 
-/** What a client event left its link to do: send now, send at the end of the turn, arm the timer. */
+/** What a client event left its link to do: send now, watch for the end of the turn, change the timer. */
 export interface LinkTurn {
   /** Datagrams to send now, to {@link ClientSession.server}. */
   readonly datagrams: readonly Uint8Array[];
-  /** The link has something to send: flush it once the turn is over. */
-  readonly flushAfterTurn: boolean;
-  /** Arm the client's one timer this many ms from now (replacing the one armed); undefined: keep it. */
-  readonly timerInMs: number | undefined;
+  /** The event opened a turn: call {@link ClientSession.endTurn} once it is over, and flush if it says so. */
+  readonly watchTurn: boolean;
+  /** The client's one link timer, armed for the link's next deadline. */
+  readonly timer: TimerChange;
 }
 
 const NO_DATAGRAMS: readonly Uint8Array[] = Object.freeze([]);
@@ -27,7 +27,8 @@ export class ClientSession {
   readonly #serverKey: string;
   /** The deadline the timer is armed for, if any. */
   #timerAtMs: number | undefined;
-  #flushAsked = false;
+  /** An event of this turn has sent already: what later ones make ready waits for the turn's end. */
+  #turnOpen = false;
 
   constructor(link: Link, server: PeerAddress) {
     this.link = link;
@@ -53,35 +54,40 @@ export class ClientSession {
     }
   }
 
-  /** The end-of-turn flush arrived. */
-  flush(): void {
-    this.#flushAsked = false;
+  /**
+   * The turn is over (the machine calls this from the environment's `afterTurn`): closes it, and says
+   * whether the link was given something to send after the turn's first send (a flush must send it).
+   */
+  endTurn(): boolean {
+    this.#turnOpen = false;
+    return this.link.wantsToSend();
   }
 
   /**
-   * What the event just handled leaves to do: send now (after the timer, a flush, or the server's last
-   * word) or at the end of the turn (after a datagram or a command, so that what one turn makes ready
-   * goes out together); and whether the timer must fire sooner than it is armed for.
+   * What the event just handled leaves to do: send now (after the timer, a flush, the server's last
+   * word, or for the first event of a turn with anything to send, which opens the turn) or at the end of
+   * the turn (for later events of an open turn, so that what one turn makes ready goes out together);
+   * and how the timer must change to fire at the link's next deadline, and only then.
    */
   finishEvent(nowMs: number, sendNow: boolean): LinkTurn {
     const link = this.link;
     let datagrams = NO_DATAGRAMS;
-    let flushAfterTurn = false;
-    let deadlineMs: number | undefined;
-    if (!link.wantsToSend()) {
-      deadlineMs = link.timerDeadlineMs();
-    } else if (sendNow) {
+    let watchTurn = false;
+    if (link.wantsToSend() && !sendNow) {
+      if (this.#turnOpen) {
+        // Sent at the end of the turn; the deadline is looked at then (a send arms the retransmission timer).
+        return { datagrams, watchTurn, timer: 'keep' };
+      }
+      this.#turnOpen = true;
+      watchTurn = true;
+      sendNow = true;
+    }
+    if (sendNow) {
       datagrams = link.poll(nowMs);
-      deadlineMs = link.timerDeadlineMs();
-    } else if (!this.#flushAsked) {
-      this.#flushAsked = true;
-      flushAfterTurn = true;
     }
-    let timerInMs: number | undefined;
-    if (deadlineMs !== undefined && deadlineMs < (this.#timerAtMs ?? Number.POSITIVE_INFINITY)) {
-      this.#timerAtMs = deadlineMs;
-      timerInMs = delayUntil(deadlineMs, nowMs);
-    }
-    return { datagrams, flushAfterTurn, timerInMs };
+    const deadlineMs = link.timerDeadlineMs();
+    const timer = timerChangeFor(deadlineMs, this.#timerAtMs, nowMs);
+    this.#timerAtMs = deadlineMs;
+    return { datagrams, watchTurn, timer };
   }
 }

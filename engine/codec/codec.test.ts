@@ -9,11 +9,23 @@ import {
   ACK_RANGE_COUNT_MAX,
   decodePacket,
   encodePacket,
+  encodeSessionPacket,
   frameSize,
   peekHelloNonce,
+  prepareFrame,
   SESSION_HEADER_BYTES,
+  sessionIdToBytes,
+  sessionPacketSize,
 } from './codec.ts';
-import type { AckRange, DecodeErrorKind, DecodeResult, Frame, Packet, SessionPacket } from './frames.ts';
+import type {
+  AckRange,
+  DecodeErrorKind,
+  DecodeResult,
+  Frame,
+  Packet,
+  ReliableFrameBody,
+  SessionPacket,
+} from './frames.ts';
 import { DATAGRAM_SIZE_MAX, HELLO_SIZE_MIN, TEXT_BYTES_MAX } from './frames.ts';
 
 /** Every error kind, checked complete by the compiler, to recognise a decoder result at run time. */
@@ -77,6 +89,38 @@ testProp(
     const base: Packet = { type: 'session', sessionId, packetNumber: 1, frames: [{ type: 'ping' }] };
     const grown: Packet = { ...base, frames: [{ type: 'ping' }, frame] };
     t.is(encodePacket(grown).length - encodePacket(base).length, frameSize(frame));
+  },
+);
+
+testProp(
+  'a SESSION packet built from prepared frames is byte for byte the packet encodePacket builds, of the size announced',
+  [sessionIdArb, fc.nat({ max: 2 ** 32 - 1 }), fc.array(frameArb, { minLength: 1, maxLength: 6 })],
+  (t, sessionId, packetNumber, drawn) => {
+    // The link's wire order: an ACK first, then the reliable frames, then a PING.
+    const ack = drawn.find((frame) => frame.type === 'ack');
+    const reliable = drawn.filter((frame) => 'msgSeq' in frame);
+    const ping = drawn.some((frame) => frame.type === 'ping');
+    fc.pre(ack !== undefined || reliable.length > 0 || ping);
+    const frames: Frame[] = [
+      ...(ack === undefined ? [] : [ack]),
+      ...reliable,
+      ...(ping ? [{ type: 'ping' as const }] : []),
+    ];
+    const outgoing = {
+      sessionIdBytes: sessionIdToBytes(sessionId),
+      packetNumber,
+      ack,
+      frames: reliable.map(({ msgSeq, ...body }) => ({
+        msgSeq,
+        prepared: prepareFrame(body as ReliableFrameBody),
+      })),
+      ping,
+    };
+    const size = sessionPacketSize(outgoing);
+    fc.pre(size <= DATAGRAM_SIZE_MAX);
+    const built = encodeSessionPacket(outgoing);
+    t.is(built.length, size);
+    t.deepEqual(built, encodePacket({ type: 'session', sessionId, packetNumber, frames }));
   },
 );
 

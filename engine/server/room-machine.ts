@@ -1,7 +1,7 @@
 import { emit, enqueueActions, setup } from 'xstate';
 import type { ServerConfig } from '../config.ts';
 import type { DatagramReceived, Environment } from '../port.ts';
-import { type Outgoing, sendWhileActive, transmit } from '../turn.ts';
+import { changeTimer, closeTurn, type Outgoing, transmit } from '../turn.ts';
 import { Room } from './room.ts';
 import type { ServerEvent } from './server-events.ts';
 
@@ -63,7 +63,6 @@ export const roomMachine = setup({
           sendNow = true;
           break;
         case 'room.flush':
-          room.flush();
           sendNow = true;
           break;
       }
@@ -87,14 +86,11 @@ export const roomMachine = setup({
       if (datagrams !== undefined) {
         enqueue(transmit(context.env.port, datagrams));
       }
-      if (turn.flushAfterTurn) {
-        enqueue(() => context.env.afterTurn(() => sendWhileActive(self, { type: 'room.flush' })));
+      if (turn.watchTurn) {
+        const atEnd = closeTurn(self, () => room.endTurn(), { type: 'room.flush' } as const);
+        enqueue(() => context.env.afterTurn(atEnd));
       }
-      if (turn.timerInMs !== undefined) {
-        // Cancelling a timer that already fired is harmless; two armed timers never are.
-        enqueue.cancel(ROOM_TIMER);
-        enqueue.raise({ type: ROOM_TIMER }, { id: ROOM_TIMER, delay: turn.timerInMs });
-      }
+      changeTimer<RoomEvent>(enqueue, { type: ROOM_TIMER }, turn.timer);
     }),
     emitStopped: emit(({ context }): ServerEvent => {
       const progress = context.room.shutdownProgress;

@@ -16,8 +16,11 @@ interface Harness {
   setNow(ms: number): void;
   /** A datagram arrives; returns what the room sent and logged for it. */
   datagram(datagram: Uint8Array, from: PeerAddress): readonly RoomEffect[];
-  /** The turn is over: what the sessions made ready goes out (if the room asked for it). */
-  flush(): readonly RoomEffect[];
+  /**
+   * The turn is over: if an event opened it, the room closes it, and what sessions were given after
+   * the turn's first send goes out in a flush.
+   */
+  endTurn(): readonly RoomEffect[];
   /** Fires the room's one timer at each deadline it arms, up to `untilMs`, then sets the time there. */
   runTimersUntil(untilMs: number): readonly RoomEffect[];
   /** The deadline the room's timer is armed for, as the machine would have armed it. */
@@ -44,13 +47,15 @@ function room(): Harness {
   };
   const it = new Room(SERVER_CONFIG_DEFAULT, ROOM_KEY, env);
   let timerAtMs: number | undefined;
-  let flushAsked = false;
+  let watching = false;
   const finish = (sendNow: boolean): readonly RoomEffect[] => {
     const turn = it.finishEvent(sendNow);
-    if (turn.timerInMs !== undefined) {
-      timerAtMs = nowMs + turn.timerInMs;
+    if (turn.timer === 'cancel') {
+      timerAtMs = undefined;
+    } else if (turn.timer !== 'keep') {
+      timerAtMs = nowMs + turn.timer;
     }
-    flushAsked ||= turn.flushAfterTurn;
+    watching ||= turn.watchTurn;
     return turn.effects;
   };
   return {
@@ -62,13 +67,12 @@ function room(): Harness {
       it.datagram(datagram, from);
       return finish(false);
     },
-    flush: () => {
-      if (!flushAsked) {
+    endTurn: () => {
+      if (!watching) {
         return [];
       }
-      flushAsked = false;
-      it.flush();
-      return finish(true);
+      watching = false;
+      return it.endTurn() ? finish(true) : [];
     },
     runTimersUntil: (untilMs) => {
       const effects: RoomEffect[] = [];
@@ -140,11 +144,12 @@ test('a JOIN with the cookie and the right proof opens a session and proves the 
   t.true(macEqual(accept.proof, makeAcceptProof(ROOM_KEY, nonce(1), challenge.cookie, accept.sessionId)));
   t.deepEqual([...it.room.members.keys()], ['ana']);
   t.true(effects.some((effect) => effect.kind === 'emit' && effect.event.type === 'member.joined'));
-  // The member list waits for the end of the turn, with whatever else the turn gave the session.
-  t.false(sent(effects).some((packet) => packet.type === 'session'));
-  const flushed = sent(it.flush());
-  t.is(flushed.length, 1);
-  t.like(flushed[0], { type: 'session', sessionId: accept.sessionId });
+  // The first datagram of a turn sends what it made ready at once: the ACCEPT, then the member list.
+  t.deepEqual(
+    sent(effects).map((packet) => packet.type),
+    ['accept', 'session'],
+  );
+  t.deepEqual(it.endTurn(), [], 'nothing was left for the end of the turn');
   t.not(it.timerAtMs, undefined, 'the new session has a deadline, and the room one timer for it');
 });
 
@@ -229,7 +234,7 @@ test('a session its client never spoke on forgets its nonce when it ends: the cl
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
   const sessionId = acceptOf(it.datagram(join(challenge, 'ana'), ANA)).sessionId;
-  it.flush();
+  it.endTurn();
   // Every ACCEPT was lost; the session ends at the first-contact timeout, by the room's one timer.
   const ended = it.runTimersUntil(SERVER_CONFIG_DEFAULT.firstContactTimeoutMs);
   t.like(emitted(ended, 'member.left')[0], { sessionId, reason: 'timeout', cause: 'never-heard-from' });
@@ -250,10 +255,10 @@ test('a JOIN replayed after its session ended, having been spoken on, is dropped
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
   const sessionId = acceptOf(it.datagram(join(challenge, 'ana'), ANA)).sessionId;
-  it.flush();
+  it.endTurn();
   // The client speaks once, then goes silent: the session ends by the idle timeout.
   it.datagram(encodePacket({ type: 'session', sessionId, packetNumber: 0, frames: [{ type: 'ping' }] }), ANA);
-  it.flush();
+  it.endTurn();
   const ended = it.runTimersUntil(SERVER_CONFIG_DEFAULT.link.idleTimeoutMs + 1000);
   t.is(emitted(ended, 'session.ended').length, 1);
   t.is(it.room.sessions.size, 0);
@@ -263,27 +268,74 @@ test('a JOIN replayed after its session ended, having been spoken on, is dropped
   t.is(it.room.sessions.size, 0);
 });
 
-test('one timer for the room: armed for the earliest session deadline, and only re-armed when one comes sooner', (t) => {
+function sayPacket(sessionId: string, packetNumber: number, text: string): Uint8Array {
+  return encodePacket({
+    type: 'session',
+    sessionId,
+    packetNumber,
+    frames: [{ type: 'say', msgSeq: packetNumber, text }],
+  });
+}
+
+test('the first datagram of a turn sends at once; what later ones of the turn make ready goes out in one flush', (t) => {
   const it = room();
+  const ana = acceptOf(it.datagram(join(hello(it, nonce(1), ANA).challenge, 'ana'), ANA)).sessionId;
+  it.endTurn();
+  const budi = acceptOf(it.datagram(join(hello(it, nonce(2), BUDI).challenge, 'budi'), BUDI)).sessionId;
+  it.endTurn();
+  // One turn: ana speaks, then budi.
+  const first = sent(it.datagram(sayPacket(ana, 0, 'satu'), ANA));
+  t.deepEqual(
+    first.map((packet) => (packet.type === 'session' ? packet.sessionId : packet.type)).sort(),
+    [ana, budi].sort(),
+    'the relay of the first went out at once, to both members',
+  );
+  t.deepEqual(sent(it.datagram(sayPacket(budi, 0, 'dua'), BUDI)), [], 'the second waits for the turn to end');
+  const flushed = sent(it.endTurn());
+  t.deepEqual(
+    flushed.map((packet) => (packet.type === 'session' ? packet.sessionId : packet.type)).sort(),
+    [ana, budi].sort(),
+    'one flush: one datagram per member for everything the rest of the turn gave it',
+  );
+  t.deepEqual(it.endTurn(), [], 'a turn nobody opened has nothing to flush');
+});
+
+test('one timer for the room, armed for exactly the earliest deadline of its sessions, never firing for nothing, cancelled when none is left', (t) => {
+  const it = room();
+  const earliest = () => {
+    let min: number | undefined;
+    for (const session of it.room.sessions.values()) {
+      const deadline = session.link.timerDeadlineMs();
+      if (deadline !== undefined && (min === undefined || deadline < min)) {
+        min = deadline;
+      }
+    }
+    return min;
+  };
   acceptOf(it.datagram(join(hello(it, nonce(1), ANA).challenge, 'ana'), ANA));
-  it.flush();
-  const first = it.timerAtMs;
-  t.not(first, undefined);
+  it.endTurn();
+  t.not(it.timerAtMs, undefined);
+  t.is(it.timerAtMs, earliest());
   it.setNow(1000);
   const budi = acceptOf(it.datagram(join(hello(it, nonce(2), BUDI).challenge, 'budi'), BUDI)).sessionId;
-  it.flush();
-  t.is(it.timerAtMs, first, 'a later deadline leaves the armed timer alone');
-  // Budi's client speaks with a frame to acknowledge: its session's acknowledgement deadline is sooner.
-  it.datagram(
-    encodePacket({
-      type: 'session',
-      sessionId: budi,
-      packetNumber: 0,
-      frames: [{ type: 'say', msgSeq: 0, text: 'halo' }],
-    }),
-    BUDI,
-  );
-  const relayed = it.flush();
-  t.true(sent(relayed).length >= 2, 'the message went to both members at the end of the turn');
-  t.true((it.timerAtMs ?? Number.POSITIVE_INFINITY) <= (first ?? 0), 'a sooner deadline re-arms the timer');
+  it.endTurn();
+  t.is(it.timerAtMs, earliest(), 'a later deadline leaves the earliest armed');
+  it.setNow(1100);
+  it.datagram(sayPacket(budi, 0, 'halo'), BUDI);
+  it.endTurn();
+  t.is(it.timerAtMs, earliest(), 'budi was heard from: the deadlines moved, and the timer with them');
+  // Nobody answers any more: the timers run every session to its end, each firing with work due.
+  let firings = 0;
+  for (;;) {
+    const at = it.timerAtMs;
+    if (at === undefined || firings >= 1000) {
+      break;
+    }
+    t.is(earliest(), at);
+    it.runTimersUntil(at);
+    firings += 1;
+  }
+  t.is(it.room.sessions.size, 0, 'every session ended');
+  t.is(it.timerAtMs, undefined, 'and the timer was cancelled');
+  t.true(firings > 2, `${firings} firings`);
 });

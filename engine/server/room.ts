@@ -17,7 +17,8 @@ import type { ServerConfig } from '../config.ts';
 import { macEqual, makeAcceptProof, makeJoinProof, toHex } from '../crypto.ts';
 import { nameKey, utf8ByteLength, validateName } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
-import { delayUntil } from '../turn.ts';
+import { type TimerChange, timerChangeFor } from '../turn.ts';
+import { Deadlines } from './deadlines.ts';
 import {
   COOKIE_SECRET_BYTES,
   type CookieSecrets,
@@ -37,10 +38,13 @@ export type RoomEffect =
 /** What an event left for the machine to do once it has been handled. */
 export interface RoomTurn {
   readonly effects: readonly RoomEffect[];
-  /** Sessions have something to send: run {@link Room.flush} once the turn is over. */
-  readonly flushAfterTurn: boolean;
-  /** Arm the room's one timer to fire this many ms from now (replacing the one armed); undefined: keep it. */
-  readonly timerInMs: number | undefined;
+  /**
+   * The event opened a turn (it sent what it made ready at once): call {@link Room.endTurn} once the
+   * turn is over, and flush if it says so.
+   */
+  readonly watchTurn: boolean;
+  /** The room's one timer, armed for the earliest deadline of all its sessions. */
+  readonly timer: TimerChange;
 }
 
 /** A recent JOIN's client nonce, remembered to answer duplicates and refuse replays. */
@@ -64,9 +68,10 @@ const NO_EFFECTS: readonly RoomEffect[] = Object.freeze([]);
  * then {@link finishEvent} for what to carry out. The room never sends nor emits by itself; the
  * machine turns the effects into xstate actions.
  *
- * Sending is batched per turn: a datagram only marks the sessions it gave something to send, and
- * {@link flush}, which the machine runs once the turn is over, sends for all of them. The room keeps
- * one timer for all its sessions: the earliest of their deadlines.
+ * Sending is batched per turn: the first event of a turn sends what it made ready; later events of the
+ * same turn only mark the sessions they gave something to send, and a flush once the turn is over
+ * sends for all of them (see {@link finishEvent}). The room keeps one timer for all its sessions: the
+ * earliest of their deadlines.
  */
 export class Room {
   readonly config: ServerConfig;
@@ -95,7 +100,10 @@ export class Room {
   // Across events.
   /** Sessions with something to send at the end of the turn. */
   readonly #unflushed = new Set<ServerSession>();
-  #flushAsked = false;
+  /** An event of this turn has sent already: what later ones make ready waits for the turn's end. */
+  #turnOpen = false;
+  /** Every session's next timer deadline: the room's one timer is armed for the earliest. */
+  readonly #deadlines = new Deadlines<ServerSession>();
   /** The deadline the room's timer is armed for, if any. */
   #timerAtMs: number | undefined;
 
@@ -185,68 +193,73 @@ export class Room {
   }
 
   /**
-   * The room's timer fired: runs the due timers of every session, and sends what they made ready. The
-   * timer is then armed again for the earliest deadline of all (it may have fired early: a deadline
-   * that moved later does not re-arm it, so a busy session costs no timer churn).
+   * The room's timer fired: runs the timers of the sessions whose deadline has come (only theirs), and
+   * sends what they made ready. The timer is then armed again for the earliest deadline of all.
    */
   timer(): void {
     this.#timerAtMs = undefined;
     const nowMs = this.#env.now();
-    for (const session of this.sessions.values()) {
-      const deadlineMs = session.link.timerDeadlineMs();
-      if (deadlineMs !== undefined && deadlineMs <= nowMs) {
-        session.link.handleTimeout(nowMs);
-      }
+    for (const session of this.#deadlines.takeDue(nowMs)) {
+      session.link.handleTimeout(nowMs);
       this.#touch(session);
     }
   }
 
-  /** The turn is over: every session with something to send sends it, in one go. */
-  flush(): void {
-    this.#flushAsked = false;
+  /**
+   * The turn is over (the machine calls this from the environment's `afterTurn`): closes it, and says
+   * whether sessions were given something to send after the turn's first send, so that a flush event
+   * must send it.
+   */
+  endTurn(): boolean {
+    this.#turnOpen = false;
+    return this.#unflushed.size > 0;
   }
 
   /**
-   * What the event just handled leaves to do: it ends the sessions the event finished; sends now what
-   * sessions have ready (after a timer or a flush) or asks for a flush once the turn is over (after a
-   * datagram or a shutdown, so that what many datagrams of one turn make ready goes out together); and
-   * says whether the timer must fire earlier than it is armed for.
+   * What the event just handled leaves to do. It ends the sessions the event finished. It sends what
+   * sessions have ready: at once after a timer or a flush, and for the first event of a turn that has
+   * anything to send (which opens the turn); what later events of the same turn make ready waits for
+   * the turn's end, so that what many datagrams read in one turn make ready goes out together, and a
+   * lone datagram costs no flush event. And it says how the timer must change so that it fires at the
+   * earliest deadline of all, and only then (a timer that fires with nothing due is an event for
+   * nothing).
    */
   finishEvent(sendNow: boolean): RoomTurn {
     this.#settle();
     const nowMs = this.#env.now();
-    let earliestMs = Number.POSITIVE_INFINITY;
+    const deadlines = this.#deadlines;
     for (const session of this.#touched) {
       if (session.link.wantsToSend()) {
+        // Its deadline is looked at once it has sent (a send arms the retransmission timer).
         this.#unflushed.add(session);
       } else {
-        earliestMs = Math.min(earliestMs, session.link.timerDeadlineMs() ?? Number.POSITIVE_INFINITY);
+        deadlines.set(session, session.link.timerDeadlineMs());
       }
     }
     this.#touched.clear();
+    let watchTurn = false;
+    if (!sendNow && this.#unflushed.size > 0 && !this.#turnOpen) {
+      this.#turnOpen = true;
+      watchTurn = true;
+      sendNow = true;
+    }
     if (sendNow) {
       for (const session of this.#unflushed) {
         for (const datagram of session.link.poll(nowMs)) {
           this.#effects.push({ kind: 'send', datagram, to: session.address });
         }
-        earliestMs = Math.min(earliestMs, session.link.timerDeadlineMs() ?? Number.POSITIVE_INFINITY);
+        deadlines.set(session, session.link.timerDeadlineMs());
       }
       this.#unflushed.clear();
     }
-    let timerInMs: number | undefined;
-    if (earliestMs < (this.#timerAtMs ?? Number.POSITIVE_INFINITY)) {
-      this.#timerAtMs = earliestMs;
-      timerInMs = delayUntil(earliestMs, nowMs);
-    }
-    const flushAfterTurn = this.#unflushed.size > 0 && !this.#flushAsked;
-    if (flushAfterTurn) {
-      this.#flushAsked = true;
-    }
+    const earliestMs = deadlines.earliest();
+    const timer = timerChangeFor(earliestMs, this.#timerAtMs, nowMs);
+    this.#timerAtMs = earliestMs;
     const effects = this.#effects.length === 0 ? NO_EFFECTS : this.#effects;
     if (effects !== NO_EFFECTS) {
       this.#effects = [];
     }
-    return { effects, flushAfterTurn, timerInMs };
+    return { effects, watchTurn, timer };
   }
 
   // ---- Sessions. ----
@@ -385,6 +398,7 @@ export class Room {
     session.markClosed();
     this.#touched.delete(session);
     this.#unflushed.delete(session);
+    this.#deadlines.set(session, undefined);
     const stats = session.link.stats;
     // A member's session that ends confirmed during a shutdown has acknowledged the notice.
     if (this.#shutdown !== undefined && confirmed && session.member) {
