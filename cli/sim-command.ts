@@ -20,6 +20,7 @@ import {
   swarmScenarioForSeed,
 } from '../adapters/sim/swarm.ts';
 import { describeTape, scenarioSummary } from '../adapters/sim/tape-report.ts';
+import { plainTraceEntry } from '../adapters/sim/trace.ts';
 
 export interface SimCommandOptions extends WorkloadOptions {
   readonly runs: number;
@@ -176,7 +177,7 @@ function replay(options: SimCommandOptions, io: SimIo, tokenOrFile: string): num
       }),
     );
     for (const entry of run.trace.entries) {
-      io.out(JSON.stringify({ type: 'trace', ...entry }));
+      io.out(JSON.stringify({ type: 'trace', ...plainTraceEntry(entry) }));
     }
   } else {
     io.out(run.trace.formatted(LOG_LINE_COUNT_MAX));

@@ -27,8 +27,18 @@ const LINK_TABLES: Record<keyof LinkTableSizes, string> = {
   ackRanges: 'link.ackRanges',
 };
 
+/** The owner of a link's tables and the visitor to call for them, handed through the link's own visit. */
+interface LinkVisit {
+  readonly owner: string;
+  readonly visit: TableVisitor;
+}
+
+function visitLinkTable(table: keyof LinkTableSizes, size: number, max: number, target: LinkVisit): void {
+  target.visit(LINK_TABLES[table], size, max, target.owner);
+}
+
 function visitLink(owner: string, link: Link, visit: TableVisitor): void {
-  link.visitTables((table, size, max) => visit(LINK_TABLES[table], size, max, owner));
+  link.visitTables(visitLinkTable, { owner, visit });
 }
 
 /** Every table of a server: the room's (sessions, members, recent joins) and each session's link. */

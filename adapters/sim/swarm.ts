@@ -98,8 +98,8 @@ export function tally(summary: SwarmSummary, run: RunRecord): void {
   summary.timeouts += faults.timeouts;
   summary.virtualSeconds += run.scenario.endAtMs / 1000;
   summary.clockSteps += run.stepCount;
-  summary.serverMachineEvents += run.machineEvents.server;
-  summary.clientMachineEvents += run.machineEvents.clients;
+  summary.serverMachineEvents += run.machineEvents?.server ?? 0;
+  summary.clientMachineEvents += run.machineEvents?.clients ?? 0;
   // Counted by what happened, not by the settings drawn: a short run may never reach its first fault.
   if (faults.drops + faults.partitions + faults.duplicates + faults.reorders + faults.crashes === 0) {
     summary.faultFreeRuns += 1;
@@ -159,7 +159,8 @@ export function firstTraceDifference(a: string, b: string): string | undefined {
 
 /** Runs a scenario and decides it; with `twice`, runs it again and compares the traces. */
 export function judge(scenario: Scenario, check: RunChecker, twice: boolean) {
-  const run = runScenario(scenario);
+  // The summary reports what runs cost in machine events.
+  const run = runScenario(scenario, { countMachineEvents: true });
   const violations = [...check(run)];
   if (twice) {
     const difference = firstTraceDifference(

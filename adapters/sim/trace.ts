@@ -31,9 +31,9 @@ export interface DatagramTraceEntry {
   /** Its packet type (`hello`, `session`, …): on labelled sends. */
   readonly packet?: string;
   /** The session id of a labelled session packet: which conversation it belongs to, as an address may change hands. */
-  readonly session?: string;
+  readonly session?: string | undefined;
   /** On labelled sends whose datagram carries only ACK and PING frames; absent otherwise. */
-  readonly ackOrPingOnly?: true;
+  readonly ackOrPingOnly?: true | undefined;
 }
 
 /** Something a node's user could see, as JSON (binary fields as hex). */
@@ -45,6 +45,14 @@ export interface EventTraceEntry {
 }
 
 export type TraceEntry = DatagramTraceEntry | EventTraceEntry;
+
+/**
+ * An entry as a plain object with its JSON's keys: what to spread into another object (an entry may
+ * work out some fields when they are read, which a spread would not copy).
+ */
+export function plainTraceEntry(entry: TraceEntry): TraceEntry {
+  return 'toJSON' in entry && typeof entry.toJSON === 'function' ? (entry.toJSON() as TraceEntry) : entry;
+}
 
 export interface TraceOptions {
   /** How many entries to store; later ones are only counted. */

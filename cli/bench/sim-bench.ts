@@ -50,9 +50,9 @@ export function benchSimulator(): SimBenchResult {
   let serverMachineEvents = 0;
   let clockSteps = 0;
   for (const scenario of scenarios) {
-    const run = runScenario(scenario);
-    machineEvents += run.machineEvents.server + run.machineEvents.clients;
-    serverMachineEvents += run.machineEvents.server;
+    const run = runScenario(scenario, { countMachineEvents: true });
+    machineEvents += (run.machineEvents?.server ?? 0) + (run.machineEvents?.clients ?? 0);
+    serverMachineEvents += run.machineEvents?.server ?? 0;
     clockSteps += run.stepCount;
   }
   const plain = measure(() => runScenario(next()), MEASURE_MS / 1000);

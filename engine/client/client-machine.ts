@@ -78,21 +78,21 @@ type Reading =
 const NOT_OURS: Reading = Object.freeze({ kind: 'none' });
 
 /**
- * Each received datagram is decoded once, however many guards and actions look at it: the reading is
- * kept with the event object (events are never reused; a WeakMap lets them go).
+ * Each received datagram is decoded once, however many guards and actions look at it while the client
+ * handles it: the last reading is kept with the event and the client it was read for (its nonce), and
+ * any other event or client reads afresh.
  */
-const readings = new WeakMap<object, Reading>();
+let lastRead: { event: object; clientNonce: Uint8Array; reading: Reading } | undefined;
 
 function read(context: ClientContext, event: ClientMachineEvent): Reading {
   if (event.type !== 'datagram.received') {
     return NOT_OURS;
   }
-  const known = readings.get(event);
-  if (known !== undefined) {
-    return known;
+  if (lastRead !== undefined && lastRead.event === event && lastRead.clientNonce === context.clientNonce) {
+    return lastRead.reading;
   }
   const reading = readDatagram(context, event.datagram, event.from);
-  readings.set(event, reading);
+  lastRead = { event, clientNonce: context.clientNonce, reading };
   return reading;
 }
 

@@ -60,16 +60,28 @@ export class ByteWriter {
   }
 
   u8(value: number): void {
-    assert.ok(Number.isInteger(value), `u8 field ${value} is not an integer`);
-    assert.ok(value >= 0, `u8 field ${value} is negative`);
-    assert.ok(value <= 0xff, `u8 field ${value} is over 255`);
+    if (!Number.isInteger(value)) {
+      assert.fail(`u8 field ${value} is not an integer`);
+    }
+    if (!(value >= 0)) {
+      assert.fail(`u8 field ${value} is negative`);
+    }
+    if (!(value <= 0xff)) {
+      assert.fail(`u8 field ${value} is over 255`);
+    }
     this.#view.setUint8(this.#claim(1), value);
   }
 
   u32(value: number): void {
-    assert.ok(Number.isInteger(value), `u32 field ${value} is not an integer`);
-    assert.ok(value >= 0, `u32 field ${value} is negative`);
-    assert.ok(value < TWO_POW_32, `u32 field ${value} is over 2^32 - 1`);
+    if (!Number.isInteger(value)) {
+      assert.fail(`u32 field ${value} is not an integer`);
+    }
+    if (!(value >= 0)) {
+      assert.fail(`u32 field ${value} is negative`);
+    }
+    if (!(value < TWO_POW_32)) {
+      assert.fail(`u32 field ${value} is over 2^32 - 1`);
+    }
     this.#view.setUint32(this.#claim(4), value);
   }
 
@@ -79,14 +91,20 @@ export class ByteWriter {
 
   /** Writes `count` zero bytes: the buffer starts zeroed, so this only moves past them. */
   zeros(count: number): void {
-    assert.ok(count >= 0, `cannot write ${count} zero bytes`);
+    if (!(count >= 0)) {
+      assert.fail(`cannot write ${count} zero bytes`);
+    }
     this.#claim(count);
   }
 
   /** Writes `value` as a varint in its shortest form. */
   varint(value: number): void {
-    assert.ok(Number.isSafeInteger(value), `varint field ${value} is not an integer up to 2^53 - 1`);
-    assert.ok(value >= 0, `varint field ${value} is negative`);
+    if (!Number.isSafeInteger(value)) {
+      assert.fail(`varint field ${value} is not an integer up to 2^53 - 1`);
+    }
+    if (!(value >= 0)) {
+      assert.fail(`varint field ${value} is negative`);
+    }
     const size = varintSize(value);
     switch (size) {
       case 1:
@@ -163,6 +181,15 @@ export class ByteReader {
   bytes(count: number): Uint8Array {
     const at = this.#take(count);
     return at === undefined ? new Uint8Array(0) : new Uint8Array(this.#bytes.subarray(at, at + count));
+  }
+
+  /**
+   * The next `count` bytes as a view into the datagram, not a copy: only for a field decoded into
+   * something else at once (a name, a text), never kept.
+   */
+  view(count: number): Uint8Array {
+    const at = this.#take(count);
+    return at === undefined ? new Uint8Array(0) : this.#bytes.subarray(at, at + count);
   }
 
   /** Reads a varint of any of the four lengths; non-shortest encodings are accepted, as RFC 9000 asks. */

@@ -35,7 +35,7 @@ function expectEnd(reader: ByteReader, what: string): void {
 }
 
 function readSessionId(reader: ByteReader): string {
-  const bytes = reader.bytes(SESSION_ID_BYTES);
+  const bytes = reader.view(SESSION_ID_BYTES);
   // After a failed read the bytes are empty, and an empty id is never returned as a packet.
   return bytes.length === SESSION_ID_BYTES ? sessionIdFromBytes(bytes) : '';
 }

@@ -54,7 +54,9 @@ function packetSize(packet: Packet): number {
 }
 
 function writeFixedBytes(writer: ByteWriter, bytes: Uint8Array, expectedLength: number): void {
-  assert.equal(bytes.length, expectedLength, `a field of ${bytes.length} bytes must have ${expectedLength}`);
+  if (bytes.length !== expectedLength) {
+    assert.fail(`a field of ${bytes.length} bytes must have ${expectedLength}`);
+  }
   writer.bytesOf(bytes);
 }
 
@@ -157,7 +159,9 @@ export function encodeSessionPacket(packet: OutgoingSessionPacket): Uint8Array {
   );
   assert.equal(packet.sessionIdBytes.length, SESSION_ID_BYTES, 'a session id is 8 bytes');
   const size = sessionPacketSize(packet);
-  assert.ok(size <= DATAGRAM_SIZE_MAX, `a session packet of ${size} bytes exceeds ${DATAGRAM_SIZE_MAX}`);
+  if (!(size <= DATAGRAM_SIZE_MAX)) {
+    assert.fail(`a session packet of ${size} bytes exceeds ${DATAGRAM_SIZE_MAX}`);
+  }
   const writer = new ByteWriter(size);
   writer.u8(PROTOCOL_VERSION);
   writer.u8(PACKET_TYPE_CODES.session);

@@ -46,7 +46,9 @@ export const LEAVE_REASONS = ['quit', 'timeout'] as const satisfies readonly Lea
 /** The code of a reason: its index in `reasons`, plus one. */
 export function reasonCode<R extends string>(reasons: readonly R[], reason: R): number {
   const index = reasons.indexOf(reason);
-  assert.ok(index >= 0, `"${reason}" has no wire code`);
+  if (!(index >= 0)) {
+    assert.fail(`"${reason}" has no wire code`);
+  }
   return index + 1;
 }
 
@@ -83,17 +85,20 @@ export function isSessionId(text: string): boolean {
  * @example sessionIdFromBytes(Uint8Array.of(0, 1, 2, 3, 0xaa, 0xbb, 0xcc, 0xff)) === '00010203aabbccff'
  */
 export function sessionIdFromBytes(bytes: Uint8Array): SessionId {
-  assert.equal(
-    bytes.length,
-    SESSION_ID_BYTES,
-    `a session id has ${SESSION_ID_BYTES} bytes, not ${bytes.length}`,
-  );
+  if (bytes.length !== SESSION_ID_BYTES) {
+    assert.fail(`a session id has ${SESSION_ID_BYTES} bytes, not ${bytes.length}`);
+  }
   let hex = '';
   for (const byte of bytes) {
-    hex += byte.toString(16).padStart(2, '0');
+    hex += HEX_OF_BYTE[byte];
   }
   return hex;
 }
+
+/** Two lowercase hex digits for each byte value: every session packet's id is written with them. */
+const HEX_OF_BYTE: readonly string[] = Array.from({ length: 256 }, (_, byte) =>
+  byte.toString(16).padStart(2, '0'),
+);
 
 /**
  * The 8 wire bytes of a session id.
@@ -101,7 +106,9 @@ export function sessionIdFromBytes(bytes: Uint8Array): SessionId {
  * @example sessionIdToBytes('00010203aabbccff') deep-equals Uint8Array.of(0, 1, 2, 3, 0xaa, 0xbb, 0xcc, 0xff)
  */
 export function sessionIdToBytes(sessionId: SessionId): Uint8Array {
-  assert.ok(isSessionId(sessionId), `session id "${sessionId}" is not 16 lowercase hex digits`);
+  if (!isSessionId(sessionId)) {
+    assert.fail(`session id "${sessionId}" is not 16 lowercase hex digits`);
+  }
   const bytes = new Uint8Array(SESSION_ID_BYTES);
   for (let index = 0; index < SESSION_ID_BYTES; index += 1) {
     bytes[index] = Number.parseInt(sessionId.slice(index * 2, index * 2 + 2), 16);

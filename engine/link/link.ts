@@ -195,18 +195,21 @@ export class Link {
   }
 
   /**
-   * Calls `visit` for each table with its size now and its maximum ({@link linkTableBounds}),
-   * allocating nothing: a simulation checks every table after every step.
+   * Calls `visit` for each table with its size now, its maximum ({@link linkTableBounds}) and the
+   * `owner` given, allocating nothing: a simulation checks every table after every step.
    */
-  visitTables(visit: (table: keyof LinkTableSizes, size: number, max: number) => void): void {
+  visitTables<TOwner>(
+    visit: (table: keyof LinkTableSizes, size: number, max: number, owner: TOwner) => void,
+    owner: TOwner,
+  ): void {
     const config = this.config;
-    visit('unacked', this.#unacked.size, config.sendQueueCountMax);
-    visit('fresh', this.#fresh.length, config.sendQueueCountMax);
-    visit('lost', this.#lost.length, config.sendQueueCountMax);
-    visit('inFlight', this.#inFlight.size, config.windowCount + 1);
-    visit('declaredLost', this.#declaredLost.size, config.windowCount);
-    visit('reorderBuffer', this.#reorderBuffer.size, config.windowCount);
-    visit('ackRanges', this.#received.rangeCount, config.ackRangeCountMax);
+    visit('unacked', this.#unacked.size, config.sendQueueCountMax, owner);
+    visit('fresh', this.#fresh.length, config.sendQueueCountMax, owner);
+    visit('lost', this.#lost.length, config.sendQueueCountMax, owner);
+    visit('inFlight', this.#inFlight.size, config.windowCount + 1, owner);
+    visit('declaredLost', this.#declaredLost.size, config.windowCount, owner);
+    visit('reorderBuffer', this.#reorderBuffer.size, config.windowCount, owner);
+    visit('ackRanges', this.#received.rangeCount, config.ackRangeCountMax, owner);
   }
 
   /** How much each table holds now; {@link linkTableBounds} says how much it may. */
