@@ -138,6 +138,13 @@ test('gaschat sim from the command line: JSON summary, a diagram file, and clear
   const run = new GaschatProcess(['sim', '--runs', '15', '--seed', '3', '--json', '--diagram', diagram]);
   t.is(await run.exitCode(), 0);
   t.like(run.json[0], { type: 'summary', runs: 15, failures: 0 });
+  // What a run cost, per run: counts, the same for the same seeds on any machine.
+  const perRun = (run.json[0] as { perRun?: Record<string, number> }).perRun ?? {};
+  t.true((perRun.machineEvents ?? 0) > (perRun.serverMachineEvents ?? 0), JSON.stringify(perRun));
+  t.true((perRun.serverMachineEvents ?? 0) > 0 && (perRun.clockSteps ?? 0) > 0, JSON.stringify(perRun));
+  const again = new GaschatProcess(['sim', '--runs', '15', '--seed', '3', '--json']);
+  t.is(await again.exitCode(), 0);
+  t.deepEqual((again.json[0] as { perRun?: unknown }).perRun, perRun);
   const page = readFileSync(diagram, 'utf8');
   t.true(
     page.includes(`<h1>run of seed 3 (scenario seed ${swarmScenarioForSeed(3).seed})</h1>`),
