@@ -1,6 +1,6 @@
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
-import { utf8ByteLength, validateName, validateText } from './names.ts';
+import { isNameBytes, utf8ByteLength, validateName, validateText } from './names.ts';
 
 const encoder = new TextEncoder();
 
@@ -29,3 +29,20 @@ test('names: 1 to 32 ASCII letters, digits, _ or -', (t) => {
     t.false(validateName(bad).ok, JSON.stringify(bad));
   }
 });
+
+testProp(
+  "isNameBytes gives validateName's answer for any bytes read as one character each",
+  [
+    fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc
+        .array(fc.constantFrom(...'aZ09_-@[`{/: \u007f'.split('').map((c) => c.charCodeAt(0)), 0xc1, 0xe1), {
+          maxLength: 40,
+        })
+        .map((codes) => Uint8Array.from(codes)),
+    ),
+  ],
+  (t, bytes) => {
+    t.is(isNameBytes(bytes), validateName(String.fromCharCode(...bytes)).ok);
+  },
+);

@@ -7,6 +7,26 @@ export const NAME_LENGTH_MAX = 32;
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * Whether `bytes`, read as one character each, are a name {@link validateName} accepts: the same rule
+ * as its pattern, checked on the wire's bytes without building a string or running a pattern (every
+ * MESSAGE frame carries a name). A test holds the two to the same answer for any bytes.
+ */
+export function isNameBytes(bytes: Uint8Array): boolean {
+  if (bytes.length === 0 || bytes.length > NAME_LENGTH_MAX) {
+    return false;
+  }
+  for (const byte of bytes) {
+    const lower = byte | 0x20;
+    if (
+      !((lower >= 0x61 && lower <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x2d)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Why a name or a text was refused, in words a user can act on. */
 export type Validation = { readonly ok: true } | { readonly ok: false; readonly message: string };
 

@@ -211,13 +211,8 @@ class PropertyRun {
 
 /** Parameters for fc.assert: the run count, a replayed seed and path (never shrunk), and the report. */
 function propertyParameters(property: PropertyRun, seed: number | undefined): fc.Parameters<[Scenario]> {
-  const path = process.env.GASCHAT_PATH;
   return {
-    numRuns: RUN_COUNT,
-    ...(seed === undefined ? {} : { seed }),
-    ...(path === undefined ? {} : { path }),
-    // A replay runs the one case exactly, without shrinking it again.
-    endOnFailure: process.env.GASCHAT_NO_SHRINK === '1' || path !== undefined,
+    ...runParameters<[Scenario]>(seed),
     reporter: (details) => {
       if (details.failed) {
         throw new Error(property.finalReport(details));
@@ -300,12 +295,17 @@ export function defineProperty(
 
 /** Parameters for a property of its own kind (determinism): the run count, a replayed seed and path. */
 export function plainParameters<T>(): fc.Parameters<T> {
-  const seed = requestedSeed();
+  return runParameters<T>(requestedSeed());
+}
+
+/** The run count, a replayed seed and path, and no shrinking for a replay or when asked. */
+function runParameters<T>(seed: number | undefined): fc.Parameters<T> {
   const path = process.env.GASCHAT_PATH;
   return {
     numRuns: RUN_COUNT,
     ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path }),
+    // A replay runs the one case exactly, without shrinking it again.
     endOnFailure: process.env.GASCHAT_NO_SHRINK === '1' || path !== undefined,
   };
 }

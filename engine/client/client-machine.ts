@@ -79,20 +79,27 @@ const NOT_OURS: Reading = Object.freeze({ kind: 'none' });
 
 /**
  * Each received datagram is decoded once, however many guards and actions look at it while the client
- * handles it: the last reading is kept with the event and the client it was read for (its nonce), and
- * any other event or client reads afresh.
+ * handles it: the last reading is kept with the event and what it was read against (the client's nonce
+ * and session), and any other event, client or session reads afresh.
  */
-let lastRead: { event: object; clientNonce: Uint8Array; reading: Reading } | undefined;
+let lastRead:
+  | { event: object; clientNonce: Uint8Array; session: ClientSession | undefined; reading: Reading }
+  | undefined;
 
 function read(context: ClientContext, event: ClientMachineEvent): Reading {
   if (event.type !== 'datagram.received') {
     return NOT_OURS;
   }
-  if (lastRead !== undefined && lastRead.event === event && lastRead.clientNonce === context.clientNonce) {
+  if (
+    lastRead !== undefined &&
+    lastRead.event === event &&
+    lastRead.clientNonce === context.clientNonce &&
+    lastRead.session === context.session
+  ) {
     return lastRead.reading;
   }
   const reading = readDatagram(context, event.datagram, event.from);
-  lastRead = { event, clientNonce: context.clientNonce, reading };
+  lastRead = { event, clientNonce: context.clientNonce, session: context.session, reading };
   return reading;
 }
 

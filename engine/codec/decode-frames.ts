@@ -1,4 +1,4 @@
-import { NAME_LENGTH_MAX, validateName } from '../names.ts';
+import { isNameBytes, validateName } from '../names.ts';
 import type { ByteReader } from './bytes.ts';
 import type { AckFrame, AckRange, Frame, LeftFrame, MembersFrame } from './frames.ts';
 import { TEXT_BYTES_MAX } from './frames.ts';
@@ -40,29 +40,13 @@ export function readName(reader: ByteReader, lenient = false): string {
   // Any byte over 0x7f becomes a Latin-1 character, which validateName refuses: names are ASCII.
   const name = String.fromCharCode.apply(null, bytes as unknown as number[]);
   // Every name on the wire is checked; the common case, a valid one, without a pattern or an allocation.
-  if (!isPlainName(bytes)) {
+  if (!isNameBytes(bytes)) {
     const validation = validateName(name);
     if (!validation.ok && !lenient) {
       reader.fail('bad-name', `the name at byte ${start} is refused: ${validation.message}`, start);
     }
   }
   return name;
-}
-
-/** Whether the bytes are a name validateName accepts: 1 to 32 of A-Z, a-z, 0-9, `_` and `-`. */
-function isPlainName(bytes: Uint8Array): boolean {
-  if (bytes.length === 0 || bytes.length > NAME_LENGTH_MAX) {
-    return false;
-  }
-  for (const byte of bytes) {
-    const letter = byte | 0x20;
-    const ok =
-      (letter >= 0x61 && letter <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x2d;
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
 }
 
 function readText(reader: ByteReader): string {
