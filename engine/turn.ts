@@ -21,19 +21,6 @@ export function transmit(port: DatagramPort, datagrams: readonly Outgoing[]): ()
   };
 }
 
-/** The action that sends datagrams to one peer, in order. */
-export function transmitTo(
-  port: DatagramPort,
-  datagrams: readonly Uint8Array[],
-  to: PeerAddress,
-): () => void {
-  return () => {
-    for (const datagram of datagrams) {
-      port.send(datagram, to);
-    }
-  };
-}
-
 /** The part of an actor that work run after a turn needs. */
 export interface TurnActor<TEvent> {
   getSnapshot(): { readonly status: string };

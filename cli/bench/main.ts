@@ -1,4 +1,7 @@
 import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVER_CONFIG_DEFAULT } from '../../engine/index.ts';
 import { countRelayEvents } from './events-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
 import { LossyProxy, type ProxyFaults } from './lossy-proxy.ts';
@@ -6,11 +9,13 @@ import {
   BENCH_PASSWORD,
   benchGaschat,
   benchRaw,
+  LEAVE_TIMEOUT_MS,
+  type LoadShape,
   percentile,
   type RelayResult,
   WINDOW,
 } from './relay-bench.ts';
-import { startServerThread } from './server-thread.ts';
+import { type ServerThread, startServerThread } from './server-thread.ts';
 import { benchSimulator } from './sim-bench.ts';
 
 // `npm run bench`: prints tables of figures, side by side with a baseline measured in the same run.
@@ -19,14 +24,78 @@ import { benchSimulator } from './sim-bench.ts';
 
 const quick = process.argv.includes('--quick');
 const CLIENT_COUNTS = quick ? [2, 5] : [2, 5, 10, 50];
-const DELIVERIES_TARGET = quick ? 2000 : 20_000;
+/**
+ * Deliveries each measured relay load aims at: enough that the load runs a second or more at the
+ * server's steady rate, so that neither its first milliseconds nor the timer ends weigh in it.
+ */
+const DELIVERIES_TARGET = quick ? 2000 : 100_000;
+/**
+ * A client sends at most this many messages in one load. With 2 clients the target would take 50,000
+ * each, the slowest load (gaschat carries some 30,000 to 45,000 deliveries/s there, warm); 20,000 each
+ * (40,000 deliveries, one to two seconds) is as steady and keeps the section short.
+ */
+const MESSAGES_PER_CLIENT_MAX = 20_000;
+/**
+ * The warm-up run on each server thread before its measured load: the same kind, the same number of
+ * clients, closed loop, about this many deliveries (at least 20 messages each). Every load starts a
+ * fresh worker, a fresh V8 isolate, in which gaschat's large server code starts cold (interpreted,
+ * optimised as it runs) while the tiny raw relay is hot almost at once; measured cold, short loads
+ * understate gaschat. 20,000 deliveries take about a second with 2 clients, a fraction of one with 10
+ * or more; a warm-up of 100,000 made no difference beyond the run-to-run noise.
+ */
+const WARM_UP_DELIVERIES = quick ? 2000 : 20_000;
+/**
+ * The paced (open-loop) latency load offers at most this many deliveries/s in all: a few percent of
+ * what either relay carries on loopback (tens of thousands to a hundred thousand a second).
+ */
+const LIGHT_DELIVERIES_PER_SECOND = 4500;
+/** ...and no client sends more often than this: with few clients the load is lighter still. */
+const LIGHT_INTERVAL_MS_MIN = 20;
+/** Each paced load lasts about this long (at least LIGHT_MESSAGES_MIN messages per client). */
+const LIGHT_SECONDS = quick ? 1 : 5;
+const LIGHT_MESSAGES_MIN = 10;
+/** Messages per client of the closed-loop, one-in-flight latency load. */
+const CLOSED_LOOP_MESSAGES = quick ? 50 : 300;
 const LOSSY_CLIENT_COUNTS = quick ? [3] : [5, 10];
 const IDLE_SESSIONS = quick ? 100 : 1000;
 const IDLE_SECONDS = quick ? 3 : 10;
 
-/** Messages per client so that every load delivers about the same number of messages. */
-function messagesFor(clientCount: number): number {
-  return Math.max(20, Math.round(DELIVERIES_TARGET / (clientCount * (clientCount - 1))));
+/**
+ * The server's send queue for each member, in frames: a member that falls this far behind the room is
+ * dropped (send-queue-full), by design.
+ */
+const SEND_QUEUE = SERVER_CONFIG_DEFAULT.link.sendQueueCountMax;
+/**
+ * A load whose messages in flight (clients × window) fill more than half of that queue sends fewer
+ * messages in all than the queue holds (room left for a few notices), so that no member can be
+ * overrun however far it lags. It matters with 50 clients: 800 in flight, and the bench's 50 clients,
+ * all on one thread, fall behind a warm gaschat server; with 41 messages each (2,050 in all) members
+ * were dropped within a second and the load could not complete. 20 each: 49,000 deliveries.
+ */
+const MESSAGES_IN_ALL_MAX = SEND_QUEUE - 24;
+
+/**
+ * Messages per client so that a load of `clientCount` clients (window WINDOW) delivers about
+ * `deliveries` messages, within MESSAGES_PER_CLIENT_MAX and MESSAGES_IN_ALL_MAX.
+ */
+function messagesFor(clientCount: number, deliveries = DELIVERIES_TARGET): number {
+  const perClientMax =
+    clientCount * WINDOW > SEND_QUEUE / 2
+      ? Math.floor(MESSAGES_IN_ALL_MAX / clientCount)
+      : MESSAGES_PER_CLIENT_MAX;
+  return Math.min(perClientMax, Math.max(20, Math.round(deliveries / (clientCount * (clientCount - 1)))));
+}
+
+/** The paced latency load for `clientCount` clients: how often each sends, and how many messages. */
+function lightPacing(clientCount: number): { readonly intervalMs: number; readonly messageCount: number } {
+  const intervalMs = Math.max(
+    LIGHT_INTERVAL_MS_MIN,
+    (clientCount * (clientCount - 1) * 1000) / LIGHT_DELIVERIES_PER_SECOND,
+  );
+  return {
+    intervalMs,
+    messageCount: Math.max(LIGHT_MESSAGES_MIN, Math.round((LIGHT_SECONDS * 1000) / intervalMs)),
+  };
 }
 
 const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(2));
@@ -45,14 +114,61 @@ function table(header: readonly string[], rows: readonly (readonly (string | num
   console.log('');
 }
 
-/** A load against a server on its own thread; with the server thread's busy time during the load. */
+/** Runs a bench load against the server listening on a port. */
+type Load = (port: number) => Promise<RelayResult>;
+
+/** The bench load of `kind`: gaschat clients, or plain sockets on the raw relay. */
+function benchOf(kind: 'gaschat' | 'raw'): typeof benchGaschat {
+  return kind === 'gaschat' ? benchGaschat : benchRaw;
+}
+
+/** The warm-up before a measured load of `clientCount` clients (see WARM_UP_DELIVERIES): direct, closed loop. */
+function warmUpFor(kind: 'gaschat' | 'raw', clientCount: number): Load {
+  return (port) => benchOf(kind)(port, clientCount, messagesFor(clientCount, WARM_UP_DELIVERIES));
+}
+
+/** How long a server may take to forget the sessions of clients that have left. */
+const ROOM_EMPTY_WAIT_MS = 2000;
+
+/**
+ * Measures the server until it holds no session, or ROOM_EMPTY_WAIT_MS has passed; returns the last
+ * count. A gaschat client closes when the GOODBYE comes, and the server forgets the session when that
+ * client's acknowledgement of it arrives: a moment later, on a thread the client does not wait for.
+ */
+async function emptyRoom(server: ServerThread): Promise<number> {
+  const startedAt = performance.now();
+  for (;;) {
+    const { sessionCount } = await server.measure();
+    if (sessionCount === 0 || performance.now() - startedAt > ROOM_EMPTY_WAIT_MS) {
+      return sessionCount;
+    }
+    await sleep(20);
+  }
+}
+
+/**
+ * A load against a server on its own thread, after `warmUp` (if given) on the same thread; with the
+ * server thread's busy time during the measured load alone. The warm-up is its own argument because
+ * a measured load may go another way (through the lossy proxy it builds) than the warm-up (direct).
+ */
 async function onThread(
   kind: 'gaschat' | 'raw',
-  load: (port: number) => Promise<RelayResult>,
+  load: Load,
+  warmUp?: Load,
 ): Promise<RelayResult & { readonly serverActiveMs: number }> {
   const server = await startServerThread({ kind, password: BENCH_PASSWORD });
   try {
-    await server.measure();
+    if (warmUp !== undefined) {
+      await warmUp(server.port);
+    }
+    // The last measure here starts the measured window.
+    const sessionCount = await emptyRoom(server);
+    if (sessionCount !== 0) {
+      throw new Error(
+        `${kind} server still holds ${sessionCount} sessions ${ROOM_EMPTY_WAIT_MS} ms after the warm-up: ` +
+          'its clients did not all leave, and the measured load would not start in an empty room',
+      );
+    }
     const result = await load(server.port);
     const { activeMs } = await server.measure();
     return { ...result, serverActiveMs: activeMs };
@@ -61,17 +177,47 @@ async function onThread(
   }
 }
 
+/**
+ * Lines under a table if the server dropped members during a load (which then ended, incomplete), or
+ * some client's leave was not confirmed in time (it was stopped anyway: the next load on that server
+ * would have found its session still there).
+ */
+function leaveNote(runs: readonly RelayResult[]): void {
+  const dropped = runs.reduce((sum, run) => sum + run.membersDropped, 0);
+  if (dropped > 0) {
+    console.log(`(the server dropped ${dropped} members during the loads above; those loads ended there)\n`);
+  }
+  const unconfirmed = runs.reduce((sum, run) => sum + run.leavesUnconfirmed, 0);
+  if (unconfirmed > 0) {
+    console.log(
+      `(${unconfirmed} clients' leave was not confirmed within ${LEAVE_TIMEOUT_MS / 1000} s; they were stopped anyway)\n`,
+    );
+  }
+}
+
+/** A load straight to a server on its own thread, warmed up first with the same number of clients. */
+const direct = (kind: 'gaschat' | 'raw', clientCount: number, messageCount: number, shape?: LoadShape) =>
+  onThread(
+    kind,
+    (port) => benchOf(kind)(port, clientCount, messageCount, shape),
+    warmUpFor(kind, clientCount),
+  );
+
 /** The server's busy time per delivery, in µs. */
 const cpuPerDelivery = (run: RelayResult & { readonly serverActiveMs: number }) =>
   (run.serverActiveMs * 1000) / Math.max(run.deliveries, 1);
 
 async function relayOnLoopback(): Promise<void> {
-  console.log(`## Relay on loopback (window ${WINDOW} messages per client; server on its own thread)\n`);
+  console.log(
+    `## Relay on loopback (window ${WINDOW} messages per client; server on its own thread, warmed up first with at least ${WARM_UP_DELIVERIES} deliveries)\n`,
+  );
   const rows: (string | number)[][] = [];
+  const runs: RelayResult[] = [];
   for (const clientCount of CLIENT_COUNTS) {
     const messageCount = messagesFor(clientCount);
-    const ours = await onThread('gaschat', (port) => benchGaschat(port, clientCount, messageCount));
-    const raw = await onThread('raw', (port) => benchRaw(port, clientCount, messageCount));
+    const ours = await direct('gaschat', clientCount, messageCount);
+    const raw = await direct('raw', clientCount, messageCount);
+    runs.push(ours, raw);
     rows.push([
       clientCount,
       messageCount,
@@ -108,19 +254,31 @@ async function relayOnLoopback(): Promise<void> {
     ],
     rows,
   );
+  leaveNote(runs);
 }
 
 async function latencyAtLightLoad(): Promise<void> {
   console.log(
-    '## Latency at light load (one message in flight per client; send to delivery at the others)\n',
+    '## Latency, send to delivery at every other member: paced light load, and closed loop with one message in flight\n',
+  );
+  console.log(
+    `Paced (open loop): each client sends one message every interval whatever the confirmations, the clients' ` +
+      `sends spread over the interval; at most ${LIGHT_DELIVERIES_PER_SECOND} deliveries/s in all, a light load. ` +
+      'Closed loop, one in flight: each client sends its next message as soon as its last is confirmed, ' +
+      'as fast as the round trip allows, so its figures include queueing. Each server warmed up first.\n',
   );
   const rows: (string | number)[][] = [];
-  const messageCount = quick ? 50 : 300;
-  for (const clientCount of CLIENT_COUNTS) {
-    const ours = await onThread('gaschat', (port) => benchGaschat(port, clientCount, messageCount, 1));
-    const raw = await onThread('raw', (port) => benchRaw(port, clientCount, messageCount, 1));
+  const runs: RelayResult[] = [];
+  const row = (
+    clientCount: number,
+    label: string,
+    messageCount: number,
+    ours: RelayResult,
+    raw: RelayResult,
+  ) =>
     rows.push([
       clientCount,
+      label,
       messageCount,
       ms(percentile(ours.latenciesMs, 0.5)),
       ms(percentile(ours.latenciesMs, 0.99)),
@@ -128,11 +286,22 @@ async function latencyAtLightLoad(): Promise<void> {
       ms(percentile(raw.latenciesMs, 0.99)),
       perSecond(ours),
       perSecond(raw),
+      `${ours.lost}/${raw.lost}`,
     ]);
+  for (const clientCount of CLIENT_COUNTS) {
+    const { intervalMs, messageCount } = lightPacing(clientCount);
+    const pacedOurs = await direct('gaschat', clientCount, messageCount, { intervalMs });
+    const pacedRaw = await direct('raw', clientCount, messageCount, { intervalMs });
+    row(clientCount, `paced, 1 per ${intervalMs.toFixed(0)} ms each`, messageCount, pacedOurs, pacedRaw);
+    const closedOurs = await direct('gaschat', clientCount, CLOSED_LOOP_MESSAGES, { window: 1 });
+    const closedRaw = await direct('raw', clientCount, CLOSED_LOOP_MESSAGES, { window: 1 });
+    row(clientCount, 'closed loop, one in flight', CLOSED_LOOP_MESSAGES, closedOurs, closedRaw);
+    runs.push(pacedOurs, pacedRaw, closedOurs, closedRaw);
   }
   table(
     [
       'clients',
+      'load',
       'msgs each',
       'gaschat p50 ms',
       'gaschat p99 ms',
@@ -140,14 +309,19 @@ async function latencyAtLightLoad(): Promise<void> {
       'raw p99 ms',
       'gaschat deliveries/s',
       'raw deliveries/s',
+      'lost gaschat/raw',
     ],
     rows,
   );
+  leaveNote(runs);
 }
 
 async function throughLossyProxy(): Promise<void> {
-  console.log('## Through a lossy UDP proxy (2 % duplicated, 5 % delayed up to 10 ms, both ways)\n');
+  console.log(
+    '## Through a lossy UDP proxy (2 % duplicated, 5 % delayed up to 10 ms, both ways; server warmed up first, direct)\n',
+  );
   const rows: (string | number)[][] = [];
+  const runs: RelayResult[] = [];
   for (const lossPercent of [10, 30]) {
     const faults: ProxyFaults = {
       lossPercent,
@@ -157,23 +331,27 @@ async function throughLossyProxy(): Promise<void> {
     };
     for (const clientCount of LOSSY_CLIENT_COUNTS) {
       const messageCount = quick ? 50 : 200;
+      // The warm-up goes direct to the server; only the measured load goes through the proxy.
       const viaProxy = async (kind: 'gaschat' | 'raw') =>
-        onThread(kind, async (port) => {
-          const proxy = await LossyProxy.start(
-            { host: '127.0.0.1', port },
-            faults,
-            lossPercent * 100 + clientCount,
-          );
-          try {
-            return kind === 'gaschat'
-              ? await benchGaschat(proxy.port, clientCount, messageCount)
-              : await benchRaw(proxy.port, clientCount, messageCount);
-          } finally {
-            proxy.close();
-          }
-        });
+        onThread(
+          kind,
+          async (port) => {
+            const proxy = await LossyProxy.start(
+              { host: '127.0.0.1', port },
+              faults,
+              lossPercent * 100 + clientCount,
+            );
+            try {
+              return await benchOf(kind)(proxy.port, clientCount, messageCount);
+            } finally {
+              proxy.close();
+            }
+          },
+          warmUpFor(kind, clientCount),
+        );
       const ours = await viaProxy('gaschat');
       const raw = await viaProxy('raw');
+      runs.push(ours, raw);
       rows.push([
         `${lossPercent} %`,
         clientCount,
@@ -201,6 +379,7 @@ async function throughLossyProxy(): Promise<void> {
     ],
     rows,
   );
+  leaveNote(runs);
 }
 
 function simulator(): void {
@@ -278,7 +457,9 @@ async function idleSessions(): Promise<void> {
 }
 
 console.log(`# gaschat benchmarks${quick ? ' (quick)' : ''}\n`);
-console.log('(a `*` after a rate: that load hit the 120 s limit and is reported as it stood)\n');
+console.log(
+  '(a `*` after a rate: that load did not complete, as it hit the 120 s limit or the server dropped a member, and is reported as it stood)\n',
+);
 console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );

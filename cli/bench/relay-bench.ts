@@ -10,6 +10,12 @@ export const WINDOW = 16;
 const RUN_TIMEOUT_MS = 120_000;
 /** The raw relay has no retransmission: an echo missing this long is counted lost, and sending goes on. */
 const RAW_STALL_MS = 300;
+/**
+ * How long a client waits for its leave to be confirmed (gaschat's GOODBYE, the raw relay's echo of its
+ * `Q`) before it is stopped anyway: a load that follows another on the same server must find the room
+ * empty. Well under the client's own quit timeout (10 s), and far above what loopback needs.
+ */
+export const LEAVE_TIMEOUT_MS = 5000;
 
 export interface RelayResult {
   readonly deliveries: number;
@@ -21,7 +27,30 @@ export interface RelayResult {
   readonly duplicated: number;
   /** Logins tried again (a handshake lost to a lossy path). */
   readonly joinRetries: number;
+  /** False if the load hit the time limit, or (gaschat) the server dropped a member. */
   readonly completed: boolean;
+  /** Clients whose leave the server did not confirm within LEAVE_TIMEOUT_MS (stopped anyway). */
+  readonly leavesUnconfirmed: number;
+  /**
+   * Members the server dropped during the load (announced as LEFT `timeout`: a send queue overrun by
+   * a member that fell too far behind, or a dead link). Their messages can never all arrive, so the
+   * load ends there, not completed (gaschat only).
+   */
+  readonly membersDropped: number;
+}
+
+/** How a bench client sends its messages. */
+export interface LoadShape {
+  /** Messages a client may have sent but not yet seen confirmed (WINDOW by default). */
+  readonly window?: number;
+  /**
+   * Open loop: each client sends one message every `intervalMs`, whatever the confirmations, the
+   * clients' first sends spread evenly over one interval so that they do not all fire at once.
+   * `window` still caps what is in flight (a send it holds back goes out at the next confirmation),
+   * so that a stalled server cannot make a client queue without bound. Unset: closed loop, the next
+   * message goes as soon as the window has room.
+   */
+  readonly intervalMs?: number;
 }
 
 export function percentile(sorted: Float64Array, fraction: number): number {
@@ -86,7 +115,7 @@ function result(
   joinRetries: number,
   completed: boolean,
   endedAt = performance.now(),
-): RelayResult {
+): Omit<RelayResult, 'leavesUnconfirmed' | 'membersDropped'> {
   const sorted = Float64Array.from(latencies).sort();
   return {
     deliveries: receivers.reduce((sum, receiver) => sum + receiver.received, 0),
@@ -137,12 +166,78 @@ async function joinGaschat(
   }
 }
 
-/** K gaschat clients each send M messages, at most `window` unconfirmed, through the server on `port`. */
+/**
+ * When one client of a load may send: its next message fits the window and (open loop) is due, every
+ * `intervalMs`, offset by the client's share of one interval.
+ */
+class Pacer {
+  readonly #offsetMs: number;
+
+  constructor(
+    readonly shape: LoadShape,
+    readonly messageCount: number,
+    readonly startedAt: number,
+    index: number,
+    clientCount: number,
+  ) {
+    this.#offsetMs = (index / clientCount) * (shape.intervalMs ?? 0);
+  }
+
+  get paced(): boolean {
+    return this.shape.intervalMs !== undefined;
+  }
+
+  /** When message `seq` is due (open loop; the start for a closed loop). */
+  dueAt(seq: number): number {
+    return this.startedAt + this.#offsetMs + seq * (this.shape.intervalMs ?? 0);
+  }
+
+  /** Whether there is room in the window for one more message. */
+  hasRoom(sent: number, confirmed: number): boolean {
+    return sent < this.messageCount && sent - confirmed < (this.shape.window ?? WINDOW);
+  }
+
+  /** Whether the next message may go now. */
+  maySend(sent: number, confirmed: number, now: number): boolean {
+    return this.hasRoom(sent, confirmed) && (!this.paced || this.dueAt(sent) <= now);
+  }
+
+  /** Paced, with room in the window: how long until the next message is due (else undefined). */
+  waitMs(sent: number, confirmed: number, now: number): number | undefined {
+    return this.paced && this.hasRoom(sent, confirmed) ? this.dueAt(sent) - now : undefined;
+  }
+}
+
+/**
+ * Leaves the room: QUIT, then the `closed` event once the server's GOODBYE came. Returns whether it
+ * was confirmed; a client not confirmed within LEAVE_TIMEOUT_MS (or closed already) is stopped anyway.
+ */
+async function quitGaschat({ actor, endpoint }: BenchClient): Promise<boolean> {
+  let confirmed = false;
+  if (actor.getSnapshot().status === 'active') {
+    confirmed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), LEAVE_TIMEOUT_MS);
+      actor.on('closed', (event) => {
+        clearTimeout(timer);
+        resolve(event.reason === 'quit');
+      });
+      actor.send({ type: 'chat.quit' });
+    });
+  }
+  actor.stop();
+  await endpoint.close();
+  return confirmed;
+}
+
+/**
+ * K gaschat clients each send M messages through the server on `port`: at most `window` unconfirmed,
+ * as fast as confirmations come or (`intervalMs`) paced. Then every client leaves with a QUIT.
+ */
 export async function benchGaschat(
   port: number,
   clientCount: number,
   messageCount: number,
-  window = WINDOW,
+  shape: LoadShape = {},
 ): Promise<RelayResult> {
   const clients: BenchClient[] = [];
   let joinRetries = 0;
@@ -154,19 +249,43 @@ export async function benchGaschat(
   const latencies: number[] = [];
   const receivers = clients.map(() => new Receiver(clientCount, messageCount));
   const startedAt = performance.now();
+  // Set once the load is over (or out of time): a pacing timer still pending then sends nothing.
+  let over = false;
+  const dropped = new Set<string>();
   const completed = await new Promise<boolean>((resolve) => {
     let unfinished = clientCount;
     const timer = setTimeout(() => resolve(false), RUN_TIMEOUT_MS);
     clients.forEach(({ actor }, index) => {
+      // Nobody quits during the load: a member leaving was dropped, and waiting on would only wait for
+      // the time limit.
+      actor.on('left', (event) => {
+        if (!over && event.reason !== 'quit') {
+          dropped.add(event.name);
+          clearTimeout(timer);
+          resolve(false);
+        }
+      });
       const receiver = receivers[index] ?? new Receiver(0, 0);
       let sent = 0;
       let confirmed = 0;
       let done = false;
+      let pace: NodeJS.Timeout | undefined;
+      const pacer = new Pacer(shape, messageCount, startedAt, index, clientCount);
       const expected = (clientCount - 1) * messageCount;
       const pump = () => {
-        while (sent < messageCount && sent - confirmed < window) {
+        if (over) {
+          return;
+        }
+        clearTimeout(pace);
+        const now = performance.now();
+        while (pacer.maySend(sent, confirmed, now)) {
           actor.send({ type: 'chat.say', text: `${index} ${sent} ${performance.now().toFixed(3)}` });
           sent += 1;
+        }
+        // A full window waits for a confirmation (which pumps again), not for a timer.
+        const waitMs = pacer.waitMs(sent, confirmed, now);
+        if (waitMs !== undefined) {
+          pace = setTimeout(pump, waitMs);
         }
       };
       const check = () => {
@@ -194,40 +313,69 @@ export async function benchGaschat(
       pump();
     });
   });
+  over = true;
   const outcome = result(receivers, latencies, startedAt, joinRetries, completed);
-  for (const { actor, endpoint } of clients) {
-    actor.stop();
-    await endpoint.close();
-  }
-  return outcome;
+  // Every client leaves cleanly, so that a load after this one on the same server finds an empty room.
+  const confirmations = await Promise.all(clients.map(quitGaschat));
+  return {
+    ...outcome,
+    leavesUnconfirmed: confirmations.filter((confirmed) => !confirmed).length,
+    membersDropped: dropped.size,
+  };
 }
 
-/** The same load on the raw relay: plain datagrams, no acknowledgements, no retransmission. */
+/** The raw relay's one-byte requests, each echoed once done: `R` registers the sender, `Q` forgets it. */
+const RAW_REGISTER = 0x52;
+const RAW_LEAVE = 0x51;
+
+/** Sends `R` or `Q` until the relay echoes it; false if no echo came within `timeoutMs`. */
+function askRaw(socket: Socket, port: number, byte: number, timeoutMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const request = Buffer.from([byte]);
+    const onMessage = (message: Buffer) => {
+      if (message.length === 1 && message[0] === byte) {
+        settle(true);
+      }
+    };
+    // Asked again until answered: the path may be lossy.
+    const ask = setInterval(() => socket.send(request, port, '127.0.0.1'), 100);
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    const settle = (answered: boolean) => {
+      clearInterval(ask);
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve(answered);
+    };
+    socket.on('message', onMessage);
+    socket.send(request, port, '127.0.0.1');
+  });
+}
+
+/**
+ * The same load on the raw relay: plain datagrams, no acknowledgements, no retransmission. Each socket
+ * registers with `R` first and leaves with `Q` at the end.
+ */
 export async function benchRaw(
   port: number,
   clientCount: number,
   messageCount: number,
-  window = WINDOW,
+  shape: LoadShape = {},
 ): Promise<RelayResult> {
   const sockets: Socket[] = [];
   for (let index = 0; index < clientCount; index += 1) {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    // Register, asking again until the relay answers (the path may be lossy).
-    await new Promise<void>((resolve) => {
-      const ask = setInterval(() => socket.send('R', port, '127.0.0.1'), 100);
-      socket.once('message', () => {
-        clearInterval(ask);
-        resolve();
-      });
-      socket.send('R', port, '127.0.0.1');
-    });
+    if (!(await askRaw(socket, port, RAW_REGISTER, RUN_TIMEOUT_MS))) {
+      throw new Error(`raw client ${index} could not register with the relay`);
+    }
     sockets.push(socket);
   }
   const latencies: number[] = [];
   const receivers = sockets.map(() => new Receiver(clientCount, messageCount));
   const startedAt = performance.now();
   let endedAt: number | undefined;
+  // Set once the load is over (or out of time): a stall or pacing timer still pending then sends nothing.
+  let over = false;
   const completed = await new Promise<boolean>((resolve) => {
     let unfinished = clientCount;
     const timer = setTimeout(() => resolve(false), RUN_TIMEOUT_MS);
@@ -236,6 +384,8 @@ export async function benchRaw(
       let sent = 0;
       let confirmed = 0;
       let stall: NodeJS.Timeout | undefined;
+      let pace: NodeJS.Timeout | undefined;
+      const pacer = new Pacer(shape, messageCount, startedAt, index, clientCount);
       let finished = false;
       const finish = () => {
         if (finished) {
@@ -251,8 +401,13 @@ export async function benchRaw(
         }
       };
       const pump = () => {
+        if (over) {
+          return;
+        }
         clearTimeout(stall);
-        while (sent < messageCount && sent - confirmed < window) {
+        clearTimeout(pace);
+        const now = performance.now();
+        while (pacer.maySend(sent, confirmed, now)) {
           socket.send(`${index} ${sent} ${performance.now().toFixed(3)}`, port, '127.0.0.1');
           sent += 1;
         }
@@ -260,11 +415,18 @@ export async function benchRaw(
           finish();
           return;
         }
-        stall = setTimeout(() => {
-          // No echo for a while: whatever is outstanding is lost; go on.
-          confirmed = sent;
-          pump();
-        }, RAW_STALL_MS);
+        const waitMs = pacer.waitMs(sent, confirmed, now);
+        if (waitMs !== undefined) {
+          pace = setTimeout(pump, waitMs);
+        }
+        // Paced, a lost echo holds back nothing but this count; the stall settles it after the last send.
+        if (sent > confirmed) {
+          stall = setTimeout(() => {
+            // No echo for a while: whatever is outstanding is lost; go on.
+            confirmed = sent;
+            pump();
+          }, RAW_STALL_MS);
+        }
       };
       socket.on('message', (message) => {
         const parsed = parse(message.toString('utf8'));
@@ -274,9 +436,7 @@ export async function benchRaw(
         if (parsed.sender === index) {
           // An echo that comes after its message was counted lost, or twice, must not overcount.
           confirmed = Math.min(sent, confirmed + 1);
-          if (sent - confirmed < window) {
-            pump();
-          }
+          pump();
         } else {
           receiver.take(parsed.sender, parsed.seq, parsed.sentAtMs, latencies);
         }
@@ -284,9 +444,18 @@ export async function benchRaw(
       pump();
     });
   });
+  over = true;
   const outcome = result(receivers, latencies, startedAt, 0, completed, endedAt);
+  // Every socket leaves, so that a load after this one on the same relay is not sent to dead addresses.
+  const confirmations = await Promise.all(
+    sockets.map((socket) => askRaw(socket, port, RAW_LEAVE, LEAVE_TIMEOUT_MS)),
+  );
   for (const socket of sockets) {
     socket.close();
   }
-  return outcome;
+  return {
+    ...outcome,
+    leavesUnconfirmed: confirmations.filter((confirmed) => !confirmed).length,
+    membersDropped: 0,
+  };
 }

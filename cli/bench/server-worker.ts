@@ -54,16 +54,20 @@ if (data.kind === 'gaschat') {
   };
   port.postMessage({ type: 'listening', port: endpoint.local.port });
 } else {
-  // The ceiling: a relay with no protocol at all. A datagram "R" registers its sender; every other
-  // datagram goes to every registered address, its sender included (its echo is its confirmation).
+  // The ceiling: a relay with no protocol at all. A datagram "R" registers its sender and "Q" forgets
+  // it (each echoed, as its confirmation: a load that follows another on this relay must not be sent
+  // to the last one's closed sockets); every other datagram goes to every registered address, its
+  // sender included (its echo is its confirmation).
   const socket = createSocket('udp4');
   const members = new Map<string, { address: string; port: number }>();
   socket.on('message', (message, remote) => {
-    if (message.length === 1 && message[0] === 0x52) {
-      members.set(formatAddress({ host: remote.address, port: remote.port }), {
-        address: remote.address,
-        port: remote.port,
-      });
+    if (message.length === 1 && (message[0] === 0x52 || message[0] === 0x51)) {
+      const key = formatAddress({ host: remote.address, port: remote.port });
+      if (message[0] === 0x52) {
+        members.set(key, { address: remote.address, port: remote.port });
+      } else {
+        members.delete(key);
+      }
       socket.send(message, remote.port, remote.address);
       return;
     }

@@ -12,7 +12,7 @@ import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
 import { Link } from '../link/link.ts';
 import { validateName } from '../names.ts';
 import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
-import { changeTimer, closeTurn, type TimerEnqueue, type TurnActor, transmitTo } from '../turn.ts';
+import { changeTimer, closeTurn, type TimerEnqueue } from '../turn.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
 import { type ClientPhase, sayVerdict } from './say.ts';
@@ -40,6 +40,9 @@ export type ClientMachineEvent =
   | { readonly type: typeof CLIENT_TIMER }
   /** The turn in which the link was given something to send is over: send it. */
   | { readonly type: 'client.flush' };
+
+/** The one timer's event, shared: an event's actions allocate none. */
+const CLIENT_TIMER_EVENT: ClientMachineEvent = Object.freeze({ type: CLIENT_TIMER });
 
 export interface ClientContext {
   readonly name: string;
@@ -163,26 +166,19 @@ interface TurnEnqueue extends TimerEnqueue<ClientMachineEvent> {
  * Carries out what an event left the link to do, as actions: the datagrams, the flush at the end of the
  * turn, the timer.
  */
-function finishLinkTurn(
-  context: ClientContext,
-  enqueue: TurnEnqueue,
-  self: TurnActor<ClientMachineEvent>,
-  sendNow: boolean,
-): void {
+function finishLinkTurn(context: ClientContext, enqueue: TurnEnqueue, sendNow: boolean): void {
   const session = context.session;
   if (session === undefined) {
     return;
   }
-  const env = context.env;
-  const turn = session.finishEvent(env.now(), sendNow);
-  if (turn.datagrams.length > 0) {
-    enqueue(transmitTo(env.port, turn.datagrams, session.server));
+  const turn = session.finishEvent(context.env.now(), sendNow);
+  if (turn.send) {
+    enqueue(session.transmit);
   }
   if (turn.watchTurn) {
-    const atEnd = closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const);
-    enqueue(() => env.afterTurn(atEnd));
+    enqueue(session.watchTurn);
   }
-  changeTimer(enqueue, { type: CLIENT_TIMER }, turn.timer);
+  changeTimer(enqueue, CLIENT_TIMER_EVENT, turn.timer);
 }
 
 /**
@@ -247,7 +243,7 @@ export const clientMachine = setup({
         ? { challenge: reading.packet, handshakeAttempt: 0, cookieRenewals: context.cookieRenewals + 1 }
         : {};
     }),
-    openSession: assign(({ context, event }) => {
+    openSession: assign(({ context, event, self }) => {
       const reading = read(context, event);
       if (reading.kind !== 'accept') {
         return {};
@@ -258,7 +254,13 @@ export const clientMachine = setup({
       }
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
-      return { session: new ClientSession(link, reading.from), pendingTexts: [] };
+      const session: ClientSession = new ClientSession(
+        link,
+        reading.from,
+        context.env,
+        closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const),
+      );
+      return { session, pendingTexts: [] };
     }),
     rejectBadName: enqueueActions(({ context, enqueue }) => {
       const validation = validateName(context.name);
@@ -275,7 +277,7 @@ export const clientMachine = setup({
       enqueue.emit({ type: 'rejected', reason: reading.packet.reason, message });
       enqueue.assign({ closeReason: 'rejected', closeMessage: message });
     }),
-    say: enqueueActions(({ context, event, enqueue, self }, params: { readonly phase: ClientPhase }) => {
+    say: enqueueActions(({ context, event, enqueue }, params: { readonly phase: ClientPhase }) => {
       if (event.type !== 'chat.say') {
         return;
       }
@@ -289,7 +291,7 @@ export const clientMachine = setup({
         return;
       }
       context.session.link.enqueue({ type: 'say', text: event.text });
-      finishLinkTurn(context, enqueue, self, false);
+      finishLinkTurn(context, enqueue, false);
     }),
     reportUnsent: enqueueActions(({ context, enqueue }) => {
       const count = context.pendingTexts.length;
@@ -301,11 +303,11 @@ export const clientMachine = setup({
         });
       }
     }),
-    sayBye: enqueueActions(({ context, enqueue, self }) => {
+    sayBye: enqueueActions(({ context, enqueue }) => {
       context.session?.link.enqueue({ type: 'bye' });
-      finishLinkTurn(context, enqueue, self, false);
+      finishLinkTurn(context, enqueue, false);
     }),
-    receive: enqueueActions(({ context, event, enqueue, self }) => {
+    receive: enqueueActions(({ context, event, enqueue }) => {
       const reading = read(context, event);
       const session = context.session;
       if (reading.kind !== 'session' || session === undefined) {
@@ -324,17 +326,17 @@ export const clientMachine = setup({
       }
       // The server's last word is acknowledged at once, before the client goes quiet, so that the
       // server need not retransmit it.
-      finishLinkTurn(context, enqueue, self, outcome.end !== undefined);
+      finishLinkTurn(context, enqueue, outcome.end !== undefined);
     }),
-    onTimer: enqueueActions(({ context, enqueue, self }) => {
+    onTimer: enqueueActions(({ context, enqueue }) => {
       context.session?.timer(context.env.now());
-      finishLinkTurn(context, enqueue, self, true);
+      finishLinkTurn(context, enqueue, true);
     }),
-    onFlush: enqueueActions(({ context, enqueue, self }) => {
-      finishLinkTurn(context, enqueue, self, true);
+    onFlush: enqueueActions(({ context, enqueue }) => {
+      finishLinkTurn(context, enqueue, true);
     }),
-    startLink: enqueueActions(({ context, enqueue, self }) => {
-      finishLinkTurn(context, enqueue, self, false);
+    startLink: enqueueActions(({ context, enqueue }) => {
+      finishLinkTurn(context, enqueue, false);
     }),
     closeWith: assign((_, params: { reason: CloseReason; message: string }) => ({
       closeReason: params.reason,

@@ -1,13 +1,13 @@
 import type { SessionPacket } from '../codec/frames.ts';
 import type { Link } from '../link/link.ts';
-import { formatAddress, type PeerAddress } from '../port.ts';
+import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
 import { type TimerChange, timerChangeFor } from '../turn.ts';
 
 /** What a client event left its link to do: send now, watch for the end of the turn, change the timer. */
 export interface LinkTurn {
-  /** Datagrams to send now, to {@link ClientSession.server}. */
-  readonly datagrams: readonly Uint8Array[];
-  /** The event opened a turn: call {@link ClientSession.endTurn} once it is over, and flush if it says so. */
+  /** Datagrams wait in the outbox: run {@link ClientSession.transmit} as an action to send them. */
+  readonly send: boolean;
+  /** The event opened a turn: run {@link ClientSession.watchTurn} as an action. */
   readonly watchTurn: boolean;
   /** The client's one link timer, armed for the link's next deadline. */
   readonly timer: TimerChange;
@@ -25,15 +25,39 @@ export class ClientSession {
   /** The address the ACCEPT came from: the only one this session takes packets from. */
   readonly server: PeerAddress;
   readonly #serverKey: string;
+  readonly #env: Environment;
   /** The deadline the timer is armed for, if any. */
   #timerAtMs: number | undefined;
   /** An event of this turn has sent already: what later ones make ready waits for the turn's end. */
   #turnOpen = false;
+  /** Datagrams decided on by the last event, sent by the {@link transmit} action. */
+  #outbox = NO_DATAGRAMS;
 
-  constructor(link: Link, server: PeerAddress) {
+  /**
+   * The action that sends what {@link finishEvent} put in the outbox, to the server. Made once, like
+   * {@link watchTurn}: an event's actions allocate nothing for them.
+   */
+  readonly transmit: () => void;
+  /** The action that asks the environment to run `atTurnEnd` once the current turn is over. */
+  readonly watchTurn: () => void;
+
+  /**
+   * `atTurnEnd` is the machine's end-of-turn work: call {@link endTurn}, and send the flush event if
+   * it says so (see `closeTurn`).
+   */
+  constructor(link: Link, server: PeerAddress, env: Environment, atTurnEnd: () => void) {
     this.link = link;
     this.server = server;
     this.#serverKey = formatAddress(server);
+    this.#env = env;
+    this.transmit = () => {
+      const datagrams = this.#outbox;
+      this.#outbox = NO_DATAGRAMS;
+      for (const datagram of datagrams) {
+        this.#env.port.send(datagram, this.server);
+      }
+    };
+    this.watchTurn = () => this.#env.afterTurn(atTurnEnd);
   }
 
   /**
@@ -71,23 +95,28 @@ export class ClientSession {
    */
   finishEvent(nowMs: number, sendNow: boolean): LinkTurn {
     const link = this.link;
-    let datagrams = NO_DATAGRAMS;
+    let send = false;
     let watchTurn = false;
     if (link.wantsToSend() && !sendNow) {
       if (this.#turnOpen) {
         // Sent at the end of the turn; the deadline is looked at then (a send arms the retransmission timer).
-        return { datagrams, watchTurn, timer: 'keep' };
+        return { send, watchTurn, timer: 'keep' };
       }
       this.#turnOpen = true;
       watchTurn = true;
       sendNow = true;
     }
     if (sendNow) {
-      datagrams = link.poll(nowMs);
+      const datagrams = link.poll(nowMs);
+      if (datagrams.length > 0) {
+        // Appended: an outbox not yet sent (its action still to run) keeps its datagrams, in order.
+        this.#outbox = this.#outbox.length === 0 ? datagrams : [...this.#outbox, ...datagrams];
+        send = true;
+      }
     }
     const deadlineMs = link.timerDeadlineMs();
     const timer = timerChangeFor(deadlineMs, this.#timerAtMs, nowMs);
     this.#timerAtMs = deadlineMs;
-    return { datagrams, watchTurn, timer };
+    return { send, watchTurn, timer };
   }
 }

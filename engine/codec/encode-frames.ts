@@ -12,74 +12,136 @@ import {
 } from './layout.ts';
 
 /**
- * A frame is described once, as a list of fields, and that list is both measured (`frameSize`) and
- * written (`encodePacket`): the size the link packs by cannot drift from the bytes it gets.
+ * A frame is described once, as the sequence of fields it calls on a {@link FieldSink}, and that one
+ * description is both measured (`frameSize`, with a sink that adds up sizes) and written (`writeFrame`,
+ * with a sink that writes bytes): the size the link packs by cannot drift from the bytes it gets, and
+ * no list of fields is built for either.
  */
-type Field =
-  | { readonly kind: 'u8'; readonly value: number }
-  | { readonly kind: 'varint'; readonly value: number }
-  | { readonly kind: 'name'; readonly value: string }
-  | { readonly kind: 'text'; readonly value: string };
+interface FieldSink {
+  u8(value: number): void;
+  varint(value: number): void;
+  name(value: string): void;
+  text(value: string): void;
+}
+
+/** Adds up the sizes of the fields it is given. One instance, reset before each use (synchronous). */
+class SizeSink implements FieldSink {
+  size = 0;
+
+  u8(): void {
+    this.size += 1;
+  }
+
+  varint(value: number): void {
+    this.size += varintSize(value);
+  }
+
+  name(value: string): void {
+    // Names are ASCII, so characters and bytes agree; an invalid name is caught when it is written.
+    this.size += 1 + value.length;
+  }
+
+  text(value: string): void {
+    const byteCount = utf8ByteLength(value);
+    this.size += varintSize(byteCount) + byteCount;
+  }
+}
+
+/** Writes the fields it is given to its writer, checking each one's contract. */
+class WriteSink implements FieldSink {
+  writer: ByteWriter | undefined;
+
+  #to(): ByteWriter {
+    const writer = this.writer;
+    assert.ok(writer !== undefined, 'a write sink is used only while it has a writer');
+    return writer;
+  }
+
+  u8(value: number): void {
+    this.#to().u8(value);
+  }
+
+  varint(value: number): void {
+    this.#to().varint(value);
+  }
+
+  name(value: string): void {
+    writeName(this.#to(), value);
+  }
+
+  text(value: string): void {
+    writeText(this.#to(), value);
+  }
+}
 
 const utf8 = new TextEncoder();
+const sizeSink = new SizeSink();
+const writeSink = new WriteSink();
 
-const u8 = (value: number): Field => ({ kind: 'u8', value });
-const varint = (value: number): Field => ({ kind: 'varint', value });
-const name = (value: string): Field => ({ kind: 'name', value });
-const text = (value: string): Field => ({ kind: 'text', value });
-
-function frameFields(frame: Frame): readonly Field[] {
-  const type = u8(FRAME_TYPE_CODES[frame.type]);
+function describeFrame(frame: Frame, sink: FieldSink): void {
+  sink.u8(FRAME_TYPE_CODES[frame.type]);
   switch (frame.type) {
     case 'ack':
-      return [type, ...ackValues(frame.ranges).map(varint)];
+      describeAck(frame.ranges, sink);
+      return;
     case 'ping':
-      return [type];
+      return;
     default:
-      return [type, varint(frame.msgSeq), ...bodyFields(frame)];
+      sink.varint(frame.msgSeq);
+      describeBody(frame, sink);
   }
 }
 
 /** The fields of a reliable frame after its type and msgSeq: what is the same for every recipient. */
-function bodyFields(body: ReliableFrameBody | ReliableFrame): readonly Field[] {
+function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink): void {
   switch (body.type) {
     case 'say':
-      return [text(body.text)];
+      sink.text(body.text);
+      return;
     case 'bye':
     case 'goodbye':
     case 'shutdown':
-      return [];
+      return;
     case 'members':
-      return [
-        varint(body.roomSeq),
-        u8(body.final ? 1 : 0),
-        varint(body.names.length),
-        ...body.names.map(name),
-      ];
+      sink.varint(body.roomSeq);
+      sink.u8(body.final ? 1 : 0);
+      sink.varint(body.names.length);
+      for (const member of body.names) {
+        sink.name(member);
+      }
+      return;
     case 'joined':
-      return [varint(body.roomSeq), name(body.name)];
+      sink.varint(body.roomSeq);
+      sink.name(body.name);
+      return;
     case 'message':
-      return [varint(body.roomSeq), varint(body.timeMs), name(body.from), text(body.text)];
+      sink.varint(body.roomSeq);
+      sink.varint(body.timeMs);
+      sink.name(body.from);
+      sink.text(body.text);
+      return;
     case 'left':
-      return [varint(body.roomSeq), u8(reasonCode(LEAVE_REASONS, body.reason)), name(body.name)];
+      sink.varint(body.roomSeq);
+      sink.u8(reasonCode(LEAVE_REASONS, body.reason));
+      sink.name(body.name);
+      return;
   }
+}
+
+/** A range in words, for the message of a broken contract (built only then). */
+function rangeWords(range: AckRange): string {
+  return `ACK range ${range.smallest}..${range.largest}`;
 }
 
 /**
  * The varints of an ACK frame (RFC 9000 §19.3): largest acknowledged, the count of ranges after the
  * first, the first range's length, then a (gap, length) pair per further range.
  */
-/** A range in words, for the message of a broken contract (built only then). */
-function rangeWords(range: AckRange): string {
-  return `ACK range ${range.smallest}..${range.largest}`;
-}
-
-function ackValues(ranges: readonly AckRange[]): number[] {
+function describeAck(ranges: readonly AckRange[], sink: FieldSink): void {
   assert.ok(ranges.length >= 1, 'an ACK frame needs at least one range');
   if (!(ranges.length <= ACK_RANGE_COUNT_MAX)) {
     assert.fail(`an ACK frame holds at most ${ACK_RANGE_COUNT_MAX} ranges`);
   }
-  const values: number[] = [];
   let previous: AckRange | undefined;
   for (const range of ranges) {
     if (!Number.isInteger(range.smallest)) {
@@ -98,50 +160,18 @@ function ackValues(ranges: readonly AckRange[]): number[] {
       assert.fail(`${rangeWords(range)} ends past the u32 packet numbers`);
     }
     if (previous === undefined) {
-      values.push(range.largest, ranges.length - 1, range.largest - range.smallest);
+      sink.varint(range.largest);
+      sink.varint(ranges.length - 1);
+      sink.varint(range.largest - range.smallest);
     } else {
       // A gap of 0 means one missing packet number, so adjacent or overlapping ranges cannot be written.
-      assert.ok(
-        range.largest <= previous.smallest - 2,
-        'ACK ranges must be sorted, disjoint and non-adjacent',
-      );
-      values.push(previous.smallest - range.largest - 2, range.largest - range.smallest);
+      if (!(range.largest <= previous.smallest - 2)) {
+        assert.fail('ACK ranges must be sorted, disjoint and non-adjacent');
+      }
+      sink.varint(previous.smallest - range.largest - 2);
+      sink.varint(range.largest - range.smallest);
     }
     previous = range;
-  }
-  return values;
-}
-
-function fieldSize(field: Field): number {
-  switch (field.kind) {
-    case 'u8':
-      return 1;
-    case 'varint':
-      return varintSize(field.value);
-    case 'name':
-      // Names are ASCII, so characters and bytes agree; an invalid name is caught when it is written.
-      return 1 + field.value.length;
-    case 'text': {
-      const byteCount = utf8ByteLength(field.value);
-      return varintSize(byteCount) + byteCount;
-    }
-  }
-}
-
-function writeField(writer: ByteWriter, field: Field): void {
-  switch (field.kind) {
-    case 'u8':
-      writer.u8(field.value);
-      return;
-    case 'varint':
-      writer.varint(field.value);
-      return;
-    case 'name':
-      writeName(writer, field.value);
-      return;
-    case 'text':
-      writeText(writer, field.value);
-      return;
   }
 }
 
@@ -185,17 +215,18 @@ function writeText(writer: ByteWriter, value: string): void {
  * @example frameSize({ type: 'ping' }) === 1; frameSize({ type: 'bye', msgSeq: 64 }) === 3
  */
 export function frameSize(frame: Frame): number {
-  let size = 0;
-  for (const field of frameFields(frame)) {
-    size += fieldSize(field);
-  }
-  return size;
+  sizeSink.size = 0;
+  describeFrame(frame, sizeSink);
+  return sizeSink.size;
 }
 
 /** Writes one frame, asserting the invariants its fields must hold. */
 export function writeFrame(writer: ByteWriter, frame: Frame): void {
-  for (const field of frameFields(frame)) {
-    writeField(writer, field);
+  writeSink.writer = writer;
+  try {
+    describeFrame(frame, writeSink);
+  } finally {
+    writeSink.writer = undefined;
   }
 }
 
@@ -213,15 +244,16 @@ export interface PreparedFrame {
 
 /** Encodes a reliable frame's body once, asserting its invariants (a valid name, text that fits). */
 export function prepareFrame(body: ReliableFrameBody): PreparedFrame {
-  const fields = bodyFields(body);
-  let size = 0;
-  for (const field of fields) {
-    size += fieldSize(field);
+  sizeSink.size = 0;
+  describeBody(body, sizeSink);
+  const writer = new ByteWriter(sizeSink.size);
+  writeSink.writer = writer;
+  try {
+    describeBody(body, writeSink);
+  } finally {
+    writeSink.writer = undefined;
   }
-  const writer = new ByteWriter(size);
-  for (const field of fields) {
-    writeField(writer, field);
-  }
+  assert.equal(writer.offset, writer.bytes.length, 'a frame body was measured larger than its fields');
   return { body, typeCode: FRAME_TYPE_CODES[body.type], tail: writer.bytes };
 }
 

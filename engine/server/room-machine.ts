@@ -21,6 +21,9 @@ export type RoomEvent =
   /** The turn in which sessions were given something to send is over: send it. */
   | { readonly type: 'room.flush' };
 
+/** The one timer's event, shared: an event's actions allocate none. */
+const ROOM_TIMER_EVENT: RoomEvent = Object.freeze({ type: ROOM_TIMER });
+
 export interface RoomInput {
   readonly config: ServerConfig;
   readonly roomKey: Uint8Array;
@@ -90,7 +93,7 @@ export const roomMachine = setup({
         const atEnd = closeTurn(self, () => room.endTurn(), { type: 'room.flush' } as const);
         enqueue(() => context.env.afterTurn(atEnd));
       }
-      changeTimer<RoomEvent>(enqueue, { type: ROOM_TIMER }, turn.timer);
+      changeTimer<RoomEvent>(enqueue, ROOM_TIMER_EVENT, turn.timer);
     }),
     emitStopped: emit(({ context }): ServerEvent => {
       const progress = context.room.shutdownProgress;
