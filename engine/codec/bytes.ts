@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert from '../assert.ts';
 import type { DecodeError, DecodeErrorKind } from './frames.ts';
 
 /**

@@ -1,10 +1,10 @@
-import { AssertionError } from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { testProp } from '@fast-check/ava';
 import test from 'ava';
 import fc from 'fast-check';
 import { frameArb, packetArb, sessionIdArb } from '../../properties/arbitraries/frames.ts';
+import { ContractError } from '../assert.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   decodePacket,
@@ -201,7 +201,7 @@ test('a text of 1001 bytes is refused by the decoder as text-too-long', (t) => {
 
 test('the encoder asserts on a text of 1001 bytes', (t) => {
   const packet = session({ type: 'say', msgSeq: 1, text: 'a'.repeat(TEXT_BYTES_MAX + 1) });
-  t.throws(() => encodePacket(packet), { instanceOf: AssertionError });
+  t.throws(() => encodePacket(packet), { instanceOf: ContractError });
 });
 
 test('the encoder asserts on every packet that breaks the contract', (t) => {
@@ -229,7 +229,7 @@ test('the encoder asserts on every packet that breaks the contract', (t) => {
     session({ type: 'members', msgSeq: 1, roomSeq: 1, final: true, names: Array(40).fill('n'.repeat(32)) }),
   ];
   for (const packet of broken) {
-    t.throws(() => encodePacket(packet), { instanceOf: AssertionError }, JSON.stringify(packet));
+    t.throws(() => encodePacket(packet), { instanceOf: ContractError }, JSON.stringify(packet));
   }
 });
 

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert from '../assert.ts';
 import { utf8ByteLength, validateName } from '../names.ts';
 import { ByteWriter, varintSize } from './bytes.ts';
 import type { AckRange, Frame, ReliableFrame, ReliableFrameBody } from './frames.ts';

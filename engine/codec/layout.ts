@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import assert from '../assert.ts';
 import type { Frame, LeaveReason, Packet, RefuseReason, SessionId } from './frames.ts';
 import { COOKIE_BYTES, NONCE_BYTES, PROOF_BYTES, SESSION_ID_BYTES } from './frames.ts';
 
