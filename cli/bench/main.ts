@@ -2,6 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVER_CONFIG_DEFAULT } from '../../engine/index.ts';
+import { benchCrypto, benchPake, formatCryptoBench } from './crypto-bench.ts';
 import { countRelayEvents } from './events-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
 import { LossyProxy, type ProxyFaults } from './lossy-proxy.ts';
@@ -20,7 +21,7 @@ import { benchSimulator } from './sim-bench.ts';
 
 // `npm run bench`: prints tables of figures, side by side with a baseline measured in the same run.
 // It never fails on a timing; it fails only if a load could not run at all. `--quick` runs small loads.
-// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,events,sim,idle]
+// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,events,sim,idle,crypto]
 
 const quick = process.argv.includes('--quick');
 const CLIENT_COUNTS = quick ? [2, 5] : [2, 5, 10, 50];
@@ -456,6 +457,25 @@ async function idleSessions(): Promise<void> {
   );
 }
 
+function cryptography(): void {
+  console.log(
+    '## Packet protection and key exchange (ChaCha20-Poly1305 seal + open per packet, 16-byte header as associated data; CPace per side)\n',
+  );
+  console.log(`${formatCryptoBench(benchCrypto())}\n`);
+  const pake = benchPake();
+  table(
+    ['key exchange', 'initiator (client) ms', 'responder (server) ms', 'exchanges measured'],
+    [
+      [
+        'CPace, ristretto255, SHA-512',
+        pake.initiatorMs.toFixed(2),
+        pake.responderMs.toFixed(2),
+        pake.exchanges,
+      ],
+    ],
+  );
+}
+
 console.log(`# gaschat benchmarks${quick ? ' (quick)' : ''}\n`);
 console.log(
   '(a `*` after a rate: that load did not complete, as it hit the 120 s limit or the server dropped a member, and is reported as it stood)\n',
@@ -463,7 +483,7 @@ console.log(
 console.log(
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
 );
-// `--only relay,latency` runs some sections (relay, latency, lossy, events, sim, idle); all by default.
+// `--only relay,latency` runs some sections (relay, latency, lossy, events, sim, idle, crypto); all by default.
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex < 0 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 const sections: [string, () => unknown][] = [
@@ -473,6 +493,7 @@ const sections: [string, () => unknown][] = [
   ['events', machineEvents],
   ['sim', simulator],
   ['idle', idleSessions],
+  ['crypto', cryptography],
 ];
 for (const [name, section] of sections) {
   if (only === undefined || only.has(name)) {
