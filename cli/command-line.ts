@@ -20,6 +20,7 @@ export function parseArguments() {
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       idleTimeoutMs: { type: 'string' },
+      stateDir: { type: 'string' },
       runs: { type: 'string' },
       seed: { type: 'string' },
       clients: { type: 'string' },

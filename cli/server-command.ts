@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
-import { createServer, formatAddress, type ServerEvent } from '../engine/index.ts';
+import { createServer, formatAddress, type ServerEvent, serverKeyOf } from '../engine/index.ts';
 import { linkForIdleTimeout } from './idle-timeout.ts';
 import { jsonLine } from './json-line.ts';
 import { formatServerEvent, serverEventJson } from './server-log.ts';
+import { fingerprint, loadIdentity } from './state-dir.ts';
 
 export interface ServerCommandOptions {
   readonly host: string;
@@ -14,6 +15,8 @@ export interface ServerCommandOptions {
   readonly output: 'text' | 'json' | 'quiet';
   /** Overrides the link's idle timeout (how soon a silent member is announced as left). */
   readonly idleTimeoutMs: number | undefined;
+  /** Where the server's identity is kept (see state-dir.ts). */
+  readonly stateDir: string;
 }
 
 export interface Output {
@@ -40,11 +43,14 @@ export function makeUpPassword(): string {
 
 /** Runs a server on a real UDP socket and prints every action it takes. Rejects with a UdpError. */
 export async function runServer(options: ServerCommandOptions, io: Output): Promise<RunningServer> {
+  const identity = loadIdentity(options.stateDir);
   const endpoint = await openUdp({ host: options.host, port: options.port });
   const password = options.password ?? makeUpPassword();
+  const serverKey = fingerprint(serverKeyOf(identity.secret));
   const server = createServer(
     {
       password,
+      identitySecret: identity.secret,
       ...(options.idleTimeoutMs === undefined
         ? {}
         : { config: { link: linkForIdleTimeout(options.idleTimeoutMs) } }),
@@ -89,6 +95,7 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
         address,
         host: endpoint.local.host,
         port: endpoint.local.port,
+        serverKey,
         ...(options.password === undefined ? { password } : {}),
       }),
     );
@@ -99,6 +106,9 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     }
   } else {
     io.out(`${io.chalk.bold('gaschat server')} listening on ${io.chalk.bold(address)} (UDP)`);
+    io.out(
+      `server key: ${io.chalk.bold(serverKey)}  (${identity.created ? 'new, kept in' : 'from'} ${identity.path})`,
+    );
     if (options.password === undefined) {
       io.out(
         `room password: ${io.chalk.bold(password)}  (made up for this run; set one with --password or GASCHAT_PASSWORD)`,

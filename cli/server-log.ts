@@ -19,7 +19,12 @@ const DROP_WORDS: Record<DropReason, string> = {
   amplification: 'a HELLO too small to answer',
   unexpected: 'a packet only a server sends',
   busy: 'a JOIN while the table of recent joins is full',
+  full: 'a JOIN while the session table is full',
   'shutting-down': 'a HELLO or JOIN while the server is stopping',
+  'bad-share': 'a JOIN whose key exchange share is invalid',
+  unauthentic: 'a session packet that does not verify (forged, corrupted or misdirected)',
+  replayed: 'a session packet seen before (a replay)',
+  'malformed-frames': 'a session packet that verified but does not decode',
 };
 
 function plural(count: number, word: string): string {
@@ -53,6 +58,8 @@ export function formatServerEvent(
         event.reason === 'quit' ? 'QUIT' : `timeout${event.cause === undefined ? '' : ` (${event.cause})`}`;
       return `${stamp} ${chalk.magenta('left')}     ${chalk.bold(event.name)} from ${event.address}: ${why} (${plural(event.memberCount, 'member')} now)`;
     }
+    case 'session.opened':
+      return `${stamp} ${chalk.dim(`session ${event.sessionId} opened for ${event.address}: key exchange done, waiting for its name`)}`;
     case 'session.ended':
       return `${stamp} ${chalk.dim(`session ${event.sessionId} of ${event.address} ended: ${event.stats.datagramsSent} datagrams sent, ${event.stats.framesRetransmitted} frames resent`)}`;
     case 'server.closing':

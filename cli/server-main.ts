@@ -1,6 +1,7 @@
 import { expectArguments, passwordFlag, portArgument, UsageError, wholeNumber } from './arguments.ts';
 import type { CommandContext } from './command-line.ts';
 import { runServer } from './server-command.ts';
+import { stateDirectory } from './state-dir.ts';
 import { EXIT_INTERRUPTED } from './terminal-client.ts';
 
 /** `gaschat server`: runs the room until a signal, then stops it, telling every member. */
@@ -18,6 +19,7 @@ export async function serverCommand({ cli, colours }: CommandContext): Promise<v
       password: passwordFlag(cli.flags.password, process.env, 'server'),
       output: cli.flags.json ? 'json' : cli.flags.quiet ? 'quiet' : 'text',
       idleTimeoutMs,
+      stateDir: stateDirectory(cli.flags.stateDir, process.env),
     },
     { chalk: colours.out, out: (line) => console.log(line), err: (line) => console.error(line) },
   );

@@ -235,6 +235,13 @@ function printSummary(summary: SwarmSummary, io: SimIo): void {
   );
   out(`  retransmissions       ${summary.retransmissions}`);
   out(`  timeouts announced    ${summary.timeouts}`);
+  const adversary = summary.adversary;
+  if (adversary !== undefined) {
+    const injected = Object.entries(adversary.injected).map(([kind, count]) => `${kind} ${count}`);
+    out(
+      `  adversary             ${counted(adversary.runs, 'run')}, injected ${injected.join(', ')} (reached the server ${adversary.reached.server}, clients ${adversary.reached.client})`,
+    );
+  }
   const cost = costPerRun(summary);
   out(
     `  machine events        ${cost.machineEvents.toFixed(0)} per run (server ${cost.serverMachineEvents.toFixed(0)}), clock steps ${cost.clockSteps.toFixed(0)} per run`,

@@ -48,7 +48,12 @@ const SERVER = `
     --json                  print every action as one JSON object per line
     --quiet                 print only errors
     --idle-timeout-ms N     announce a silent member as left after N ms (default 30000)
+    --state-dir DIR         where the server keeps its identity key (or GASCHAT_STATE_DIR; default
+                            $XDG_STATE_HOME/gaschat, else ~/.local/state/gaschat)
 ${COLOUR_OPTIONS}
+
+  The server prints its key's fingerprint (server key: SHA256:...) at start. It keeps the key in its
+  state directory, so that a restarted server is the same server to its clients.
 
   Ctrl-C (or SIGTERM) stops the server: every member is told the room closes, and the server waits
   about a second for them to confirm. A second Ctrl-C stops it at once.

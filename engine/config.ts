@@ -43,6 +43,11 @@ export interface ClientConfig {
    * while the JOIN was retried); each starts the JOIN's retries afresh.
    */
   readonly handshakeRenewCountMax: number;
+  /**
+   * ACCEPTs that do not verify a handshake tries at most: each one costs a key exchange step and is one
+   * online password guess for whoever sent it, so a forger gets no more than this many.
+   */
+  readonly acceptTriesMax: number;
   /** How long a QUIT waits for the server's goodbye before giving up. */
   readonly quitTimeoutMs: number;
   /**
@@ -76,6 +81,7 @@ export const CLIENT_CONFIG_DEFAULT = {
   handshakeRetryInitialMs: 500,
   handshakeRetryMaxMs: 2000,
   handshakeRenewCountMax: 2,
+  acceptTriesMax: 8,
   quitTimeoutMs: 10_000,
   memberListCountMax: 1024,
   link: LINK_CONFIG_DEFAULT,

@@ -1,65 +1,33 @@
-import { createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
-import { COOKIE_BYTES, PROOF_BYTES } from './codec/frames.ts';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
+import { COOKIE_BYTES } from './codec/frames.ts';
 
 /**
  * Deterministic cryptography only: every random byte the engine uses comes from the environment's
- * random source, so that a simulation replays exactly. Everything here is a pure function.
+ * random source, so that a simulation replays exactly. Everything here is a pure function, on @noble's
+ * primitives (the engine imports nothing from Node).
  */
 
-/** The salt that binds derived keys to this protocol, so a key is useless to any other program. */
-const ROOM_KEY_SALT = 'gaschat/v1/room-key';
-/** PBKDF2-SHA256 rounds for the room key: slows an offline guess at a captured handshake. */
-export const ROOM_KEY_ITERATIONS_DEFAULT = 100_000;
-const ROOM_KEY_CACHE_COUNT_MAX = 16;
-const roomKeyCache = new Map<string, Uint8Array>();
+const utf8 = new TextEncoder();
 
-/**
- * Derives the room key from the room password. Both ends derive it once; the password itself never
- * crosses the wire. Memoised (a bounded cache) because a simulation starts thousands of clients.
- */
-export function deriveRoomKey(
-  password: string,
-  iterations: number = ROOM_KEY_ITERATIONS_DEFAULT,
-): Uint8Array {
-  const cacheKey = `${iterations}:${password}`;
-  const cached = roomKeyCache.get(cacheKey);
-  if (cached !== undefined) {
-    return cached;
-  }
-  const key = new Uint8Array(pbkdf2Sync(password.normalize('NFC'), ROOM_KEY_SALT, iterations, 32, 'sha256'));
-  if (roomKeyCache.size >= ROOM_KEY_CACHE_COUNT_MAX) {
-    const oldest = roomKeyCache.keys().next();
-    if (oldest.done !== true) {
-      roomKeyCache.delete(oldest.value);
-    }
-  }
-  roomKeyCache.set(cacheKey, key);
-  return key;
-}
-
-function hmac(
+/** HMAC-SHA256 over a label and parts, each part length-prefixed so that no two inputs collide. */
+export function mac(
   key: Uint8Array,
   label: string,
   parts: readonly (Uint8Array | string | number)[],
-  size: number,
 ): Uint8Array {
-  const mac = createHmac('sha256', key);
-  mac.update(label);
+  const chunks: Uint8Array[] = [utf8.encode(label)];
   for (const part of parts) {
-    if (typeof part === 'number') {
-      const bytes = new Uint8Array(4);
-      new DataView(bytes.buffer).setUint32(0, part >>> 0);
-      mac.update(bytes);
-    } else if (typeof part === 'string') {
-      // A length prefix keeps ("ab", "c") and ("a", "bc") apart.
-      mac.update(String(part.length));
-      mac.update(':');
-      mac.update(part);
-    } else {
-      mac.update(part);
-    }
+    const bytes =
+      typeof part === 'number'
+        ? Uint8Array.of(part >>> 24, (part >>> 16) & 0xff, (part >>> 8) & 0xff, part & 0xff)
+        : typeof part === 'string'
+          ? utf8.encode(part)
+          : part;
+    chunks.push(Uint8Array.of((bytes.length >>> 8) & 0xff, bytes.length & 0xff), bytes);
   }
-  return new Uint8Array(mac.digest().subarray(0, size));
+  return hmac(sha256, key, concatBytes(...chunks));
 }
 
 /** The stateless cookie: the server can check it later without having stored anything. */
@@ -69,35 +37,22 @@ export function makeCookie(
   clientNonce: Uint8Array,
   timeSlot: number,
 ): Uint8Array {
-  return hmac(secret, 'cookie', [address, clientNonce, timeSlot], COOKIE_BYTES);
+  return mac(secret, 'gaschat v2 cookie', [address, clientNonce, timeSlot]).subarray(0, COOKIE_BYTES);
 }
 
-/** The client's answer to the challenge: proves it knows the room key, bound to both nonces and the name. */
-export function makeJoinProof(
-  roomKey: Uint8Array,
-  clientNonce: Uint8Array,
-  cookie: Uint8Array,
-  name: string,
-): Uint8Array {
-  return hmac(roomKey, 'join', [clientNonce, cookie, name], PROOF_BYTES);
-}
-
-/** The server's answer: proves to the client that this server knows the room key as well. */
-export function makeAcceptProof(
-  roomKey: Uint8Array,
-  clientNonce: Uint8Array,
-  cookie: Uint8Array,
-  sessionId: string,
-): Uint8Array {
-  return hmac(roomKey, 'accept', [clientNonce, cookie, sessionId], PROOF_BYTES);
-}
-
-/** Compares two MACs in constant time. */
+/** Compares two MACs in time that depends only on their length. */
 export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+  if (a.length !== b.length) {
+    return false;
+  }
+  let difference = 0;
+  for (let index = 0; index < a.length; index += 1) {
+    difference |= (a[index] ?? 0) ^ (b[index] ?? 0);
+  }
+  return difference === 0;
 }
 
 /** Lowercase hex of some bytes: session ids and nonces as map keys and in logs. */
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return bytesToHex(bytes);
 }

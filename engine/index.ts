@@ -23,15 +23,16 @@ import {
   SERVER_CONFIG_DEFAULT,
   type ServerConfig,
 } from './config.ts';
-import { deriveRoomKey, ROOM_KEY_ITERATIONS_DEFAULT } from './crypto.ts';
 import type { Environment, PeerAddress } from './port.ts';
+import { passwordBytes } from './secure/handshake-crypto.ts';
+import { REAL_CRYPTO } from './secure/suite.ts';
 import { roomMachine } from './server/room-machine.ts';
 
 export type { ClientErrorCode, ClientEvent, CloseReason } from './client/client-events.ts';
 export { describeRefusal } from './client/client-events.ts';
 export type { ClientCommand, ClientContext } from './client/client-machine.ts';
 export type { SayResult } from './client/say.ts';
-export { decodePacket, encodePacket } from './codec/codec.ts';
+export { decodeFrames, decodePacket, encodePacket } from './codec/codec.ts';
 export * from './codec/frames.ts';
 export type { ClientConfig, ConfigOverrides, ServerConfig } from './config.ts';
 export { CLIENT_CONFIG_DEFAULT, SERVER_CONFIG_DEFAULT } from './config.ts';
@@ -56,16 +57,23 @@ export {
   formatAddress,
   type PeerAddress,
 } from './port.ts';
+export type { Aead } from './secure/aead.ts';
+export type { CryptoSuite, KeyExchange, SignatureScheme } from './secure/suite.ts';
+export { REAL_CRYPTO } from './secure/suite.ts';
 export type { RoomEvent, ServerCommand } from './server/room-machine.ts';
 export type { DropReason, ServerEvent, ServerStats } from './server/server-events.ts';
 export { COMBINING_MARK_RUN_MAX, sanitizeForTerminal } from './terminal-text.ts';
 export { clientMachine, roomMachine };
 
 export interface ServerOptions {
-  /** The room password; members prove they know it without sending it. */
+  /** The room password: members and server prove to each other they know it (CPace), never sending it. */
   readonly password: string;
-  /** PBKDF2 rounds for the room key; clients must use the same number. */
-  readonly keyIterations?: number;
+  /**
+   * The server's identity: a 32-byte secret seed (Ed25519). Keep it across restarts (the command keeps
+   * it in its state directory) so that clients can pin the server and recognise its resets. Without it,
+   * a new identity is drawn from the environment's random source.
+   */
+  readonly identitySecret?: Uint8Array;
   readonly config?: ConfigOverrides<ServerConfig>;
 }
 
@@ -73,9 +81,16 @@ export interface ClientOptions {
   readonly name: string;
   readonly password: string;
   readonly server: PeerAddress;
-  readonly keyIterations?: number;
   readonly config?: ConfigOverrides<ClientConfig>;
 }
+
+/** The identity key (Ed25519 public key) of a secret seed: what a server's CHALLENGE carries. */
+export function serverKeyOf(identitySecret: Uint8Array, env?: Pick<Environment, 'crypto'>): Uint8Array {
+  return (env?.crypto ?? REAL_CRYPTO).signature.publicKey(identitySecret);
+}
+
+/** Bytes of an identity secret seed. */
+export const IDENTITY_SECRET_BYTES = 32;
 
 export type ServerActor = Actor<typeof roomMachine>;
 export type ClientActor = Actor<typeof clientMachine>;
@@ -87,8 +102,11 @@ export type ClientActor = Actor<typeof clientMachine>;
  */
 export function createServer(options: ServerOptions, env: Environment): ServerActor {
   const config = resolveConfig(SERVER_CONFIG_DEFAULT, options.config);
-  const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
-  return createActor(roomMachine, { clock: env.clock, input: { config, roomKey, env } });
+  const secrets = {
+    password: passwordBytes(options.password),
+    identitySecret: options.identitySecret ?? env.random(IDENTITY_SECRET_BYTES),
+  };
+  return createActor(roomMachine, { clock: env.clock, input: { config, secrets, env } });
 }
 
 /**
@@ -97,10 +115,15 @@ export function createServer(options: ServerOptions, env: Environment): ServerAc
  */
 export function createClient(options: ClientOptions, env: Environment): ClientActor {
   const config = resolveConfig(CLIENT_CONFIG_DEFAULT, options.config);
-  const roomKey = deriveRoomKey(options.password, options.keyIterations ?? ROOM_KEY_ITERATIONS_DEFAULT);
   return createActor(clientMachine, {
     clock: env.clock,
-    input: { name: options.name, roomKey, server: options.server, config, env },
+    input: {
+      name: options.name,
+      password: passwordBytes(options.password),
+      server: options.server,
+      config,
+      env,
+    },
   });
 }
 

@@ -1,3 +1,4 @@
+import type { CryptoSuite } from './secure/suite.ts';
 /**
  * A timer source, the shape of xstate's `Clock` (which xstate does not export by name). Machines'
  * delayed events are scheduled on it; the simulation passes a virtual clock.
@@ -41,6 +42,11 @@ export interface Environment {
    * sends what a turn made ready in one go there, instead of once per datagram it read.
    */
   readonly afterTurn: (work: () => void) => void;
+  /**
+   * The cryptography the machines use (the key exchange, the AEAD, the signatures); the protocol's own,
+   * from @noble, when absent. An adapter may pass a faster implementation of the same primitives.
+   */
+  readonly crypto?: CryptoSuite;
 }
 
 /** The event an adapter sends a machine for every datagram it receives. */

@@ -131,10 +131,13 @@ export function checkLiveness(run: RunRecord, timeline: Timeline): string[] {
 }
 
 /** Addresses whose JOIN the server turned away for reasons of its own (busy, stopping), not the client's fault. */
-function turnedAwayAddresses(run: RunRecord): Set<string> {
+export function turnedAwayAddresses(run: RunRecord): Set<string> {
   const addresses = new Set<string>();
   for (const { event } of run.server) {
-    if (event.type === 'datagram.dropped' && (event.reason === 'busy' || event.reason === 'shutting-down')) {
+    if (
+      event.type === 'datagram.dropped' &&
+      (event.reason === 'busy' || event.reason === 'full' || event.reason === 'shutting-down')
+    ) {
       addresses.add(event.address);
     }
   }

@@ -1,9 +1,12 @@
+import { formatAddress } from '../../engine/index.ts';
+import { ADVERSARY_CHECKS, ADVERSARY_INVARIANTS } from './check-adversary.ts';
 import {
   checkCrashTimeouts,
   checkLiveness,
   checkNoDeathWhileHeard,
   checkNoWrongfulDeath,
   checkShutdown,
+  turnedAwayAddresses,
 } from './check-lifecycle.ts';
 import { checkTableBounds } from './check-tables.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
@@ -34,6 +37,8 @@ export const INVARIANTS = [
   'liveness',
   'no-wrongful-death',
   'shutdown',
+  // What an adversary must not break (check-adversary.ts): empty for a run without one.
+  ...ADVERSARY_INVARIANTS,
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -71,6 +76,7 @@ const CHECKS: Record<Invariant, Check> = {
     ...checkNoDeathWhileHeard(run, timeline),
   ],
   shutdown: checkShutdown,
+  ...ADVERSARY_CHECKS,
 };
 
 /** No actor failed, the step budget held, the room's order has no gap, and no session is claimed twice. */
@@ -295,8 +301,20 @@ function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
     if (!client.plan.knowsPassword && (membership !== undefined || welcomed)) {
       problems.push(`${client.node} joined with a wrong password`);
     }
+    // A client cannot tell a wrong password from answers forged at it (neither opens with its key), and
+    // says both: with the right password, only an adversary's injections reaching it excuse it.
+    const forgedAt =
+      run.adversary?.injections.some(
+        (injection) =>
+          injection.reached === 'client' && formatAddress(injection.to) === formatAddress(client.address),
+      ) === true;
     for (const { event } of client.events) {
-      if (event.type === 'rejected' && event.reason === 'bad-password' && client.plan.knowsPassword) {
+      if (
+        event.type === 'rejected' &&
+        event.reason === 'bad-password' &&
+        client.plan.knowsPassword &&
+        !forgedAt
+      ) {
         problems.push(`${client.node} was refused as having a wrong password, but it had the right one`);
       }
     }
@@ -333,13 +351,30 @@ function replayedJoinProblems(run: RunRecord, timeline: Timeline): string[] {
 /**
  * A JOIN is dropped as busy only while the table of recent joins is full: joins are remembered for
  * two cookie slots, so fewer joins than the table holds in that time leave room, and a busy drop
- * then means the table kept what it should have let go.
+ * then means the table kept what it should have let go. It is dropped as full only while the session
+ * table is.
  */
 function busyProblems(run: RunRecord): string[] {
   const problems: string[] = [];
   const rememberedMs = 2 * SIM_SERVER_CONFIG.cookieSlotMs;
-  const joinTimes = run.server.filter(({ event }) => event.type === 'member.joined').map(({ t }) => t);
+  // A join is remembered from its key exchange (the session's opening), whether it claims a name or not.
+  const joinTimes = run.server.filter(({ event }) => event.type === 'session.opened').map(({ t }) => t);
+  let liveSessions = 0;
   for (const { t, event } of run.server) {
+    if (event.type === 'session.opened') {
+      liveSessions += 1;
+    } else if (event.type === 'session.ended') {
+      liveSessions -= 1;
+    }
+    if (
+      event.type === 'datagram.dropped' &&
+      event.reason === 'full' &&
+      liveSessions < run.scenario.room.sessionCountMax
+    ) {
+      problems.push(
+        `a JOIN from ${event.address} was dropped as full at ${t} ms, with only ${liveSessions} sessions open (the table holds ${run.scenario.room.sessionCountMax})`,
+      );
+    }
     if (event.type !== 'datagram.dropped' || event.reason !== 'busy') {
       continue;
     }
@@ -365,8 +400,14 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
   }
   const problems: string[] = [];
   const stopAtMs = run.scenario.shutdownAtMs;
+  // A server whose table of recent key exchanges (or of sessions) was full turned some JOINs away;
+  // that it did so only when full is busyProblems' to check.
+  const turnedAway = turnedAwayAddresses(run);
   for (const client of run.clients) {
     if (!client.started || !client.plan.knowsPassword || client.crashedAtMs !== undefined) {
+      continue;
+    }
+    if (turnedAway.has(formatAddress(client.address))) {
       continue;
     }
     // A stopping server lets nobody in: a handshake still going when it was asked to stop may fail.

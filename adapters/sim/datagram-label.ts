@@ -1,15 +1,9 @@
-import { decodePacket, type Frame, type Packet } from '../../engine/index.ts';
+import { decodeFrames, decodePacket, type Frame, type Packet } from '../../engine/index.ts';
 import type { DatagramLabel } from './network.ts';
+import type { SealedBook } from './sim-crypto.ts';
 
 /** Labels longer than this are cut: the diagram draws them beside an arrow, the trace on one line. */
 export const DATAGRAM_LABEL_LENGTH_MAX = 40;
-
-/** Any character outside printable ASCII: a JOIN carries its name unchecked, and labels end up in SVG. */
-const UNPRINTABLE = /[^\x20-\x7e]/g;
-
-function printable(text: string): string {
-  return text.replace(UNPRINTABLE, '?');
-}
 
 function cut(text: string): string {
   return text.length > DATAGRAM_LABEL_LENGTH_MAX ? `${text.slice(0, DATAGRAM_LABEL_LENGTH_MAX - 1)}…` : text;
@@ -68,7 +62,7 @@ function framesWords(frames: readonly Frame[]): string {
  * // { text: 'REFUSE bad-password', ackOrPingOnly: false }
  * ```
  */
-export function labelOfPacket(packet: Packet): DatagramLabel {
+export function labelOfPacket(packet: Packet, book?: SealedBook): DatagramLabel {
   const packetType = packet.type;
   switch (packet.type) {
     case 'hello':
@@ -76,18 +70,32 @@ export function labelOfPacket(packet: Packet): DatagramLabel {
     case 'challenge':
       return { text: 'CHALLENGE', ackOrPingOnly: false, packetType };
     case 'join':
-      return { text: cut(`JOIN ${printable(packet.name)}`), ackOrPingOnly: false, packetType };
+      return { text: 'JOIN', ackOrPingOnly: false, packetType };
     case 'accept':
       return { text: 'ACCEPT', ackOrPingOnly: false, packetType };
     case 'refuse':
       return { text: `REFUSE ${packet.reason}`, ackOrPingOnly: false, packetType };
-    case 'session':
+    case 'reset':
+      return { text: 'RESET', ackOrPingOnly: false, packetType };
+    case 'session': {
+      // Sealed: its frames are known only if this run sealed it (the book); a forgery is just sealed.
+      const plaintext = book?.plaintextOf(packet.header, packet.sealed);
+      const decoded = plaintext === undefined ? undefined : decodeFrames(plaintext);
+      if (decoded === undefined || !decoded.ok) {
+        return {
+          text: `sealed #${packet.packetNumber}`,
+          ackOrPingOnly: false,
+          packetType,
+          sessionId: packet.sessionId,
+        };
+      }
       return {
-        text: framesWords(packet.frames),
-        ackOrPingOnly: packet.frames.every((frame) => frame.type === 'ack' || frame.type === 'ping'),
+        text: framesWords(decoded.frames),
+        ackOrPingOnly: decoded.frames.every((frame) => frame.type === 'ack' || frame.type === 'ping'),
         packetType,
         sessionId: packet.sessionId,
       };
+    }
   }
 }
 
@@ -103,9 +111,9 @@ export function labelOfPacket(packet: Packet): DatagramLabel {
  * // { text: 'PING', ackOrPingOnly: true }
  * ```
  */
-export function describeDatagram(datagram: Uint8Array): DatagramLabel {
+export function describeDatagram(datagram: Uint8Array, book?: SealedBook): DatagramLabel {
   const result = decodePacket(datagram);
   return result.ok
-    ? labelOfPacket(result.packet)
+    ? labelOfPacket(result.packet, book)
     : { text: `undecodable (${result.error.kind})`, ackOrPingOnly: false, packetType: 'undecodable' };
 }

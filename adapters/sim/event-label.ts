@@ -33,6 +33,8 @@ export function describeEvent(event: unknown): string {
       return `dropped: ${String(e.reason)}`;
     case 'handshake.challenged':
       return 'challenge';
+    case 'session.opened':
+      return 'session opened';
     case 'session.ended':
       return 'session ended';
     default:

@@ -33,10 +33,10 @@ export const GOALS = {
   'reorder-buffer-used': 'a frame held in a reorder buffer behind a gap',
   'room-full': 'a join refused because the room was full',
   'name-taken': 'a join refused because the name was taken',
-  'bad-password': 'a join refused for a wrong password',
+  'bad-password': 'a client with a wrong password told so (no answer opened with its key)',
   'death-retransmit-limit': 'a member announced as left after the retransmission limit',
   'death-idle-timeout': 'a member announced as left after the idle timeout',
-  'death-never-heard-from': 'a member announced as left, never heard from after its ACCEPT',
+  'death-never-heard-from': 'a session ended never heard from after its ACCEPT',
   'shutdown-with-members': 'a server stopped while members were in the room',
   'shutdown-unconfirmed': 'a server stopped before every member had confirmed',
   'said-while-stopping': 'a line reaching the server after it began to stop',
@@ -126,6 +126,14 @@ export function goalsReached(run: RunRecord): Set<Goal> {
     texts.some((text) => /[\u0800-\uffff]/.test(text)),
   );
 
+  // A wrong password is the client's conclusion (answers came, none opened with its key): the server
+  // cannot tell a wrong password from a lost packet, and says nothing.
+  reach(
+    'bad-password',
+    run.clients.some((client) =>
+      client.events.some(({ event }) => event.type === 'rejected' && event.reason === 'bad-password'),
+    ),
+  );
   const events = run.server.map(({ event }) => event);
   reach(
     'cookie-expired',
@@ -137,11 +145,13 @@ export function goalsReached(run: RunRecord): Set<Goal> {
     } else if (event.type === 'join.refused') {
       reach('room-full', event.reason === 'room-full');
       reach('name-taken', event.reason === 'name-taken');
-      reach('bad-password', event.reason === 'bad-password');
     } else if (event.type === 'member.left' && event.reason === 'timeout') {
       reach('death-retransmit-limit', event.cause === 'retransmit-limit');
       reach('death-idle-timeout', event.cause === 'idle-timeout');
-      reach('death-never-heard-from', event.cause === 'never-heard-from');
+    } else if (event.type === 'session.ended') {
+      // Opened by a key exchange, never spoken on: its client lost the ACCEPT, crashed, or had another
+      // password (it cannot open the ACCEPT, so it never speaks).
+      reach('death-never-heard-from', event.stats.datagramsReceived === 0);
     } else if (event.type === 'server.closing') {
       reach('shutdown-with-members', event.memberCount > 0);
     } else if (event.type === 'server.stopped') {

@@ -88,6 +88,39 @@ export interface SimNetworkOptions {
 export type Receive = (datagram: Uint8Array, from: PeerAddress) => void;
 
 /**
+ * A datagram a live node has just sent, as an on-path eavesdropper sees it (the adversary's tap,
+ * {@link SimNetwork.observeSends}). `bytes` is the sender's own buffer: copy it to keep it.
+ */
+export interface SentDatagram {
+  readonly t: number;
+  readonly bytes: Uint8Array;
+  /** The sending node's name and address. */
+  readonly from: string;
+  readonly fromAddress: PeerAddress;
+  readonly to: PeerAddress;
+  /** The node that holds `to` as it is sent, or the address when none does. */
+  readonly toName: string;
+  /** The network's number for the send. */
+  readonly send: number;
+}
+
+/** What becomes of an injected datagram: handed to a node (by name), or dropped, and why. */
+export type InjectionFate =
+  | { readonly deliveredTo: string }
+  | { readonly dropped: 'crashed' | 'no-such-node'; readonly to: string };
+
+/** How an injected datagram travels: {@link SimNetwork.inject}. */
+export interface InjectionOptions {
+  /** Who injects it, as the trace names the sender (the datagram itself claims another address). */
+  readonly by: string;
+  /** In the trace, before what the datagram carries: what kind of injection it is, and as whom. */
+  readonly note: string;
+  /** How long it takes to arrive. */
+  readonly transitMs: number;
+  readonly onFate?: (fate: InjectionFate) => void;
+}
+
+/**
  * A datagram on the wire. Its bytes are the network's own copy. It goes to an address: whoever holds
  * that address when it arrives receives it (a newcomer on a reused address gets an old datagram).
  */
@@ -128,6 +161,8 @@ export class SimNetwork {
   readonly #nodesByHost = new Map<string, Map<number, SimNode>>();
   readonly #counters = createNetworkCounters();
   #healed = false;
+  #sendObserver: ((sent: SentDatagram) => void) | undefined;
+  #injectedCount = 0;
 
   constructor(options: SimNetworkOptions) {
     assert.ok(Number.isFinite(options.latencyMs) && options.latencyMs >= 0, 'latencyMs must be at least 0');
@@ -232,6 +267,59 @@ export class SimNetwork {
     this.#healed = true;
   }
 
+  // ---- The adversary's hooks (adversary.ts): a tap on every send, and injections. ----
+
+  /**
+   * Shows `observer` every datagram a live node sends, at the moment it is sent (as an on-path
+   * eavesdropper would see it, whatever the fault tape then does to it). One observer at a time;
+   * undefined removes it.
+   */
+  observeSends(observer: ((sent: SentDatagram) => void) | undefined): void {
+    this.#sendObserver = observer;
+  }
+
+  /**
+   * Puts a datagram of someone's making on the wire now, claiming to come from `as` (any address,
+   * held or not), toward `to`; after `transitMs` it reaches whoever holds `to` then, unless that node
+   * crashed. Neither the fault tape nor partitions touch it (the adversary sits on every path), and no
+   * statistic of the network counts it: the injector keeps its own. The trace records its send
+   * (numbered -1, -2, …, apart from the nodes' sends), its delivery or drop, from `options.by`.
+   */
+  inject(datagram: Uint8Array, as: PeerAddress, to: PeerAddress, options: InjectionOptions): void {
+    this.#injectedCount += 1;
+    const send = -this.#injectedCount;
+    const bytes = datagram.slice();
+    const hash = fnv1a32Hex(bytes);
+    const sentTo = this.#lookup(to)?.name ?? formatAddress(to);
+    const describe = this.#describe;
+    const note = options.note;
+    const t = this.#clock.now();
+    this.#trace.append(
+      describe === undefined
+        ? { t, kind: 'send', from: options.by, to: sentTo, size: bytes.byteLength, hash, send, label: note }
+        : new LabelledSend(t, options.by, sentTo, bytes, hash, send, (b) => {
+            const label = describe(b);
+            return { ...label, text: `${note}: ${label.text}` };
+          }),
+    );
+    const from = { host: as.host, port: as.port };
+    const toAddress = { host: to.host, port: to.port };
+    this.#clock.setTimeout(() => {
+      const node = this.#lookup(toAddress);
+      const name = node?.name ?? sentTo;
+      const entry = { t: this.#clock.now(), from: options.by, to: name, size: bytes.byteLength, hash, send };
+      if (node === undefined || node.crashed) {
+        const reason = node === undefined ? 'no-such-node' : 'crashed';
+        this.#trace.append({ ...entry, kind: 'drop', reason });
+        options.onFate?.({ dropped: reason, to: name });
+        return;
+      }
+      this.#trace.append({ ...entry, kind: 'deliver' });
+      options.onFate?.({ deliveredTo: node.name });
+      node.receive(bytes, from);
+    }, options.transitMs);
+  }
+
   /** A snapshot of the counters. */
   get stats(): NetworkStats {
     return snapshotStats(this.#counters, this.#nodesByName.values());
@@ -295,6 +383,19 @@ export class SimNetwork {
         this.#record('duplicate', from.name, toName, datagram.byteLength, hash, sendIndex);
         this.#schedule(flight(), this.#latencyMs + lateCopyMs);
       }
+    }
+    // The adversary's tap: every datagram that leaves a live node, after the network has dealt with it.
+    if (this.#sendObserver !== undefined && !from.crashed) {
+      const fromAddress = from.address;
+      this.#sendObserver({
+        t: this.#clock.now(),
+        bytes: datagram,
+        from: from.name,
+        fromAddress,
+        to: toAddress,
+        toName,
+        send: sendIndex,
+      });
     }
   }
 

@@ -1,10 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { isAdversaryPlan } from './adversary.ts';
 import { type FaultDecision, NO_FAULT } from './network.ts';
 import { SCENARIO_SHAPES, type Scenario } from './scenario.ts';
 
 /** Marks the token format, so that an old token is refused with a reason rather than misread. */
 const TOKEN_PREFIX = 'g2.';
+/**
+ * The token of a scenario with an adversary: the same format with one more field, marked apart so
+ * that a gaschat without the adversary refuses it rather than replaying the run without it. Every
+ * scenario without one keeps its `g2.` token, byte for byte.
+ */
+const ADVERSARY_TOKEN_PREFIX = 'g3.';
 
 /** A fault tape as its faults alone: `[send index, drop, duplicate, delayMs, lateCopyMs]`, and its length. */
 interface SparseTape {
@@ -53,28 +60,33 @@ function denseTape(sparse: SparseTape): FaultDecision[] {
  */
 export function encodeReplayToken(scenario: Scenario): string {
   const compact = { ...scenario, faultTape: sparseTape(scenario.faultTape) };
-  return TOKEN_PREFIX + deflateRawSync(Buffer.from(JSON.stringify(compact), 'utf8')).toString('base64url');
+  const prefix = scenario.adversary === undefined ? TOKEN_PREFIX : ADVERSARY_TOKEN_PREFIX;
+  return prefix + deflateRawSync(Buffer.from(JSON.stringify(compact), 'utf8')).toString('base64url');
 }
 
 /** Reads a token back; throws an Error that says what is wrong with it. */
 export function decodeReplayToken(token: string): Scenario {
-  if (!token.startsWith(TOKEN_PREFIX)) {
+  const prefix = token.startsWith(ADVERSARY_TOKEN_PREFIX) ? ADVERSARY_TOKEN_PREFIX : TOKEN_PREFIX;
+  if (!token.startsWith(prefix)) {
     const old = token.startsWith('g1.') ? ' (this one is from an older gaschat, whose scenarios differ)' : '';
     throw new Error(
-      `"${token.slice(0, 20)}${token.length > 20 ? '…' : ''}" is not a replay token${old}: tokens start with ${TOKEN_PREFIX} (copy it whole from the failure report)`,
+      `"${token.slice(0, 20)}${token.length > 20 ? '…' : ''}" is not a replay token${old}: tokens start with ${TOKEN_PREFIX} (${ADVERSARY_TOKEN_PREFIX} with an adversary; copy it whole from the failure report)`,
     );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(
-      inflateRawSync(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url')).toString('utf8'),
+      inflateRawSync(Buffer.from(token.slice(prefix.length), 'base64url')).toString('utf8'),
     );
   } catch {
     throw new Error(
       'the replay token is damaged (cut short or mistyped?): copy it whole from the failure report',
     );
   }
-  if (!isCompactScenario(parsed)) {
+  if (
+    !isCompactScenario(parsed) ||
+    (prefix === ADVERSARY_TOKEN_PREFIX) !== (parsed.adversary !== undefined)
+  ) {
     throw new Error('the replay token does not hold a scenario this version of gaschat can run');
   }
   return { ...parsed, faultTape: denseTape(parsed.faultTape) };
@@ -118,6 +130,7 @@ function isCompactScenario(value: unknown): value is CompactScenario {
     typeof candidate.faults === 'object' &&
     typeof candidate.room === 'object' &&
     (SCENARIO_SHAPES as readonly unknown[]).includes(candidate.shape) &&
+    (candidate.adversary === undefined || isAdversaryPlan(candidate.adversary)) &&
     ['seed', 'latencyMs', 'healAtMs', 'endAtMs', 'stepCountMax'].every((key) =>
       Number.isSafeInteger(candidate[key]),
     )

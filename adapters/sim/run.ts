@@ -14,6 +14,7 @@ import {
   visitClientTables,
   visitServerTables,
 } from '../../engine/index.ts';
+import { type AdversaryReport, attachAdversary } from './adversary-hook.ts';
 import { describeDatagram } from './datagram-label.ts';
 import { type NetworkStats, SimNetwork } from './network.ts';
 import { createRandom } from './random.ts';
@@ -23,11 +24,11 @@ import {
   type Scenario,
   SERVER_NODE,
   SIM_CLIENT_CONFIG,
-  SIM_KEY_ITERATIONS,
   SIM_PASSWORD,
   SIM_WRONG_PASSWORD,
   serverConfigOf,
 } from './scenario.ts';
+import { SealedBook, simCrypto } from './sim-crypto.ts';
 import { type TableHighWater, TableWatch } from './table-watch.ts';
 import { Trace } from './trace.ts';
 import { VirtualClock } from './virtual-clock.ts';
@@ -91,6 +92,8 @@ export interface RunRecord {
   readonly tables: readonly TableHighWater[];
   /** When the server's machine stopped (after a shutdown), if it did. */
   readonly serverStoppedAtMs: number | undefined;
+  /** What the scenario's adversary saw and injected; absent when it has none. */
+  readonly adversary?: AdversaryReport;
 }
 
 export const SERVER_ADDRESS: PeerAddress = { host: '10.0.0.1', port: 8080 };
@@ -129,6 +132,11 @@ export interface RunOptions {
    * every event, action and snapshot, and makes a run about 15 % slower: off unless asked for.
    */
   readonly countMachineEvents?: boolean;
+  /**
+   * Run the protocol's real key exchange and signatures (CPace, Ed25519) instead of the simulator's
+   * stand-ins: milliseconds per handshake, so only some property runs ask for it.
+   */
+  readonly realCrypto?: boolean;
 }
 
 /**
@@ -139,6 +147,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const counting = options.countMachineEvents === true;
   const clock = new VirtualClock();
   const trace = new Trace();
+  // What the run's packets said under their seals, for the labels (see sim-crypto.ts).
+  const book = new SealedBook();
+  const crypto = simCrypto(book, options.realCrypto === true);
   const network = new SimNetwork({
     clock,
     trace,
@@ -148,8 +159,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     replays: scenario.replays ?? [],
     // Every send is labelled with what it carries, so that a failure's log and its diagram read in
     // protocol words; a label depends on the bytes alone, so the trace stays deterministic.
-    describe: describeDatagram,
+    describe: (datagram) => describeDatagram(datagram, book),
   });
+  // The adversary hook (adversary-hook.ts): nothing at all unless the scenario has an adversary.
+  const adversaryReport = attachAdversary(scenario, network, clock, SERVER_ADDRESS);
   const random = createRandom(scenario.seed);
   const errors: string[] = [];
   const serverLog: Timed<ServerEvent>[] = [];
@@ -162,13 +175,14 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   );
   const serverRandom = random.fork(SERVER_NODE);
   const server = createServer(
-    { password: SIM_PASSWORD, keyIterations: SIM_KEY_ITERATIONS, config: serverConfigOf(scenario) },
+    { password: SIM_PASSWORD, config: serverConfigOf(scenario) },
     {
       port: serverPort,
       clock,
       now: () => clock.now(),
       random: (count) => serverRandom.bytes(count),
       afterTurn: clock.afterStep,
+      crypto,
     },
   );
   const machineEvents = { server: 0, clients: 0 };
@@ -247,7 +261,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
           name: plan.name,
           password: plan.knowsPassword ? SIM_PASSWORD : SIM_WRONG_PASSWORD,
           server: SERVER_ADDRESS,
-          keyIterations: SIM_KEY_ITERATIONS,
           config: SIM_CLIENT_CONFIG,
         },
         {
@@ -256,6 +269,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
           now: () => clock.now(),
           random: (count) => clientRandom.bytes(count),
           afterTurn: clock.afterStep,
+          crypto,
         },
       );
       actor = started;
@@ -380,5 +394,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     serverHighWater: highWater,
     tables: tables.highWater,
     serverStoppedAtMs,
+    ...(adversaryReport === undefined ? {} : { adversary: adversaryReport() }),
   };
 }

@@ -1,4 +1,5 @@
 import type { ClientConfig, ConfigOverrides, ServerConfig } from '../../engine/index.ts';
+import type { AdversaryPlan } from './adversary.ts';
 import type { FaultDecision, Partition, Replay } from './network.ts';
 
 /** One thing a simulated user types: when, and the exact text (which the client may refuse). */
@@ -91,6 +92,11 @@ export interface Scenario {
   readonly shutdownAtMs?: number;
   readonly endAtMs: number;
   readonly stepCountMax: number;
+  /**
+   * An on-path adversary that sees every datagram and injects its own (adversary.ts): its tape of
+   * moves and its bounds. Absent, there is none, and the run is as it always was.
+   */
+  readonly adversary?: AdversaryPlan;
 }
 
 /** Short timers so that a run covers many timeouts in little virtual time. */
@@ -143,8 +149,6 @@ export const SIM_CLIENT_CONFIG = {
 
 export const SIM_PASSWORD = 'kata-sandi-rahasia';
 export const SIM_WRONG_PASSWORD = 'bukan-kata-sandinya';
-/** PBKDF2 rounds in simulations: the key derivation is not what is under test, and runs are many. */
-export const SIM_KEY_ITERATIONS = 1000;
 
 /** The node name of the `index`-th client plan. */
 export function clientNodeName(index: number): string {

@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { INJECTION_KINDS, type InjectionKind } from './adversary.ts';
+import { withAdversaryArb } from './arbitraries/adversary.ts';
 import { swarmScenarioArb, type WorkloadOptions } from './arbitraries/scenario.ts';
 import { checkRun } from './check.ts';
 import { faultFiguresOf } from './figures.ts';
@@ -9,6 +11,20 @@ import type { Scenario } from './scenario.ts';
 
 /** How long a failure is shrunk by default before the smallest found so far is reported. */
 export const SHRINK_BUDGET_MS_DEFAULT = 60_000;
+
+/**
+ * The share of swarm runs (0 to 1) that draw an on-path adversary (adversary.ts) beside their faults.
+ * 0 for now: protocol v1 protects no packet, so every such run would fail (see
+ * properties/adversary.test.ts, a `test.failing` until then). Protocol v2 sets it to 0.25, one run in
+ * four. At 0 the swarm draws exactly the scenarios it drew before the adversary existed, seed for seed.
+ */
+export const SWARM_ADVERSARY_SHARE = 0.25;
+
+/** The swarm's scenarios: its own shapes and faults, and an adversary in {@link SWARM_ADVERSARY_SHARE} of them. */
+function swarmArb(options: WorkloadOptions): fc.Arbitrary<Scenario> {
+  const base = swarmScenarioArb(options);
+  return SWARM_ADVERSARY_SHARE > 0 ? withAdversaryArb(base, SWARM_ADVERSARY_SHARE) : base;
+}
 
 /** One broken guarantee: its name (an invariant of check.ts, or `determinism`) and what happened. */
 export interface SwarmViolation {
@@ -77,6 +93,40 @@ export interface SwarmSummary {
   tracePairsDiffering: number;
   /** How many runs reached each "sometimes" goal (goals.ts). */
   goals: Record<Goal, number>;
+  /** What the adversaries of the runs that had one did (present once a run had one). */
+  adversary?: SwarmAdversarySummary;
+}
+
+/** Over the runs with an adversary: how many, what they injected by kind, and who received it. */
+export interface SwarmAdversarySummary {
+  runs: number;
+  injected: Record<InjectionKind, number>;
+  reached: { server: number; client: number; nobody: number };
+}
+
+function emptyAdversarySummary(): SwarmAdversarySummary {
+  return {
+    runs: 0,
+    injected: Object.fromEntries(INJECTION_KINDS.map((kind) => [kind, 0])) as Record<InjectionKind, number>,
+    reached: { server: 0, client: 0, nobody: 0 },
+  };
+}
+
+/** Adds one run's adversary, if it had one, to the summary. */
+function tallyAdversary(summary: SwarmSummary, run: RunRecord): void {
+  const report = run.adversary;
+  if (report === undefined) {
+    return;
+  }
+  summary.adversary ??= emptyAdversarySummary();
+  const total = summary.adversary;
+  total.runs += 1;
+  for (const kind of INJECTION_KINDS) {
+    total.injected[kind] += report.injected[kind];
+  }
+  total.reached.server += report.reached.server;
+  total.reached.client += report.reached.client;
+  total.reached.nobody += report.reached.nobody;
 }
 
 /** Adds one run's figures to the summary. */
@@ -100,6 +150,7 @@ export function tally(summary: SwarmSummary, run: RunRecord): void {
   summary.clockSteps += run.stepCount;
   summary.serverMachineEvents += run.machineEvents?.server ?? 0;
   summary.clientMachineEvents += run.machineEvents?.clients ?? 0;
+  tallyAdversary(summary, run);
   // Counted by what happened, not by the settings drawn: a short run may never reach its first fault.
   if (faults.drops + faults.partitions + faults.duplicates + faults.reorders + faults.crashes === 0) {
     summary.faultFreeRuns += 1;
@@ -136,12 +187,22 @@ export function costPerRun(summary: SwarmSummary): {
   readonly machineEvents: number;
   readonly serverMachineEvents: number;
   readonly clockSteps: number;
+  /** Injections per run with an adversary, by kind: present once a run had one. */
+  readonly injections?: Readonly<Record<InjectionKind, number>>;
 } {
   const runs = Math.max(summary.runs, 1);
+  const adversary = summary.adversary;
   return {
     machineEvents: (summary.serverMachineEvents + summary.clientMachineEvents) / runs,
     serverMachineEvents: summary.serverMachineEvents / runs,
     clockSteps: summary.clockSteps / runs,
+    ...(adversary === undefined || adversary.runs === 0
+      ? {}
+      : {
+          injections: Object.fromEntries(
+            INJECTION_KINDS.map((kind) => [kind, adversary.injected[kind] / adversary.runs]),
+          ) as Record<InjectionKind, number>,
+        }),
   };
 }
 
@@ -182,7 +243,7 @@ export function judge(scenario: Scenario, check: RunChecker, twice: boolean) {
 export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failures: SwarmFailure[] } {
   const check = options.check ?? checkRun;
   const twice = options.checkDeterminism === true;
-  const arbitrary = swarmScenarioArb(options);
+  const arbitrary = swarmArb(options);
   const summary = { ...emptySummary(), determinismChecked: twice };
   const failures: SwarmFailure[] = [];
   const shrinkBudgetMs = options.shrinkBudgetMs ?? SHRINK_BUDGET_MS_DEFAULT;
@@ -254,7 +315,7 @@ export function runSwarm(options: SwarmOptions): { summary: SwarmSummary; failur
 export function swarmScenarioForSeed(seed: number, options: WorkloadOptions = {}): Scenario {
   let drawn: Scenario | undefined;
   fc.check(
-    fc.property(swarmScenarioArb(options), (scenario) => {
+    fc.property(swarmArb(options), (scenario) => {
       drawn = scenario;
       return true;
     }),

@@ -1,3 +1,4 @@
+import { adversarySummary } from './adversary.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -34,6 +35,7 @@ export function scenarioSummary(scenario: Scenario): string {
     plural(describeTape(scenario).length, 'fault'),
     plural(scenario.partitions.length, 'partition'),
     ...(scenario.shutdownAtMs === undefined ? [] : [`shutdown at ${scenario.shutdownAtMs} ms`]),
+    ...(scenario.adversary === undefined ? [] : [adversarySummary(scenario.adversary)]),
     `${(scenario.endAtMs / 1000).toFixed(0)} s`,
   ].join(', ');
 }

@@ -22,7 +22,7 @@ export interface DatagramTraceEntry {
   readonly size: number;
   /** FNV-1a 32-bit of the bytes, 8 hex digits: tells the datagrams apart in a log. */
   readonly hash: string;
-  /** The network's number for the send (0, 1, 2, … in send order): ties a send to its fate. */
+  /** The network's number for the send (0, 1, 2, … in send order; an adversary's injections -1, -2, …): ties a send to its fate. */
   readonly send: number;
   /** Present on drops only. */
   readonly reason?: NetworkDropReason;

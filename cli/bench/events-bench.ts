@@ -14,7 +14,6 @@ import {
 const SERVER: PeerAddress = { host: '10.0.0.1', port: 8080 };
 const PASSWORD = 'kata-sandi-bench';
 /** The key derivation is not what is counted here. */
-const KEY_ITERATIONS = 1000;
 /** Between two messages: every delivery and acknowledgement of one is over before the next. */
 const MESSAGE_GAP_MS = 400;
 
@@ -58,10 +57,7 @@ export function countRelayEvents(memberCount: number, messageCount: number): Rel
   const serverPort = network.attach('server', SERVER, (datagram, from) =>
     server.send({ type: 'datagram.received', datagram, from }),
   );
-  const server = createServer(
-    { password: PASSWORD, keyIterations: KEY_ITERATIONS },
-    envOf('server', serverPort),
-  );
+  const server = createServer({ password: PASSWORD }, envOf('server', serverPort));
   server.system.inspect((inspection) => {
     if (counting && inspection.type === '@xstate.event') {
       const type = inspection.event.type;
@@ -78,7 +74,7 @@ export function countRelayEvents(memberCount: number, messageCount: number): Rel
       client.send({ type: 'datagram.received', datagram, from }),
     );
     const client = createClient(
-      { name: `member${index}`, password: PASSWORD, server: SERVER, keyIterations: KEY_ITERATIONS },
+      { name: `member${index}`, password: PASSWORD, server: SERVER },
       envOf(node, port),
     );
     client.system.inspect((inspection) => {

@@ -290,3 +290,32 @@ test('options of another command, unknown or repeated options, and odd values ar
     t.regex(run.stderr.join(''), message, args.join(' '));
   }
 });
+
+test('a restarted server keeps its identity, and its RESET tells a client at once that its session is gone', async (t) => {
+  const first = await startServer(t);
+  const key = first.server.json.find((line) => line.type === 'listening')?.serverKey;
+  t.regex(String(key), /^SHA256:[A-Za-z0-9+/]{43}$/);
+  const client = await startClient(t, first, 'ana');
+  first.server.kill('SIGKILL');
+  await first.server.exited;
+  // The same port and state directory: the same server to its clients, without their sessions.
+  const again = new GaschatProcess([
+    'server',
+    first.host,
+    '-p',
+    String(first.port),
+    '--json',
+    '--password',
+    PASSWORD,
+  ]);
+  t.teardown(() => again.kill('SIGKILL'));
+  const listening = await again.waitFor('listening again', (line) => line.type === 'listening');
+  t.is(listening.serverKey, key);
+  client.send('halo');
+  // The client's SAY names a session the new process does not hold; the RESET proves it (the token
+  // comes from the identity), well before the 30 s idle timeout would have.
+  const closed = await client.waitFor('closed by the reset', (line) => line.type === 'closed');
+  t.like(closed, { reason: 'server-closed' });
+  t.regex(String(closed.message), /restarted/);
+  t.true(again.json.some((line) => line.type === 'datagram.dropped' && line.reason === 'unknown-session'));
+});

@@ -165,6 +165,7 @@ test('npm pack ships the command, the engine and its documents, and no test help
     'LICENSE',
     'README.md',
     'PROTOCOL.md',
+    'SECURITY.md',
     'TESTING.md',
     'BENCHMARKS.md',
     'package.json',

@@ -1,8 +1,12 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+
+/** Where the servers of this test file keep their identity (GASCHAT_STATE_DIR). */
+export const TEST_STATE_DIR = mkdtempSync(join(tmpdir(), 'gaschat-state-'));
 
 /**
  * The command under test: the build `npm test` makes first (`npm run build`), as a user runs it. A
@@ -71,6 +75,8 @@ export class GaschatProcess {
       ...process.env,
       FORCE_COLOR: '0',
       NO_COLOR: undefined,
+      // Servers keep their identity here, not in the user's home (one directory per test file).
+      GASCHAT_STATE_DIR: TEST_STATE_DIR,
       ...env,
     };
     for (const [key, value] of Object.entries(merged)) {

@@ -232,12 +232,21 @@ test('every arrow of the diagram is labelled with what its datagram carries, mat
   for (const client of run.clients) {
     t.true(has(client.node, 'server', 'HELLO'), `${client.node} sends HELLO`);
     t.true(has('server', client.node, 'CHALLENGE'), `${client.node} is challenged`);
-    t.true(has(client.node, 'server', `JOIN ${client.plan.name}`), `${client.node} sends JOIN`);
+    // Version 2: the JOIN carries a key exchange share, and the name goes sealed, in the CLAIM.
+    t.true(has(client.node, 'server', 'JOIN'), `${client.node} sends JOIN`);
+    t.true(has('server', client.node, 'ACCEPT'), `${client.node} is accepted into a session`);
   }
-  t.true(has('server', 'c0', 'ACCEPT'));
-  t.true(has('server', 'c1', 'ACCEPT'));
-  t.true(has('server', 'c2', 'REFUSE name-taken'));
-  t.true(has('server', 'c3', 'REFUSE bad-password'));
+  for (const node of ['c0', 'c1', 'c2']) {
+    t.true(
+      arrows.some((arrow) => arrow.from === node && arrow.to === 'server' && arrow.label.startsWith('CLAIM')),
+      `${node} claims its name`,
+    );
+  }
+  // The room refuses the taken name, sealed; the wrong password cannot open its ACCEPT and never claims.
+  t.true(has('server', 'c2', 'ACK+REFUSED'));
+  t.false(arrows.some((arrow) => arrow.from === 'c3' && arrow.label.startsWith('CLAIM')));
+  const c3 = run.clients.find((client) => client.node === 'c3');
+  t.true(c3?.events.some(({ event }) => event.type === 'rejected' && event.reason === 'bad-password'));
   t.true(arrows.some((a) => a.from === 'c1' && /(^|\+)BYE$/.test(a.label)));
   t.true(arrows.some((a) => a.from === 'server' && a.to === 'c1' && /(^|\+)GOODBYE$/.test(a.label)));
   t.true(arrows.some((a) => a.from === 'c0' && /(^|\+)SAY(\+|$)/.test(a.label)));
@@ -398,8 +407,11 @@ test('a run traced twice with labels gives byte-identical JSON lines, and its lo
   t.is(first.toJsonLines(), runScenario(ROOM).trace.toJsonLines());
   t.regex(
     first.toJsonLines(),
-    /"kind":"send","from":"c0","to":"server","size":64,"hash":"[0-9a-f]{8}","send":0,"label":"HELLO","packet":"hello"\}/,
+    /"kind":"send","from":"c0","to":"server","size":96,"hash":"[0-9a-f]{8}","send":0,"label":"HELLO","packet":"hello"\}/,
   );
-  t.regex(first.formatted(), /c3 -> server +send \d+B #[0-9a-f]{8} JOIN eko\n/);
-  t.regex(first.formatted(), /server -> c3 +deliver \d+B #[0-9a-f]{8} REFUSE bad-password\n/);
+  // A sealed packet is labelled by its frames (the simulator keeps what it sealed); the name is in the
+  // CLAIM, never in clear in the JOIN.
+  t.regex(first.formatted(), /c3 -> server +send 160B #[0-9a-f]{8} JOIN\n/);
+  t.regex(first.formatted(), /c0 -> server +send \d+B #[0-9a-f]{8} CLAIM\n/);
+  t.regex(first.formatted(), /server -> c2 +deliver \d+B #[0-9a-f]{8} ACK\+REFUSED\n/);
 });

@@ -50,7 +50,8 @@ export type ClientEvent =
 export function describeRefusal(reason: RefuseReason, name: string): string {
   switch (reason) {
     case 'bad-password':
-      return 'the room password is wrong';
+      // The client cannot tell: the server's answers did not open with its key.
+      return 'the room password is wrong, or someone is interfering with the connection';
     case 'name-taken':
       return `the name "${name}" is taken in this room; choose another`;
     case 'bad-name':

@@ -1,29 +1,60 @@
 import test from 'ava';
+import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
 import { VirtualClock } from '../../adapters/sim/virtual-clock.ts';
 import { decodePacket, encodePacket } from '../codec/codec.ts';
-import type { Frame, Packet } from '../codec/frames.ts';
+import type { ChallengePacket, Frame, Packet, ReliableFrame, SessionPacket } from '../codec/frames.ts';
 import { CLIENT_CONFIG_DEFAULT } from '../config.ts';
-import { deriveRoomKey, makeAcceptProof } from '../crypto.ts';
-import { type ClientActor, type ClientEvent, createClient, say } from '../index.ts';
+import { type ClientActor, type ClientEvent, createClient, describeRefusal, say } from '../index.ts';
 import type { PeerAddress } from '../port.ts';
+import { deriveSessionKeys } from '../secure/keys.ts';
+import type { CryptoSuite } from '../secure/suite.ts';
+import {
+  counterRandom,
+  openSession,
+  sealSession,
+  serverAccept,
+  type TestAccept,
+} from '../test/handshake-peer.ts';
+import { UNVERIFIED_ATTEMPTS_FOR_VERDICT } from './client-machine.ts';
 
 const PASSWORD = 'rahasia';
-const KEY_ITERATIONS = 1000;
+const WRONG_PASSWORD = 'bukan';
 const SERVER: PeerAddress = { host: '10.0.0.1', port: 8080 };
 const STRANGER: PeerAddress = { host: '10.0.0.66', port: 6666 };
 const SESSION_ID = '0123456789abcdef';
+/** The stand-in key exchange and signature (adapters/sim/sim-crypto.ts), as the client's env.crypto. */
+const CRYPTO = simCrypto(new SealedBook());
+/** The scripted server's identity, and a forger's who knows the password but not that secret. */
+const IDENTITY = new Uint8Array(32).fill(9);
+const FORGER = new Uint8Array(32).fill(13);
+const SERVER_KEY = CRYPTO.signature.publicKey(IDENTITY);
+/** Keys no exchange gave: a session packet sealed with them is a forgery. */
+const WRONG_KEYS = deriveSessionKeys(new Uint8Array(64).fill(1), new Uint8Array(8));
 
-/** A client on a virtual clock whose datagrams the test reads, and answers by hand as the server. */
-function handDriven() {
+/** How a scripted server answers a JOIN: its password, and whose signature it puts in the ACCEPT. */
+interface AcceptAs {
+  readonly password?: string;
+  readonly signingSecret?: Uint8Array;
+}
+
+/**
+ * A client on a virtual clock whose datagrams the test reads, and answers by hand as the server: the
+ * handshake computed as the room computes it (engine/test/handshake-peer.ts), the session's packets
+ * sealed and opened with the keys of the ACCEPT it sent last.
+ */
+function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
+  const crypto = options.crypto ?? CRYPTO;
   const clock = new VirtualClock();
+  const datagrams: Uint8Array[] = [];
   const sent: Packet[] = [];
   const events: ClientEvent[] = [];
-  let counter = 0;
+  const serverRandom = counterRandom(200);
   const client: ClientActor = createClient(
-    { name: 'ana', password: PASSWORD, server: SERVER, keyIterations: KEY_ITERATIONS },
+    { name: 'ana', password: PASSWORD, server: SERVER },
     {
       port: {
         send: (datagram) => {
+          datagrams.push(datagram);
           const decoded = decodePacket(datagram);
           if (decoded.ok) {
             sent.push(decoded.packet);
@@ -32,49 +63,360 @@ function handDriven() {
       },
       clock,
       now: () => clock.now(),
-      random: (count) =>
-        Uint8Array.from({ length: count }, () => {
-          counter += 1;
-          return counter & 0xff;
-        }),
+      random: counterRandom(),
       afterTurn: clock.afterStep,
+      crypto,
     },
   );
   client.on('*', (event) => events.push(event));
-  const deliver = (packet: Packet, from: PeerAddress = SERVER) =>
-    client.send({ type: 'datagram.received', datagram: encodePacket(packet), from });
+  const deliverDatagram = (datagram: Uint8Array, from: PeerAddress = SERVER) =>
+    client.send({ type: 'datagram.received', datagram, from });
+  const deliver = (packet: Exclude<Packet, { type: 'session' }>, from: PeerAddress = SERVER) =>
+    deliverDatagram(encodePacket(packet), from);
   const last = <T extends Packet['type']>(type: T) =>
     sent.findLast((packet): packet is Extract<Packet, { type: T }> => packet.type === type);
-  /** Plays the server's side of a handshake that lets the client in, and sends the welcome. */
-  const join = () => {
+  const count = (type: Packet['type']) => sent.filter((packet) => packet.type === type).length;
+  let accepted: TestAccept | undefined;
+  const keys = () => {
+    if (accepted === undefined) {
+      throw new Error('no ACCEPT yet');
+    }
+    return accepted.keys;
+  };
+  /** Answers the last HELLO with a CHALLENGE carrying the server's identity key. */
+  const challenge = (): ChallengePacket => {
     const hello = last('hello');
     if (hello === undefined) {
       throw new Error('no HELLO');
     }
-    const cookie = new Uint8Array(16).fill(5);
-    deliver({ type: 'challenge', clientNonce: hello.clientNonce, timeSlot: 1, cookie });
-    const proof = makeAcceptProof(
-      deriveRoomKey(PASSWORD, KEY_ITERATIONS),
-      hello.clientNonce,
-      cookie,
-      SESSION_ID,
-    );
-    deliver({ type: 'accept', clientNonce: hello.clientNonce, sessionId: SESSION_ID, proof });
-    session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+    const packet: ChallengePacket = {
+      type: 'challenge',
+      clientNonce: hello.clientNonce,
+      timeSlot: 1,
+      cookie: new Uint8Array(16).fill(5),
+      serverKey: SERVER_KEY,
+    };
+    deliver(packet);
+    return packet;
   };
-  const session = (packetNumber: number, frames: readonly Frame[], from: PeerAddress = SERVER) =>
-    deliver({ type: 'session', sessionId: SESSION_ID, packetNumber, frames }, from);
+  /** Answers the last JOIN with an ACCEPT (the genuine server's unless `as` says otherwise). */
+  const accept = (as: AcceptAs = {}): TestAccept => {
+    const join = last('join');
+    if (join === undefined) {
+      throw new Error('no JOIN');
+    }
+    const made = serverAccept(crypto, {
+      password: as.password ?? PASSWORD,
+      identitySecret: IDENTITY,
+      join,
+      sessionId: SESSION_ID,
+      random: serverRandom,
+      ...(as.signingSecret && { signingSecret: as.signingSecret }),
+    });
+    deliverDatagram(made.datagram);
+    if (as.password === undefined && as.signingSecret === undefined) {
+      accepted = made;
+    }
+    return made;
+  };
+  /** A SESSION packet from the server, sealed with the session's keys (or `sealWith`). */
+  const session = (
+    packetNumber: number,
+    frames: readonly Frame[],
+    from: PeerAddress = SERVER,
+    sealWith = keys().serverToClient,
+  ) => {
+    const datagram = sealSession(crypto, sealWith, SESSION_ID, packetNumber, frames);
+    deliverDatagram(datagram, from);
+    return datagram;
+  };
+  /** Plays the server's side of a handshake that lets the client in, and sends the welcome. */
+  const join = (): TestAccept => {
+    challenge();
+    const made = accept();
+    session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+    return made;
+  };
+  /** What the client sent on its session, opened with the session's keys. */
+  const sessionPackets = (): SessionPacket[] =>
+    datagrams.flatMap((datagram) => {
+      const packet = decodePacket(datagram);
+      if (!packet.ok || packet.packet.type !== 'session') {
+        return [];
+      }
+      const opened = openSession(crypto, keys().clientToServer, datagram);
+      if (opened === undefined) {
+        throw new Error('a session packet of the client did not open with the session keys');
+      }
+      return [opened];
+    });
+  const reliableSent = (): ReliableFrame[] =>
+    sessionPackets().flatMap((packet) =>
+      packet.frames.filter((frame): frame is ReliableFrame => frame.type !== 'ack' && frame.type !== 'ping'),
+    );
+  /**
+   * Runs the clock one timer at a time until the client closes, answering every new HELLO or JOIN
+   * with `answer` as it goes out.
+   */
+  const answerUntilClosed = (answer: (type: 'hello' | 'join') => void) => {
+    let hellos = 0;
+    let joins = 0;
+    for (let step = 0; step < 1000 && client.getSnapshot().status === 'active'; step += 1) {
+      if (count('hello') > hellos) {
+        hellos = count('hello');
+        answer('hello');
+      }
+      if (count('join') > joins) {
+        joins = count('join');
+        answer('join');
+      }
+      if (!clock.step()) {
+        break;
+      }
+    }
+  };
   client.start();
-  return { clock, client, sent, events, deliver, join, session, last };
+  return {
+    clock,
+    client,
+    sent,
+    events,
+    deliver,
+    deliverDatagram,
+    challenge,
+    accept,
+    join,
+    session,
+    last,
+    count,
+    keys,
+    sessionPackets,
+    reliableSent,
+    answerUntilClosed,
+  };
 }
 
-test('a server that answers the HELLO but never the JOIN is reported as busy, not as unreachable by address', (t) => {
-  const { clock, events, deliver, last } = handDriven();
+function closedEvent(events: readonly ClientEvent[]) {
+  const closed = events.at(-1);
+  return closed?.type === 'closed' ? closed : undefined;
+}
+
+test('the happy path: a JOIN with the cookie and a key exchange share, an ACCEPT that verifies, the name claimed sealed in the first session packet, the welcome', (t) => {
+  const { client, events, challenge, accept, session, last, sessionPackets } = handDriven();
+  const hello = last('hello');
+  t.truthy(hello);
+  const sentChallenge = challenge();
+  const join = last('join');
+  t.like(join, { type: 'join', timeSlot: 1 });
+  t.deepEqual(join?.clientNonce, hello?.clientNonce);
+  t.deepEqual(join?.cookie, sentChallenge.cookie);
+  t.is(join?.share.length, 32);
+  t.true(client.getSnapshot().matches('handshaking'));
+  accept();
+  t.is(client.getSnapshot().value, 'joined');
+  // The client spoke first on the session: its first packet claims the name, sealed.
+  const [first, ...others] = sessionPackets();
+  t.deepEqual(others, []);
+  t.like(first, { sessionId: SESSION_ID, packetNumber: 0 });
+  t.deepEqual(first?.frames, [{ type: 'claim', msgSeq: 0, name: 'ana' }]);
+  t.deepEqual(
+    events.filter((event) => event.type === 'welcome'),
+    [],
+    'not welcome before the room says so',
+  );
+  session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['budi', 'ana'] }]);
+  t.deepEqual(
+    events.filter((event) => event.type === 'welcome'),
+    [{ type: 'welcome', name: 'ana', members: ['budi', 'ana'], roomSeq: 1 }],
+  );
+  t.false(events.some((event) => event.type === 'rejected' || event.type === 'closed'));
+});
+
+test('a forged ACCEPT is ignored (it cannot be opened without the password, or its signature is not the server’s), and the real one still lets the client in', (t) => {
+  const { client, events, challenge, accept, session, deliverDatagram } = handDriven();
+  challenge();
+  // Someone without the password: the client's key does not open the ACCEPT.
+  accept({ password: WRONG_PASSWORD });
+  t.true(client.getSnapshot().matches('handshaking'));
+  // Someone with the password but not the server's identity secret: it opens, the signature fails.
+  accept({ signingSecret: FORGER });
+  t.true(client.getSnapshot().matches('handshaking'));
+  t.is(client.getSnapshot().context.unverifiedAnswers, 2);
+  // An ACCEPT altered on the way (one bit of its sealed part).
+  const genuine = accept();
+  t.is(client.getSnapshot().value, 'joined', 'the genuine one, after the forgeries');
+  const flipped = genuine.datagram.slice();
+  flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
+  deliverDatagram(flipped);
+  session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+  t.true(events.some((event) => event.type === 'welcome'));
+  t.false(events.some((event) => event.type === 'rejected' || event.type === 'closed'));
+});
+
+test('answers that never verify, three attempts in a row: rejected as bad-password, "the room password is wrong"', (t) => {
+  const { events, challenge, accept, count, answerUntilClosed } = handDriven();
+  answerUntilClosed((type) => {
+    if (type === 'hello') {
+      challenge();
+    } else {
+      accept({ password: WRONG_PASSWORD });
+    }
+  });
+  // Not at the first answer (it may be a forgery that beat the genuine one), nor after every retry.
+  t.is(count('join'), UNVERIFIED_ATTEMPTS_FOR_VERDICT, 'the client tried its JOIN three times');
+  const message = describeRefusal('bad-password', 'ana');
+  t.regex(message, /^the room password is wrong/);
+  t.deepEqual(
+    events.filter((event) => event.type === 'rejected'),
+    [{ type: 'rejected', reason: 'bad-password', message }],
+  );
+  t.like(closedEvent(events), { type: 'closed', reason: 'rejected', message });
+});
+
+test('a flood of forged ACCEPTs buys at most acceptTriesMax key exchange steps; the client then tries none, not even the genuine one', (t) => {
+  let finishes = 0;
+  const counting: CryptoSuite = {
+    ...CRYPTO,
+    keyExchange: {
+      ...CRYPTO.keyExchange,
+      initiate: (input) => {
+        const run = CRYPTO.keyExchange.initiate(input);
+        return {
+          share: run.share,
+          finish: (peerShare) => {
+            finishes += 1;
+            return run.finish(peerShare);
+          },
+        };
+      },
+    },
+  };
+  const { client, events, challenge, accept, clock } = handDriven({ crypto: counting });
+  challenge();
+  const tries = CLIENT_CONFIG_DEFAULT.acceptTriesMax;
+  for (let forged = 0; forged < tries + 4; forged += 1) {
+    accept({ password: WRONG_PASSWORD });
+  }
+  t.is(finishes, tries);
+  accept();
+  t.is(finishes, tries, 'past the bound no ACCEPT is tried');
+  t.true(client.getSnapshot().matches('handshaking'));
+  clock.runUntil(60_000, 10_000);
+  t.like(closedEvent(events), { reason: 'rejected' });
+  t.like(
+    events.find((event) => event.type === 'rejected'),
+    { reason: 'bad-password' },
+  );
+});
+
+test('only REFUSE version answers until the retries run out: rejected as version', (t) => {
+  const { events, deliver, last, count, answerUntilClosed } = handDriven();
+  answerUntilClosed((type) => {
+    const hello = last('hello');
+    if (type === 'hello' && hello !== undefined) {
+      deliver({ type: 'refuse', clientNonce: hello.clientNonce, reason: 'version' });
+      // A REFUSE for another handshake is not this client's.
+      deliver({ type: 'refuse', clientNonce: new Uint8Array(16).fill(0xaa), reason: 'version' });
+    }
+  });
+  t.is(count('hello'), CLIENT_CONFIG_DEFAULT.handshakeRetryCountMax + 1, 'a REFUSE is not believed at once');
+  const message = describeRefusal('version', 'ana');
+  t.deepEqual(
+    events.filter((event) => event.type === 'rejected'),
+    [{ type: 'rejected', reason: 'version', message }],
+  );
+  t.like(closedEvent(events), { type: 'closed', reason: 'rejected', message });
+});
+
+test('a REFUSE version is not believed when the server answers: the handshake goes on and the client gets in', (t) => {
+  const { client, events, deliver, last, join } = handDriven();
   const hello = last('hello');
   if (hello === undefined) {
     throw new Error('no HELLO');
   }
-  deliver({ type: 'challenge', clientNonce: hello.clientNonce, timeSlot: 1, cookie: new Uint8Array(16) });
+  deliver({ type: 'refuse', clientNonce: hello.clientNonce, reason: 'version' });
+  t.true(client.getSnapshot().matches('handshaking'));
+  join();
+  t.is(client.getSnapshot().value, 'joined');
+  t.true(events.some((event) => event.type === 'welcome'));
+  t.false(events.some((event) => event.type === 'rejected'));
+});
+
+test('a REFUSE version is not believed once the server has challenged: a JOIN never answered is reported as a busy server', (t) => {
+  const { events, challenge, deliver, last, clock } = handDriven();
+  const sentChallenge = challenge();
+  t.truthy(last('join'));
+  deliver({ type: 'refuse', clientNonce: sentChallenge.clientNonce, reason: 'version' });
+  clock.runUntil(60_000, 10_000);
+  t.false(events.some((event) => event.type === 'rejected'));
+  const closed = closedEvent(events);
+  t.like(closed, { reason: 'unreachable' });
+  t.regex(closed?.message ?? '', /answered but did not let us in/);
+});
+
+test('a REFUSED frame from the room rejects the client with its reason, once acknowledged', (t) => {
+  for (const reason of ['name-taken', 'bad-name', 'room-full'] as const) {
+    const { client, events, challenge, accept, session, sessionPackets } = handDriven();
+    challenge();
+    accept();
+    session(0, [{ type: 'refused', msgSeq: 0, reason }]);
+    const message = describeRefusal(reason, 'ana');
+    t.deepEqual(
+      events.filter((event) => event.type === 'rejected'),
+      [{ type: 'rejected', reason, message }],
+      reason,
+    );
+    t.like(closedEvent(events), { type: 'closed', reason: 'rejected', message });
+    t.is(client.getSnapshot().status, 'done');
+    t.true(
+      sessionPackets().some((packet) =>
+        packet.frames.some(
+          (frame) => frame.type === 'ack' && frame.ranges.some((range) => range.smallest === 0),
+        ),
+      ),
+      'the REFUSED was acknowledged before the client went quiet',
+    );
+  }
+});
+
+test('a RESET with the session’s token closes the client (the server restarted); with another token, or from another address, it changes nothing', (t) => {
+  const { client, events, join, deliver } = handDriven();
+  // The token the server sealed in its ACCEPT: only the holder of its identity secret computes it.
+  const token = join().resetToken;
+  t.deepEqual(client.getSnapshot().context.session?.resetToken, token);
+  deliver({ type: 'reset', sessionId: SESSION_ID, token: new Uint8Array(16).fill(0x55) });
+  t.is(client.getSnapshot().value, 'joined', 'a wrong token is nobody’s word');
+  deliver({ type: 'reset', sessionId: SESSION_ID, token }, STRANGER);
+  t.is(client.getSnapshot().value, 'joined', 'the right token from a stranger neither');
+  t.false(events.some((event) => event.type === 'closed'));
+  deliver({ type: 'reset', sessionId: SESSION_ID, token });
+  t.like(closedEvent(events), {
+    type: 'closed',
+    reason: 'server-closed',
+    message: 'the server restarted and no longer holds this session',
+  });
+});
+
+test('a session packet not sealed with the session’s keys, or replayed, changes nothing', (t) => {
+  const { client, events, join, session, deliverDatagram } = handDriven();
+  join();
+  const ignoredBefore = client.getSnapshot().context.datagramsIgnored;
+  session(1, [{ type: 'shutdown', msgSeq: 1 }], SERVER, WRONG_KEYS.serverToClient);
+  t.is(client.getSnapshot().value, 'joined', 'a forged SHUTDOWN does not close the room for the client');
+  const joined = session(1, [{ type: 'joined', msgSeq: 1, roomSeq: 2, name: 'budi' }]);
+  t.deepEqual(
+    events.filter((event) => event.type === 'joined'),
+    [{ type: 'joined', name: 'budi', roomSeq: 2 }],
+    'the forgery did not take packet number 1',
+  );
+  deliverDatagram(joined);
+  t.is(events.filter((event) => event.type === 'joined').length, 1);
+  t.is(client.getSnapshot().context.datagramsIgnored, ignoredBefore + 2, 'the forgery and the replay');
+});
+
+test('a server that answers the HELLO but never the JOIN is reported as busy, not as unreachable by address', (t) => {
+  const { clock, events, challenge } = handDriven();
+  challenge();
   clock.runUntil(60_000, 10_000);
   const retries = events.filter((event) => event.type === 'retrying');
   t.is(retries.length, CLIENT_CONFIG_DEFAULT.handshakeRetryCountMax);
@@ -98,15 +440,16 @@ test('a silent server is reported with what to check: that it runs, the address 
 });
 
 test('session packets from any address but the server are ignored: a stranger cannot close the room for a client', (t) => {
-  const { clock, client, events, join, session } = handDriven();
+  const { clock, client, events, join, session, deliverDatagram } = handDriven();
   join();
   t.true(events.some((event) => event.type === 'welcome'));
-  session(1, [{ type: 'shutdown', msgSeq: 1 }], STRANGER);
+  // Even a genuine packet of the session, sealed with its keys, is not the server's word from elsewhere.
+  const shutdown = session(1, [{ type: 'shutdown', msgSeq: 1 }], STRANGER);
   clock.runUntil(100, 1000);
   t.is(client.getSnapshot().value, 'joined');
   t.false(events.some((event) => event.type === 'closed'));
-  // The same frame from the server's address is the server's word.
-  session(1, [{ type: 'shutdown', msgSeq: 1 }]);
+  // The same packet from the server's address is the server's word.
+  deliverDatagram(shutdown);
   t.like(events.at(-1), { type: 'closed', reason: 'server-closed' });
 });
 
@@ -129,19 +472,24 @@ test('a SHUTDOWN while leaving closes the client as server-closed, and lines typ
   t.like(early.events.at(-1), { type: 'closed', reason: 'quit' });
 });
 
-test('say returns the verdict the client emits: taken, too long, queue full, leaving, closed', (t) => {
-  const { clock, client, events, join, sent } = handDriven();
+test('say returns the verdict the client emits: taken, too long, queue full, leaving, closed; texts typed in the handshake follow the CLAIM', (t) => {
+  const { clock, client, events, join, sessionPackets, reliableSent } = handDriven();
   t.deepEqual(say(client, 'sebelum masuk'), { ok: true }, 'a text typed during the handshake waits for it');
   join();
+  t.deepEqual(
+    sessionPackets()[0]?.frames,
+    [
+      { type: 'claim', msgSeq: 0, name: 'ana' },
+      { type: 'say', msgSeq: 1, text: 'sebelum masuk' },
+    ],
+    'the first session packet claims the name, then says what waited',
+  );
   t.deepEqual(say(client, 'halo'), { ok: true });
   // The turn ends (the welcome's acknowledgement opened it): what it made ready goes out.
   clock.runUntil(clock.now(), 100);
   t.true(
-    sent.some(
-      (packet) =>
-        packet.type === 'session' && packet.frames.some((f) => f.type === 'say' && f.text === 'halo'),
-    ),
-    'a text taken is sent',
+    reliableSent().some((frame) => frame.type === 'say' && frame.text === 'halo'),
+    'a text taken is sent, sealed with the session’s keys',
   );
   const errorsBefore = events.filter((event) => event.type === 'error').length;
   const tooLong = say(client, 'x'.repeat(1001));
@@ -151,11 +499,12 @@ test('say returns the verdict the client emits: taken, too long, queue full, lea
   t.like(emitted.at(-1), tooLong.ok ? {} : { code: tooLong.code, message: tooLong.message });
   // Nothing is acknowledged: the queue fills up to the place kept for the BYE.
   const queueMax = CLIENT_CONFIG_DEFAULT.link.sendQueueCountMax - 1;
-  let taken = 2;
-  while (say(client, `pesan ${taken}`).ok && taken < 10 * queueMax) {
-    taken += 1;
+  // The CLAIM, 'sebelum masuk' and 'halo' are queued.
+  let queued = 3;
+  while (say(client, `pesan ${queued}`).ok && queued < 10 * queueMax) {
+    queued += 1;
   }
-  t.is(taken, queueMax, "every place but the BYE's was taken");
+  t.is(queued, queueMax, "every place but the BYE's was taken");
   t.like(say(client, 'satu lagi'), { ok: false, code: 'send-queue-full' });
   client.send({ type: 'chat.quit' });
   t.like(say(client, 'terlambat'), { ok: false, code: 'not-open' });

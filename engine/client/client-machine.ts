@@ -1,17 +1,29 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import { decodePacket, encodePacket } from '../codec/codec.ts';
+import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
 import {
   type AcceptPacket,
   type ChallengePacket,
   NONCE_BYTES,
   type RefusePacket,
-  type SessionPacket,
+  type ResetPacket,
+  type RoomRefusal,
+  type SealedSessionPacket,
 } from '../codec/frames.ts';
 import type { ClientConfig } from '../config.ts';
-import { macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
+import { macEqual } from '../crypto.ts';
 import { Link } from '../link/link.ts';
 import { validateName } from '../names.ts';
 import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import {
+  type AcceptSecret,
+  acceptSignedBytes,
+  channelId,
+  handshakeSid,
+  openAccept,
+  sessionKeysOf,
+} from '../secure/handshake-crypto.ts';
+import { SessionProtection } from '../secure/session-protection.ts';
+import { type CryptoSuite, REAL_CRYPTO } from '../secure/suite.ts';
 import { changeTimer, closeTurn, type TimerEnqueue } from '../turn.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
@@ -20,7 +32,8 @@ import { ClientSession } from './session.ts';
 
 export interface ClientInput {
   readonly name: string;
-  readonly roomKey: Uint8Array;
+  /** The room password as the key exchange takes it (see `passwordBytes`). */
+  readonly password: Uint8Array;
   readonly server: PeerAddress;
   readonly config: ClientConfig;
   readonly env: Environment;
@@ -41,18 +54,60 @@ export type ClientMachineEvent =
   /** The turn in which the link was given something to send is over: send it. */
   | { readonly type: 'client.flush' };
 
+/** JOIN attempts in a row answered only by ACCEPTs that do not verify before the client concludes. */
+export const UNVERIFIED_ATTEMPTS_FOR_VERDICT = 3;
+
 /** The one timer's event, shared: an event's actions allocate none. */
 const CLIENT_TIMER_EVENT: ClientMachineEvent = Object.freeze({ type: CLIENT_TIMER });
 
+/** The key exchange under way with one CHALLENGE's server. */
+export interface Exchange {
+  readonly challenge: ChallengePacket;
+  readonly ci: Uint8Array;
+  readonly sid: Uint8Array;
+  readonly share: Uint8Array;
+  finish(peerShare: Uint8Array): Uint8Array | undefined;
+}
+
+/** An ACCEPT that verified: the exchange's ISK opened it and the server's signature holds. */
+interface ProvedAccept {
+  readonly packet: AcceptPacket;
+  readonly from: PeerAddress;
+  readonly isk: Uint8Array;
+  readonly secret: AcceptSecret;
+}
+
 export interface ClientContext {
   readonly name: string;
-  readonly roomKey: Uint8Array;
+  readonly password: Uint8Array;
+  readonly crypto: CryptoSuite;
   readonly server: PeerAddress;
   readonly config: ClientConfig;
   readonly env: Environment;
   readonly clientNonce: Uint8Array;
-  readonly challenge: ChallengePacket | undefined;
+  /** The key exchange of the current CHALLENGE; a fresh cookie starts another. */
+  readonly exchange: Exchange | undefined;
   readonly handshakeAttempt: number;
+  /**
+   * Answers that came but did not verify (an ACCEPT that does not open with our key or whose signature
+   * fails): a wrong password, or someone interfering. The client keeps trying, and tries at most
+   * `acceptTriesMax` of them per exchange (each is one online guess for whoever sent it).
+   */
+  readonly unverifiedAnswers: number;
+  /** Of them, those tried against the current exchange: at most `acceptTriesMax`. */
+  readonly exchangeTries: number;
+  /**
+   * JOIN attempts answered only by ACCEPTs that did not verify. With a wrong password every answer is
+   * such an ACCEPT (the server sends the same one for every copy of a JOIN), so after
+   * {@link UNVERIFIED_ATTEMPTS_FOR_VERDICT} of them the client says so, instead of after every retry.
+   * Attempts go at the retry timer's pace, and forgeries within one count once: a forger who answers
+   * first does not stop the genuine ACCEPT of the same attempt from verifying.
+   */
+  readonly unverifiedAttempts: number;
+  /** Whether the JOIN attempt under way has had an ACCEPT that did not verify. */
+  readonly attemptUnverified: boolean;
+  /** REFUSE 'version' answers: not authenticated, so believed only when nothing else answered. */
+  readonly versionRefusals: number;
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
   readonly cookieRenewals: number;
   /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
@@ -63,7 +118,9 @@ export interface ClientContext {
   /** The room as this client knows it: the members, in the order they joined. */
   readonly members: readonly string[];
   /** How the server ended the session, once a frame did: it confirmed our QUIT, or closed the room. */
-  readonly ended: 'goodbye' | 'shutdown' | undefined;
+  readonly ended: 'goodbye' | 'shutdown' | 'refused' | undefined;
+  /** Why the room refused our claim, when it did. */
+  readonly refusal: RoomRefusal | undefined;
   readonly closeReason: CloseReason;
   readonly closeMessage: string;
   /** Datagrams that changed nothing: not decodable, not ours, or not for the state the client is in. */
@@ -73,9 +130,10 @@ export interface ClientContext {
 /** A datagram as the client reads it: one of its handshake's answers, a packet of its session, or none. */
 type Reading =
   | { readonly kind: 'challenge'; readonly packet: ChallengePacket }
-  | { readonly kind: 'accept'; readonly packet: AcceptPacket; readonly from: PeerAddress }
+  | { readonly kind: 'accept'; readonly accept: ProvedAccept | undefined }
   | { readonly kind: 'refuse'; readonly packet: RefusePacket }
-  | { readonly kind: 'session'; readonly packet: SessionPacket }
+  | { readonly kind: 'session'; readonly packet: SealedSessionPacket }
+  | { readonly kind: 'reset'; readonly packet: ResetPacket }
   | { readonly kind: 'none' };
 
 const NOT_OURS: Reading = Object.freeze({ kind: 'none' });
@@ -86,7 +144,13 @@ const NOT_OURS: Reading = Object.freeze({ kind: 'none' });
  * and session), and any other event, client or session reads afresh.
  */
 let lastRead:
-  | { event: object; clientNonce: Uint8Array; session: ClientSession | undefined; reading: Reading }
+  | {
+      event: object;
+      clientNonce: Uint8Array;
+      session: ClientSession | undefined;
+      exchange: Exchange | undefined;
+      reading: Reading;
+    }
   | undefined;
 
 function read(context: ClientContext, event: ClientMachineEvent): Reading {
@@ -97,13 +161,56 @@ function read(context: ClientContext, event: ClientMachineEvent): Reading {
     lastRead !== undefined &&
     lastRead.event === event &&
     lastRead.clientNonce === context.clientNonce &&
-    lastRead.session === context.session
+    lastRead.session === context.session &&
+    lastRead.exchange === context.exchange
   ) {
     return lastRead.reading;
   }
   const reading = readDatagram(context, event.datagram, event.from);
-  lastRead = { event, clientNonce: context.clientNonce, session: context.session, reading };
+  lastRead = {
+    event,
+    clientNonce: context.clientNonce,
+    session: context.session,
+    exchange: context.exchange,
+    reading,
+  };
   return reading;
+}
+
+/**
+ * Verifies an ACCEPT for the exchange under way: the server's share gives the ISK, the ISK opens the
+ * sealed part, and the server's identity key (the CHALLENGE's) signed the whole exchange. Undefined if
+ * any step fails: a wrong password, or a forgery.
+ */
+function proveAccept(
+  context: ClientContext,
+  packet: AcceptPacket,
+  from: PeerAddress,
+): ProvedAccept | undefined {
+  const exchange = context.exchange;
+  if (exchange === undefined || context.exchangeTries >= context.config.acceptTriesMax) {
+    return undefined;
+  }
+  const isk = exchange.finish(packet.share);
+  if (isk === undefined) {
+    return undefined;
+  }
+  const clear = acceptClearBytes(packet.clientNonce, packet.sessionId, packet.share);
+  const secret = openAccept(context.crypto.aead, isk, clear, packet.sealed);
+  if (secret === undefined) {
+    return undefined;
+  }
+  const signed = acceptSignedBytes(
+    exchange.ci,
+    exchange.sid,
+    exchange.share,
+    packet.share,
+    sessionIdToBytes(packet.sessionId),
+  );
+  if (!context.crypto.signature.verify(exchange.challenge.serverKey, signed, secret.signature)) {
+    return undefined;
+  }
+  return { packet, from, isk, secret };
 }
 
 function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAddress): Reading {
@@ -115,6 +222,13 @@ function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAd
   switch (packet.type) {
     case 'session':
       return context.session?.owns(packet, from) === true ? { kind: 'session', packet } : NOT_OURS;
+    case 'reset': {
+      const session = context.session;
+      // Only the server's identity could have made the token: the session is gone.
+      return session?.owns(packet, from) === true && macEqual(packet.token, session.resetToken)
+        ? { kind: 'reset', packet }
+        : NOT_OURS;
+    }
     case 'challenge':
     case 'refuse':
     case 'accept':
@@ -122,7 +236,7 @@ function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAd
         return NOT_OURS;
       }
       return packet.type === 'accept'
-        ? { kind: 'accept', packet, from }
+        ? { kind: 'accept', accept: proveAccept(context, packet, from) }
         : packet.type === 'challenge'
           ? { kind: 'challenge', packet }
           : { kind: 'refuse', packet };
@@ -130,6 +244,20 @@ function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAd
     case 'join':
       return NOT_OURS;
   }
+}
+
+/** Starts the key exchange with the server of a CHALLENGE: the share the JOIN will carry. */
+function startExchange(context: ClientContext, challenge: ChallengePacket): Exchange {
+  const ci = channelId(challenge.serverKey);
+  const sid = handshakeSid(context.clientNonce, challenge.cookie);
+  const keyExchange = context.crypto.keyExchange;
+  const run = keyExchange.initiate({
+    prs: context.password,
+    ci,
+    sid,
+    random: context.env.random(keyExchange.randomByteCount),
+  });
+  return { challenge, ci, sid, share: run.share, finish: run.finish };
 }
 
 /** The handshake step that went unanswered: the first (HELLO) or the second (JOIN). */
@@ -207,12 +335,12 @@ export const clientMachine = setup({
       );
     },
     sendJoin: ({ context }) => {
-      const challenge = context.challenge;
-      if (challenge === undefined) {
+      const exchange = context.exchange;
+      if (exchange === undefined) {
         return;
       }
-      const proof = makeJoinProof(context.roomKey, context.clientNonce, challenge.cookie, context.name);
-      const join = { ...challenge, type: 'join', proof, name: context.name } as const;
+      const { clientNonce, timeSlot, cookie } = exchange.challenge;
+      const join = { type: 'join', clientNonce, timeSlot, cookie, share: exchange.share } as const;
       context.env.port.send(encodePacket(join), context.server);
     },
     countAttempt: assign({ handshakeAttempt: ({ context }) => context.handshakeAttempt + 1 }),
@@ -229,34 +357,69 @@ export const clientMachine = setup({
         message: `${what} from ${formatAddress(context.server)} yet; trying again (attempt ${attempt} of ${attemptCountMax})`,
       };
     }),
-    closeUnreachable: assign(({ context }, params: { readonly step: HandshakeStep }) => ({
-      closeReason: 'unreachable' as const,
-      closeMessage: unreachableMessage(context, params.step),
-    })),
+    // The retries are spent. Answers that came but never verified mean a wrong password (or someone
+    // interfering: they are not authenticated, and the client cannot tell); only REFUSE 'version'
+    // answers, another version; no answer at all, an unreachable server.
+    closeUnanswered: enqueueActions(({ context, enqueue }, params: { readonly step: HandshakeStep }) => {
+      // A REFUSE 'version' is believed only from a server that never challenged us: one that did speaks
+      // our version, and the REFUSE was someone else's.
+      const otherVersion = context.versionRefusals > 0 && context.exchange === undefined;
+      if (context.unverifiedAnswers > 0 || otherVersion) {
+        const reason = context.unverifiedAnswers > 0 ? 'bad-password' : 'version';
+        const message = describeRefusal(reason, context.name);
+        enqueue.emit({ type: 'rejected', reason, message });
+        enqueue.assign({ closeReason: 'rejected', closeMessage: message });
+        return;
+      }
+      enqueue.assign({ closeReason: 'unreachable', closeMessage: unreachableMessage(context, params.step) });
+    }),
     takeChallenge: assign(({ context, event }) => {
       const reading = read(context, event);
-      return reading.kind === 'challenge' ? { challenge: reading.packet, handshakeAttempt: 0 } : {};
+      return reading.kind === 'challenge'
+        ? { exchange: startExchange(context, reading.packet), handshakeAttempt: 0 }
+        : {};
     }),
     takeFreshCookie: assign(({ context, event }) => {
       const reading = read(context, event);
       return reading.kind === 'challenge'
-        ? { challenge: reading.packet, handshakeAttempt: 0, cookieRenewals: context.cookieRenewals + 1 }
+        ? {
+            exchange: startExchange(context, reading.packet),
+            handshakeAttempt: 0,
+            exchangeTries: 0,
+            cookieRenewals: context.cookieRenewals + 1,
+          }
         : {};
     }),
+    countUnverified: assign(({ context }) => ({
+      unverifiedAnswers: context.unverifiedAnswers + 1,
+      exchangeTries: context.exchangeTries + 1,
+      unverifiedAttempts: context.unverifiedAttempts + (context.attemptUnverified ? 0 : 1),
+      attemptUnverified: true,
+    })),
+    startAttempt: assign({ attemptUnverified: false }),
+    countVersionRefusal: assign({ versionRefusals: ({ context }) => context.versionRefusals + 1 }),
     openSession: assign(({ context, event, self }) => {
       const reading = read(context, event);
-      if (reading.kind !== 'accept') {
+      const accept = reading.kind === 'accept' ? reading.accept : undefined;
+      if (accept === undefined) {
         return {};
       }
-      const link = new Link(context.config.link, reading.packet.sessionId, context.env.now());
+      const sessionId = accept.packet.sessionId;
+      const protection = new SessionProtection(
+        sessionKeysOf(accept.isk, sessionIdToBytes(sessionId)),
+        'client',
+        context.crypto.aead,
+      );
+      const link = new Link(context.config.link, sessionId, context.env.now(), protection.seal);
+      // The first frame claims the name; the texts said while handshaking follow it.
+      link.enqueue({ type: 'claim', name: context.name });
       for (const text of context.pendingTexts) {
         link.enqueue({ type: 'say', text });
       }
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
       const session: ClientSession = new ClientSession(
-        link,
-        reading.from,
+        { link, protection, resetToken: accept.secret.resetToken, server: accept.from },
         context.env,
         closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const),
       );
@@ -268,13 +431,10 @@ export const clientMachine = setup({
       enqueue.emit({ type: 'rejected', reason: 'bad-name', message });
       enqueue.assign({ closeReason: 'rejected', closeMessage: message });
     }),
-    emitRejected: enqueueActions(({ context, event, enqueue }) => {
-      const reading = read(context, event);
-      if (reading.kind !== 'refuse') {
-        return;
-      }
-      const message = describeRefusal(reading.packet.reason, context.name);
-      enqueue.emit({ type: 'rejected', reason: reading.packet.reason, message });
+    emitRefused: enqueueActions(({ context, enqueue }) => {
+      const reason = context.refusal ?? 'room-full';
+      const message = describeRefusal(reason, context.name);
+      enqueue.emit({ type: 'rejected', reason, message });
       enqueue.assign({ closeReason: 'rejected', closeMessage: message });
     }),
     say: enqueueActions(({ context, event, enqueue }, params: { readonly phase: ClientPhase }) => {
@@ -313,7 +473,13 @@ export const clientMachine = setup({
       if (reading.kind !== 'session' || session === undefined) {
         return;
       }
-      const frames = session.link.receive(reading.packet, context.env.now());
+      const opened = session.protection.open(reading.packet);
+      if (!opened.ok) {
+        // Forged, replayed or corrupted: it changes nothing, not even the link's idea of the server's life.
+        enqueue.assign({ datagramsIgnored: context.datagramsIgnored + 1 });
+        return;
+      }
+      const frames = session.link.receive(opened.packet, context.env.now());
       const outcome = applyDelivered(context, frames, context.config.memberListCountMax);
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
@@ -322,7 +488,7 @@ export const clientMachine = setup({
         enqueue.emit(clientEvent);
       }
       if (outcome.end !== undefined) {
-        enqueue.assign({ ended: outcome.end });
+        enqueue.assign({ ended: outcome.end, refusal: outcome.refusal });
       }
       // The server's last word is acknowledged at once, before the client goes quiet, so that the
       // server need not retransmit it.
@@ -346,6 +512,10 @@ export const clientMachine = setup({
       closeReason: 'server-closed' as const,
       closeMessage: 'the server closed the room',
     }),
+    closeReset: assign({
+      closeReason: 'server-closed' as const,
+      closeMessage: 'the server restarted and no longer holds this session',
+    }),
     emitClosed: enqueueActions(({ context, enqueue }) => {
       enqueue.cancel(CLIENT_TIMER);
       enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
@@ -354,23 +524,34 @@ export const clientMachine = setup({
   guards: {
     handshakeAttemptsLeft: ({ context }) => context.handshakeAttempt < context.config.handshakeRetryCountMax,
     isChallenge: ({ context, event }) => read(context, event).kind === 'challenge',
-    isRefusal: ({ context, event }) => read(context, event).kind === 'refuse',
+    // Only 'version' travels in a REFUSE in this version; any other reason is a forgery or an old server.
+    isRefusal: ({ context, event }) => {
+      const reading = read(context, event);
+      return reading.kind === 'refuse' && reading.packet.reason === 'version';
+    },
     isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
+    isReset: ({ context, event }) => read(context, event).kind === 'reset',
     isProvedAccept: ({ context, event }) => {
       const reading = read(context, event);
-      const cookie = context.challenge?.cookie;
+      return reading.kind === 'accept' && reading.accept !== undefined;
+    },
+    // The third JOIN attempt in a row answered only by ACCEPTs that do not open: the verdict is due.
+    isUnprovedAcceptVerdict: ({ context, event }) => {
+      const reading = read(context, event);
       return (
         reading.kind === 'accept' &&
-        cookie !== undefined &&
-        macEqual(
-          makeAcceptProof(context.roomKey, context.clientNonce, cookie, reading.packet.sessionId),
-          reading.packet.proof,
-        )
+        reading.accept === undefined &&
+        !context.attemptUnverified &&
+        context.unverifiedAttempts + 1 >= UNVERIFIED_ATTEMPTS_FOR_VERDICT
       );
+    },
+    isUnprovedAccept: ({ context, event }) => {
+      const reading = read(context, event);
+      return reading.kind === 'accept' && reading.accept === undefined;
     },
     isUsableFreshCookie: ({ context, event }) => {
       const reading = read(context, event);
-      const cookie = context.challenge?.cookie;
+      const cookie = context.exchange?.challenge.cookie;
       return (
         reading.kind === 'challenge' &&
         context.cookieRenewals < context.config.handshakeRenewCountMax &&
@@ -379,6 +560,7 @@ export const clientMachine = setup({
     },
     serverClosedRoom: ({ context }) => context.ended === 'shutdown',
     serverConfirmedQuit: ({ context }) => context.ended === 'goodbye',
+    serverRefusedClaim: ({ context }) => context.ended === 'refused',
     linkDead: ({ context }) => context.session?.link.dead !== undefined,
     nameInvalid: ({ context }) => !validateName(context.name).ok,
   },
@@ -386,9 +568,16 @@ export const clientMachine = setup({
   id: 'client',
   context: ({ input }) => ({
     ...input,
+    crypto: input.env.crypto ?? REAL_CRYPTO,
     clientNonce: input.env.random(NONCE_BYTES),
-    challenge: undefined,
+    exchange: undefined,
     handshakeAttempt: 0,
+    unverifiedAnswers: 0,
+    exchangeTries: 0,
+    unverifiedAttempts: 0,
+    attemptUnverified: false,
+    versionRefusals: 0,
+    refusal: undefined,
     cookieRenewals: 0,
     session: undefined,
     pendingTexts: [],
@@ -422,7 +611,11 @@ export const clientMachine = setup({
             { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
           ],
         },
-        'datagram.received': { guard: 'isRefusal', target: 'closed', actions: 'emitRejected' },
+        // Not authenticated: believed only if nothing else answers (see closeUnanswered).
+        'datagram.received': [
+          { guard: 'isRefusal', actions: 'countVersionRefusal' },
+          { guard: 'isUnprovedAccept', actions: 'countUnverified' },
+        ],
       },
       states: {
         hello: {
@@ -436,15 +629,21 @@ export const clientMachine = setup({
                 reenter: true,
                 actions: ['countAttempt', { type: 'emitRetrying', params: { step: 'hello' } }],
               },
-              { target: '#client.closed', actions: { type: 'closeUnreachable', params: { step: 'hello' } } },
+              { target: '#client.closed', actions: { type: 'closeUnanswered', params: { step: 'hello' } } },
             ],
           },
         },
         joining: {
-          entry: 'sendJoin',
+          entry: ['startAttempt', 'sendJoin'],
           on: {
             'datagram.received': [
               { guard: 'isProvedAccept', target: '#client.joined', actions: 'openSession' },
+              {
+                guard: 'isUnprovedAcceptVerdict',
+                target: '#client.closed',
+                actions: ['countUnverified', { type: 'closeUnanswered', params: { step: 'join' } }],
+              },
+
               // The cookie expired while the JOIN was retried: join again with the fresh one, its
               // retries counted afresh (the server is there, the path was slow, even on the last
               // attempt). A bounded number of renewals, so a server that only ever challenges cannot
@@ -460,23 +659,27 @@ export const clientMachine = setup({
                 reenter: true,
                 actions: ['countAttempt', { type: 'emitRetrying', params: { step: 'join' } }],
               },
-              { target: '#client.closed', actions: { type: 'closeUnreachable', params: { step: 'join' } } },
+              { target: '#client.closed', actions: { type: 'closeUnanswered', params: { step: 'join' } } },
             ],
           },
         },
       },
     },
     joined: {
-      // The texts said while handshaking go out with the first packet.
+      // The claim and the texts said while handshaking go out with the first packet.
       entry: 'startLink',
       on: {
-        'datagram.received': { guard: 'isSessionPacket', actions: 'receive' },
+        'datagram.received': [
+          { guard: 'isSessionPacket', actions: 'receive' },
+          { guard: 'isReset', target: 'closed', actions: 'closeReset' },
+        ],
         'chat.say': { actions: { type: 'say', params: { phase: 'joined' } } },
         'chat.quit': { target: 'leaving', actions: 'sayBye' },
         [CLIENT_TIMER]: { actions: 'onTimer' },
         'client.flush': { actions: 'onFlush' },
       },
       always: [
+        { guard: 'serverRefusedClaim', target: 'closed', actions: 'emitRefused' },
         { guard: 'serverClosedRoom', target: 'closed', actions: 'closeServerClosed' },
         {
           guard: 'linkDead',
@@ -490,12 +693,16 @@ export const clientMachine = setup({
     },
     leaving: {
       on: {
-        'datagram.received': { guard: 'isSessionPacket', actions: 'receive' },
+        'datagram.received': [
+          { guard: 'isSessionPacket', actions: 'receive' },
+          { guard: 'isReset', target: 'closed', actions: 'closeReset' },
+        ],
         'chat.say': { actions: { type: 'say', params: { phase: 'leaving' } } },
         [CLIENT_TIMER]: { actions: 'onTimer' },
         'client.flush': { actions: 'onFlush' },
       },
       always: [
+        { guard: 'serverRefusedClaim', target: 'closed', actions: 'emitRefused' },
         { guard: 'serverClosedRoom', target: 'closed', actions: 'closeServerClosed' },
         {
           guard: 'serverConfirmedQuit',

@@ -1,4 +1,4 @@
-import type { ReliableFrame } from '../codec/frames.ts';
+import type { ReliableFrame, RoomRefusal } from '../codec/frames.ts';
 import { nameKey } from '../names.ts';
 import type { ClientEvent } from './client-events.ts';
 
@@ -13,10 +13,12 @@ export interface DeliveryOutcome {
   readonly welcomeNames: readonly string[];
   readonly members: readonly string[];
   /**
-   * How the server ended the session, if a frame did: it confirmed our QUIT (`goodbye`), or it is
-   * stopping and closed the room (`shutdown`). Frames after the end are not shown.
+   * How the server ended the session, if a frame did: it confirmed our QUIT (`goodbye`), it is
+   * stopping and closed the room (`shutdown`), or the room refused our claim (`refused`, with the
+   * reason in `refusal`). Frames after the end are not shown.
    */
-  readonly end: 'goodbye' | 'shutdown' | undefined;
+  readonly end: 'goodbye' | 'shutdown' | 'refused' | undefined;
+  readonly refusal: RoomRefusal | undefined;
 }
 
 /**
@@ -31,6 +33,7 @@ export function applyDelivered(
   let welcomeNames = state.welcomeNames;
   let members = state.members;
   let end: DeliveryOutcome['end'];
+  let refusal: RoomRefusal | undefined;
   const events: ClientEvent[] = [];
   for (const frame of frames) {
     if (end !== undefined) {
@@ -71,11 +74,16 @@ export function applyDelivered(
       case 'shutdown':
         end = frame.type;
         break;
+      case 'refused':
+        end = 'refused';
+        refusal = frame.reason;
+        break;
+      case 'claim':
       case 'say':
       case 'bye':
         // Client-to-server frames arriving at a client are a confused server's; nothing to show.
         break;
     }
   }
-  return { events, welcomeNames, members, end };
+  return { events, welcomeNames, members, end, refusal };
 }

@@ -1,6 +1,6 @@
-import type { SessionPacket } from '../codec/frames.ts';
 import type { Link } from '../link/link.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import type { SessionProtection } from '../secure/session-protection.ts';
 import { type TimerChange, timerChangeFor } from '../turn.ts';
 
 /** What a client event left its link to do: send now, watch for the end of the turn, change the timer. */
@@ -22,6 +22,9 @@ const NO_DATAGRAMS: readonly Uint8Array[] = Object.freeze([]);
  */
 export class ClientSession {
   readonly link: Link;
+  readonly protection: SessionProtection;
+  /** The token a RESET for this session must carry (from the sealed ACCEPT). */
+  readonly resetToken: Uint8Array;
   /** The address the ACCEPT came from: the only one this session takes packets from. */
   readonly server: PeerAddress;
   readonly #serverKey: string;
@@ -45,8 +48,20 @@ export class ClientSession {
    * `atTurnEnd` is the machine's end-of-turn work: call {@link endTurn}, and send the flush event if
    * it says so (see `closeTurn`).
    */
-  constructor(link: Link, server: PeerAddress, env: Environment, atTurnEnd: () => void) {
+  constructor(
+    init: {
+      readonly link: Link;
+      readonly protection: SessionProtection;
+      readonly resetToken: Uint8Array;
+      readonly server: PeerAddress;
+    },
+    env: Environment,
+    atTurnEnd: () => void,
+  ) {
+    const { link, server } = init;
     this.link = link;
+    this.protection = init.protection;
+    this.resetToken = init.resetToken;
     this.server = server;
     this.#serverKey = formatAddress(server);
     this.#env = env;
@@ -65,7 +80,7 @@ export class ClientSession {
    * from (as the server takes ours only from the address it accepted), so that a stranger who saw the
    * session id cannot speak for the server from elsewhere.
    */
-  owns(packet: SessionPacket, from: PeerAddress): boolean {
+  owns(packet: { readonly sessionId: string }, from: PeerAddress): boolean {
     return packet.sessionId === this.link.sessionId && formatAddress(from) === this.#serverKey;
   }
 

@@ -1,12 +1,21 @@
 import { isNameBytes, validateName } from '../names.ts';
 import type { ByteReader } from './bytes.ts';
-import type { AckFrame, AckRange, Frame, LeftFrame, MembersFrame } from './frames.ts';
+import type {
+  AckFrame,
+  AckRange,
+  Frame,
+  LeftFrame,
+  MembersFrame,
+  RefusedFrame,
+  RoomRefusal,
+} from './frames.ts';
 import { TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   FRAME_TYPE_CODES,
   LEAVE_REASONS,
   PACKET_NUMBER_MAX,
+  ROOM_REFUSAL_CODES,
   reasonOf,
 } from './layout.ts';
 
@@ -31,7 +40,7 @@ function readBoolean(reader: ByteReader, what: string): boolean {
 }
 
 /**
- * Reads a name. In frames it must be valid, or the packet is malformed. A JOIN's name is read as it
+ * Reads a name. In frames it must be valid, or the packet is malformed. A CLAIM's name is read as it
  * is (`lenient`), so that the server can refuse it with the reason `bad-name` rather than drop it.
  */
 export function readName(reader: ByteReader, lenient = false): string {
@@ -140,6 +149,11 @@ export function readFrame(reader: ByteReader): Frame | undefined {
       return { type: 'goodbye', msgSeq: reader.varint() };
     case FRAME_TYPE_CODES.shutdown:
       return { type: 'shutdown', msgSeq: reader.varint() };
+    case FRAME_TYPE_CODES.claim:
+      // Read as it is: the server answers a bad name with REFUSED bad-name.
+      return { type: 'claim', msgSeq: reader.varint(), name: readName(reader, true) };
+    case FRAME_TYPE_CODES.refused:
+      return readRefused(reader);
     default:
       reader.fail('unknown-frame-type', `the frame at byte ${start} has unknown type ${code}`, start);
       return undefined;
@@ -173,4 +187,19 @@ function readLeft(reader: ByteReader): LeftFrame {
     reader.fail('bad-field', `the LEFT reason ${code} at byte ${reasonAt} is unknown`, reasonAt);
   }
   return { type: 'left', msgSeq, roomSeq, reason: reason ?? 'quit', name: readName(reader) };
+}
+
+const ROOM_REFUSAL_OF_CODE = new Map<number, RoomRefusal>(
+  Object.entries(ROOM_REFUSAL_CODES).map(([reason, code]) => [code, reason as RoomRefusal]),
+);
+
+function readRefused(reader: ByteReader): RefusedFrame {
+  const msgSeq = reader.varint();
+  const reasonAt = reader.offset;
+  const code = reader.u8();
+  const reason = ROOM_REFUSAL_OF_CODE.get(code);
+  if (reason === undefined) {
+    reader.fail('bad-field', `the REFUSED reason ${code} at byte ${reasonAt} is unknown`, reasonAt);
+  }
+  return { type: 'refused', msgSeq, reason: reason ?? 'room-full' };
 }

@@ -8,6 +8,7 @@ import {
   FRAME_TYPE_CODES,
   LEAVE_REASONS,
   PACKET_NUMBER_MAX,
+  ROOM_REFUSAL_CODES,
   reasonCode,
 } from './layout.ts';
 
@@ -20,7 +21,8 @@ import {
 interface FieldSink {
   u8(value: number): void;
   varint(value: number): void;
-  name(value: string): void;
+  /** A name; `lenient` for a CLAIM's, which the server checks (one byte a character, at most 255). */
+  name(value: string, lenient?: boolean): void;
   text(value: string): void;
 }
 
@@ -65,8 +67,8 @@ class WriteSink implements FieldSink {
     this.#to().varint(value);
   }
 
-  name(value: string): void {
-    writeName(this.#to(), value);
+  name(value: string, lenient = false): void {
+    writeName(this.#to(), value, lenient);
   }
 
   text(value: string): void {
@@ -95,6 +97,12 @@ function describeFrame(frame: Frame, sink: FieldSink): void {
 /** The fields of a reliable frame after its type and msgSeq: what is the same for every recipient. */
 function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink): void {
   switch (body.type) {
+    case 'claim':
+      sink.name(body.name, true);
+      return;
+    case 'refused':
+      sink.u8(ROOM_REFUSAL_CODES[body.reason]);
+      return;
     case 'say':
       sink.text(body.text);
       return;
@@ -175,7 +183,7 @@ function describeAck(ranges: readonly AckRange[], sink: FieldSink): void {
   }
 }
 
-/** Writes a name; a JOIN's (`lenient`) need only fit a length byte and one byte per character. */
+/** Writes a name; a CLAIM's (`lenient`) need only fit a length byte and one byte per character. */
 export function writeName(writer: ByteWriter, value: string, lenient = false): void {
   if (lenient) {
     if (!(value.length <= 0xff)) {

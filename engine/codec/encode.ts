@@ -5,7 +5,6 @@ import {
   type PreparedFrame,
   preparedFrameSize,
   writeFrame,
-  writeName,
   writePreparedFrame,
 } from './encode-frames.ts';
 import type { AckFrame, Packet } from './frames.ts';
@@ -13,43 +12,54 @@ import {
   COOKIE_BYTES,
   DATAGRAM_SIZE_MAX,
   HELLO_SIZE_MIN,
+  JOIN_SIZE_MIN,
   NONCE_BYTES,
-  PROOF_BYTES,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSION_1,
+  RESET_TOKEN_BYTES,
+  SERVER_KEY_BYTES,
   SESSION_ID_BYTES,
+  SHARE_BYTES,
+  TAG_BYTES,
 } from './frames.ts';
 import {
   ACCEPT_BYTES,
+  ACCEPT_CLEAR_BYTES,
+  ACCEPT_SECRET_BYTES,
   CHALLENGE_BYTES,
-  JOIN_FIXED_BYTES,
   PACKET_TYPE_CODES,
   REFUSE_BYTES,
   REFUSE_REASONS,
+  RESET_BYTES,
   reasonCode,
   SESSION_HEADER_BYTES,
+  SESSION_OVERHEAD_BYTES,
   sessionIdToBytes,
 } from './layout.ts';
 
 /**
- * Encoding whole packets. The size of a packet is computed first, from the same field lists as
- * `frameSize`, so that each datagram is one exact allocation and the size limit is checked before any
- * byte is written.
+ * Encoding whole packets. The size of a packet is computed first, so that each datagram is one exact
+ * allocation and the size limit is checked before any byte is written. SESSION packets are encoded
+ * by their link in two parts, the header and the frames, which the link seals (see
+ * {@link encodeSessionPlaintext}).
  */
 
-function packetSize(packet: Packet): number {
+type HandshakePacket = Exclude<Packet, { readonly type: 'session' }>;
+
+function packetSize(packet: HandshakePacket): number {
   switch (packet.type) {
     case 'hello':
       return HELLO_SIZE_MIN;
     case 'challenge':
       return CHALLENGE_BYTES;
     case 'join':
-      return JOIN_FIXED_BYTES + 1 + packet.name.length;
+      return JOIN_SIZE_MIN;
     case 'accept':
       return ACCEPT_BYTES;
     case 'refuse':
       return REFUSE_BYTES;
-    case 'session':
-      return packet.frames.reduce((size, frame) => size + frameSize(frame), SESSION_HEADER_BYTES);
+    case 'reset':
+      return RESET_BYTES;
   }
 }
 
@@ -60,7 +70,7 @@ function writeFixedBytes(writer: ByteWriter, bytes: Uint8Array, expectedLength: 
   writer.bytesOf(bytes);
 }
 
-function writeBody(writer: ByteWriter, packet: Packet): void {
+function writeBody(writer: ByteWriter, packet: HandshakePacket): void {
   switch (packet.type) {
     case 'hello':
       // Zero padding makes a HELLO as large as any reply to it (no amplification).
@@ -71,32 +81,52 @@ function writeBody(writer: ByteWriter, packet: Packet): void {
       writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);
       writer.u32(packet.timeSlot);
       writeFixedBytes(writer, packet.cookie, COOKIE_BYTES);
+      writeFixedBytes(writer, packet.serverKey, SERVER_KEY_BYTES);
       return;
     case 'join':
       writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);
       writer.u32(packet.timeSlot);
       writeFixedBytes(writer, packet.cookie, COOKIE_BYTES);
-      writeFixedBytes(writer, packet.proof, PROOF_BYTES);
-      writeName(writer, packet.name, true);
+      writeFixedBytes(writer, packet.share, SHARE_BYTES);
+      // Zero padding: the ACCEPT that answers a JOIN is smaller than it (no amplification).
+      writer.zeros(JOIN_SIZE_MIN - writer.offset);
       return;
     case 'accept':
-      writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);
-      writer.bytesOf(sessionIdToBytes(packet.sessionId));
-      writeFixedBytes(writer, packet.proof, PROOF_BYTES);
+      writeAcceptClear(writer, packet.clientNonce, packet.sessionId, packet.share);
+      writeFixedBytes(writer, packet.sealed, ACCEPT_SECRET_BYTES + TAG_BYTES);
       return;
     case 'refuse':
       writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);
       writer.u8(reasonCode(REFUSE_REASONS, packet.reason));
       return;
-    case 'session':
-      assert.ok(packet.frames.length >= 1, 'a SESSION packet needs at least one frame');
+    case 'reset':
       writer.bytesOf(sessionIdToBytes(packet.sessionId));
-      writer.u32(packet.packetNumber);
-      for (const frame of packet.frames) {
-        writeFrame(writer, frame);
-      }
+      writeFixedBytes(writer, packet.token, RESET_TOKEN_BYTES);
       return;
   }
+}
+
+function writeAcceptClear(
+  writer: ByteWriter,
+  clientNonce: Uint8Array,
+  sessionId: string,
+  share: Uint8Array,
+): void {
+  writeFixedBytes(writer, clientNonce, NONCE_BYTES);
+  writer.bytesOf(sessionIdToBytes(sessionId));
+  writeFixedBytes(writer, share, SHARE_BYTES);
+}
+
+/**
+ * The clear part of an ACCEPT, from its version byte to the end of the server's share: the associated
+ * data its sealed part is bound to.
+ */
+export function acceptClearBytes(clientNonce: Uint8Array, sessionId: string, share: Uint8Array): Uint8Array {
+  const writer = new ByteWriter(ACCEPT_CLEAR_BYTES);
+  writer.u8(PROTOCOL_VERSION);
+  writer.u8(PACKET_TYPE_CODES.accept);
+  writeAcceptClear(writer, clientNonce, sessionId, share);
+  return writer.bytes;
 }
 
 /**
@@ -106,14 +136,25 @@ function writeBody(writer: ByteWriter, packet: Packet): void {
  *
  * @example encodePacket({ type: 'refuse', clientNonce: new Uint8Array(16), reason: 'room-full' }).length === 19
  */
-export function encodePacket(packet: Packet): Uint8Array {
+export function encodePacket(packet: HandshakePacket, version: number = PROTOCOL_VERSION): Uint8Array {
   const size = packetSize(packet);
   assert.ok(
     size <= DATAGRAM_SIZE_MAX,
     `a ${packet.type} packet of ${size} bytes exceeds ${DATAGRAM_SIZE_MAX}`,
   );
   const writer = new ByteWriter(size);
-  writer.u8(PROTOCOL_VERSION);
+  // Another version only for REFUSE 'version', in the format of the client being refused.
+  if (
+    !(
+      version === PROTOCOL_VERSION ||
+      (version === PROTOCOL_VERSION_1 && packet.type === 'refuse' && packet.reason === 'version')
+    )
+  ) {
+    assert.fail(
+      `only a REFUSE 'version' is written in version ${PROTOCOL_VERSION_1}, not a ${packet.type} in ${version}`,
+    );
+  }
+  writer.u8(version);
   writer.u8(PACKET_TYPE_CODES[packet.type]);
   writeBody(writer, packet);
   assert.equal(writer.offset, size, 'the encoder computed a packet size larger than its fields');
@@ -138,21 +179,27 @@ export interface OutgoingSessionPacket {
   readonly ping: boolean;
 }
 
-/** The size of {@link encodeSessionPacket}'s datagram, without building it. */
+/** The size of the datagram a SESSION packet makes once sealed, without building it. */
 export function sessionPacketSize(packet: OutgoingSessionPacket): number {
   let size =
-    SESSION_HEADER_BYTES + (packet.ack === undefined ? 0 : frameSize(packet.ack)) + (packet.ping ? 1 : 0);
+    SESSION_OVERHEAD_BYTES + (packet.ack === undefined ? 0 : frameSize(packet.ack)) + (packet.ping ? 1 : 0);
   for (const frame of packet.frames) {
     size += preparedFrameSize(frame.prepared, frame.msgSeq);
   }
   return size;
 }
 
+/** A SESSION packet before its seal: the header (the associated data) and the frames (the plaintext). */
+export interface SessionPlaintext {
+  readonly header: Uint8Array;
+  readonly plaintext: Uint8Array;
+}
+
 /**
- * Encodes a SESSION packet from prepared frames: the same bytes as `encodePacket` gives for the same
- * frames, with each frame's body copied, not encoded again.
+ * Encodes a SESSION packet's header and frames, for its link to seal: the datagram is the header and
+ * the sealed frames. Its sealed size is checked against DATAGRAM_SIZE_MAX first.
  */
-export function encodeSessionPacket(packet: OutgoingSessionPacket): Uint8Array {
+export function encodeSessionPlaintext(packet: OutgoingSessionPacket): SessionPlaintext {
   assert.ok(
     packet.ack !== undefined || packet.frames.length > 0 || packet.ping,
     'a SESSION packet needs at least one frame',
@@ -162,7 +209,7 @@ export function encodeSessionPacket(packet: OutgoingSessionPacket): Uint8Array {
   if (!(size <= DATAGRAM_SIZE_MAX)) {
     assert.fail(`a session packet of ${size} bytes exceeds ${DATAGRAM_SIZE_MAX}`);
   }
-  const writer = new ByteWriter(size);
+  const writer = new ByteWriter(size - TAG_BYTES);
   writer.u8(PROTOCOL_VERSION);
   writer.u8(PACKET_TYPE_CODES.session);
   writer.bytesOf(packet.sessionIdBytes);
@@ -176,6 +223,7 @@ export function encodeSessionPacket(packet: OutgoingSessionPacket): Uint8Array {
   if (packet.ping) {
     writeFrame(writer, { type: 'ping' });
   }
-  assert.equal(writer.offset, size, 'the encoder computed a packet size larger than its fields');
-  return writer.bytes;
+  assert.equal(writer.offset, size - TAG_BYTES, 'the encoder computed a packet size larger than its fields');
+  const bytes = writer.bytes;
+  return { header: bytes.subarray(0, SESSION_HEADER_BYTES), plaintext: bytes.subarray(SESSION_HEADER_BYTES) };
 }

@@ -4,21 +4,43 @@
  */
 
 /** The protocol version this build speaks: the first byte of every datagram. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** The version before: a client of it is answered in its own format and told to upgrade. */
+export const PROTOCOL_VERSION_1 = 1;
 /** The largest UDP payload we ever send or accept. */
 export const DATAGRAM_SIZE_MAX = 1200;
 // The limits on names and texts are the naming rules' (names.ts), which the wire carries.
 export { NAME_LENGTH_MAX, TEXT_BYTES_MAX } from '../names.ts';
 /** A HELLO is padded to at least this size so that no reply to it is larger (no amplification). */
-export const HELLO_SIZE_MIN = 64;
+export const HELLO_SIZE_MIN = 96;
+/** A version 1 HELLO's minimum, for answering one with a version 1 REFUSE. */
+export const HELLO_V1_SIZE_MIN = 64;
+/** A JOIN is padded to at least this size: the ACCEPT that answers it is smaller. */
+export const JOIN_SIZE_MIN = 160;
 export const NONCE_BYTES = 16;
 export const COOKIE_BYTES = 16;
-export const PROOF_BYTES = 16;
 export const SESSION_ID_BYTES = 8;
+/** The server's identity: an Ed25519 public key. */
+export const SERVER_KEY_BYTES = 32;
+/** A key exchange share (CPace's Ya or Yb, a ristretto255 element). */
+export const SHARE_BYTES = 32;
+/** An Ed25519 signature. */
+export const SIGNATURE_BYTES = 64;
+/** What the server gives a client to recognise a reset of its session (a stateless reset). */
+export const RESET_TOKEN_BYTES = 16;
+/** The authentication tag that ends every sealed part (ChaCha20-Poly1305). */
+export const TAG_BYTES = 16;
 /** A session id on the wire is 8 bytes; in the engine it is their 16-digit lowercase hex form. */
 export type SessionId = string;
 
+/**
+ * Why a login failed, as the client reports it. Only `version` travels in a (plain) REFUSE packet; the
+ * room's refusals travel sealed in a REFUSED frame; `bad-password` is never sent: a client concludes it
+ * when answers came and none could be opened with its key.
+ */
 export type RefuseReason = 'bad-password' | 'name-taken' | 'bad-name' | 'room-full' | 'version';
+/** The refusals a REFUSED frame carries, after the key exchange proved both sides. */
+export type RoomRefusal = 'name-taken' | 'bad-name' | 'room-full';
 export type LeaveReason = 'quit' | 'timeout';
 
 // ---- Handshake packets: each is a whole datagram. ----
@@ -28,44 +50,77 @@ export interface HelloPacket {
   readonly type: 'hello';
   readonly clientNonce: Uint8Array;
 }
-/** Server -> client: a stateless cookie the client must echo; it also serves as the server's nonce. */
+/**
+ * Server -> client: a stateless cookie the client must echo, and the server's identity key, which the
+ * key exchange is bound to (and which a client that pinned the server checks).
+ */
 export interface ChallengePacket {
   readonly type: 'challenge';
   readonly clientNonce: Uint8Array;
   readonly timeSlot: number;
   readonly cookie: Uint8Array;
+  readonly serverKey: Uint8Array;
 }
-/** Client -> server: the echoed cookie, the name, and a proof that the client knows the room key. */
+/** Client -> server: the echoed cookie and the client's key exchange share. Padded to JOIN_SIZE_MIN. */
 export interface JoinPacket {
   readonly type: 'join';
   readonly clientNonce: Uint8Array;
   readonly timeSlot: number;
   readonly cookie: Uint8Array;
-  readonly proof: Uint8Array;
-  readonly name: string;
+  readonly share: Uint8Array;
 }
-/** Server -> client: the session is open; the proof shows the server knows the room key too. */
+/**
+ * Server -> client: the session id, the server's share, and, sealed with a key only the two ends of a
+ * key exchange with the right password hold, the reset token and the server's signature.
+ */
 export interface AcceptPacket {
   readonly type: 'accept';
   readonly clientNonce: Uint8Array;
   readonly sessionId: SessionId;
-  readonly proof: Uint8Array;
+  readonly share: Uint8Array;
+  /** The sealed reset token and signature, with their tag. */
+  readonly sealed: Uint8Array;
 }
-/** Server -> client: the join is refused, and why. */
+/** Server -> client: the handshake is refused because the client speaks another version. Not authenticated. */
 export interface RefusePacket {
   readonly type: 'refuse';
   readonly clientNonce: Uint8Array;
   readonly reason: RefuseReason;
 }
-/** Either direction, after the handshake: a numbered packet of frames for one session. */
-export interface SessionPacket {
+/** Server -> client: the server holds no session with this id (it restarted); the token proves it. */
+export interface ResetPacket {
+  readonly type: 'reset';
+  readonly sessionId: SessionId;
+  readonly token: Uint8Array;
+}
+/**
+ * Either direction, after the handshake, as it arrives: the header in clear (the associated data of the
+ * seal) and the sealed frames. Only the session's keys make frames of it ({@link SessionPacket}).
+ */
+export interface SealedSessionPacket {
   readonly type: 'session';
+  readonly sessionId: SessionId;
+  readonly packetNumber: number;
+  /** The header's bytes, a view into the datagram. */
+  readonly header: Uint8Array;
+  /** The sealed frames with their tag, a view into the datagram. */
+  readonly sealed: Uint8Array;
+}
+/** A session packet once opened: its number and frames. */
+export interface SessionPacket {
   readonly sessionId: SessionId;
   readonly packetNumber: number;
   readonly frames: readonly Frame[];
 }
 
-export type Packet = HelloPacket | ChallengePacket | JoinPacket | AcceptPacket | RefusePacket | SessionPacket;
+export type Packet =
+  | HelloPacket
+  | ChallengePacket
+  | JoinPacket
+  | AcceptPacket
+  | RefusePacket
+  | ResetPacket
+  | SealedSessionPacket;
 
 // ---- Frames inside a session packet. ----
 
@@ -84,6 +139,18 @@ export interface PingFrame {
   readonly type: 'ping';
 }
 
+/** Client -> server, the first frame of every session: the name the client asks for. */
+export interface ClaimFrame {
+  readonly type: 'claim';
+  readonly msgSeq: number;
+  readonly name: string;
+}
+/** Server -> client: the room refuses the claim; the session ends. */
+export interface RefusedFrame {
+  readonly type: 'refused';
+  readonly msgSeq: number;
+  readonly reason: RoomRefusal;
+}
 /** Client -> server: a chat message. */
 export interface SayFrame {
   readonly type: 'say';
@@ -145,6 +212,8 @@ export interface ShutdownFrame {
 
 /** Frames delivered reliably, in `msgSeq` order, exactly once. */
 export type ReliableFrame =
+  | ClaimFrame
+  | RefusedFrame
   | SayFrame
   | ByeFrame
   | MembersFrame
@@ -191,4 +260,8 @@ export interface DecodeError {
 
 export type DecodeResult =
   | { readonly ok: true; readonly packet: Packet }
+  | { readonly ok: false; readonly error: DecodeError };
+
+export type FramesResult =
+  | { readonly ok: true; readonly frames: readonly Frame[] }
   | { readonly ok: false; readonly error: DecodeError };

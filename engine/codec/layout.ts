@@ -1,6 +1,15 @@
 import assert from '../assert.ts';
-import type { Frame, LeaveReason, Packet, RefuseReason, SessionId } from './frames.ts';
-import { COOKIE_BYTES, NONCE_BYTES, PROOF_BYTES, SESSION_ID_BYTES } from './frames.ts';
+import type { Frame, LeaveReason, Packet, RefuseReason, RoomRefusal, SessionId } from './frames.ts';
+import {
+  COOKIE_BYTES,
+  NONCE_BYTES,
+  RESET_TOKEN_BYTES,
+  SERVER_KEY_BYTES,
+  SESSION_ID_BYTES,
+  SHARE_BYTES,
+  SIGNATURE_BYTES,
+  TAG_BYTES,
+} from './frames.ts';
 
 /**
  * The numbers that appear on the wire, shared by the encoder and the decoder. PROTOCOL.md documents
@@ -15,6 +24,7 @@ export const PACKET_TYPE_CODES = {
   accept: 0x04,
   refuse: 0x05,
   session: 0x06,
+  reset: 0x07,
 } as const satisfies Record<Packet['type'], number>;
 
 /** The first byte of every frame inside a SESSION packet. */
@@ -29,6 +39,8 @@ export const FRAME_TYPE_CODES = {
   left: 0x08,
   goodbye: 0x09,
   shutdown: 0x0a,
+  claim: 0x0b,
+  refused: 0x0c,
 } as const satisfies Record<Frame['type'], number>;
 
 /** REFUSE reasons; the code on the wire is the index plus one, so that 0 is never valid. */
@@ -39,6 +51,13 @@ export const REFUSE_REASONS = [
   'room-full',
   'version',
 ] as const satisfies readonly RefuseReason[];
+
+/** REFUSED reasons: the same codes as REFUSE's for the same reasons. */
+export const ROOM_REFUSAL_CODES = {
+  'name-taken': 2,
+  'bad-name': 3,
+  'room-full': 4,
+} as const satisfies Record<RoomRefusal, number>;
 
 /** LEFT reasons; the code on the wire is the index plus one. */
 export const LEAVE_REASONS = ['quit', 'timeout'] as const satisfies readonly LeaveReason[];
@@ -61,16 +80,23 @@ export function reasonOf<R extends string>(reasons: readonly R[], code: number):
 export const PREFIX_BYTES = 2;
 /** Packet numbers are u32 on the wire, so acknowledged packet numbers are bounded by the same limit. */
 export const PACKET_NUMBER_MAX = 0xffff_ffff;
-/** Version, type, session id and packet number: what a SESSION packet spends before its first frame. */
+/** Version, type, session id and packet number: a SESSION packet's header, in clear, its associated data. */
 export const SESSION_HEADER_BYTES = PREFIX_BYTES + SESSION_ID_BYTES + 4;
+/** What a SESSION packet spends besides its frames: the header and the tag. */
+export const SESSION_OVERHEAD_BYTES = SESSION_HEADER_BYTES + TAG_BYTES;
 /** At most this many ranges in one ACK frame: it bounds the frame at 134 bytes and the decoder's work. */
 export const ACK_RANGE_COUNT_MAX = 16;
 
-export const CHALLENGE_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES;
-/** JOIN without its name: the name adds a length byte and its characters. */
-export const JOIN_FIXED_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES + PROOF_BYTES;
-export const ACCEPT_BYTES = PREFIX_BYTES + NONCE_BYTES + SESSION_ID_BYTES + PROOF_BYTES;
+export const CHALLENGE_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES + SERVER_KEY_BYTES;
+/** A JOIN's fields; zero padding follows, up to JOIN_SIZE_MIN. */
+export const JOIN_FIELDS_BYTES = PREFIX_BYTES + NONCE_BYTES + 4 + COOKIE_BYTES + SHARE_BYTES;
+/** What an ACCEPT seals: the reset token and the signature. */
+export const ACCEPT_SECRET_BYTES = RESET_TOKEN_BYTES + SIGNATURE_BYTES;
+/** An ACCEPT's clear part, the associated data of its seal. */
+export const ACCEPT_CLEAR_BYTES = PREFIX_BYTES + NONCE_BYTES + SESSION_ID_BYTES + SHARE_BYTES;
+export const ACCEPT_BYTES = ACCEPT_CLEAR_BYTES + ACCEPT_SECRET_BYTES + TAG_BYTES;
 export const REFUSE_BYTES = PREFIX_BYTES + NONCE_BYTES + 1;
+export const RESET_BYTES = PREFIX_BYTES + SESSION_ID_BYTES + RESET_TOKEN_BYTES;
 
 const SESSION_ID_PATTERN = /^[0-9a-f]{16}$/;
 

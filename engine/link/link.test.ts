@@ -1,18 +1,14 @@
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
-import { decodePacket } from '../codec/codec.ts';
 import type { ReliableFrame, SessionPacket } from '../codec/frames.ts';
+import { openTestDatagram, testSeal } from '../test/sealing.ts';
 import { Link, linkTableBounds } from './link.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link-config.ts';
 
 const SESSION = '0123456789abcdef';
 
 function decodeSession(datagram: Uint8Array): SessionPacket {
-  const decoded = decodePacket(datagram);
-  if (!decoded.ok || decoded.packet.type !== 'session') {
-    throw new Error(`not a session packet: ${JSON.stringify(decoded)}`);
-  }
-  return decoded.packet;
+  return openTestDatagram(datagram);
 }
 
 /**
@@ -68,8 +64,8 @@ function texts(frames: readonly ReliableFrame[]): string[] {
 }
 
 test('frames arrive in order, each once, over a perfect wire', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
-  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   const sent = Array.from({ length: 50 }, (_, index) => `pesan ${index}`);
   for (const text of sent) {
     t.true(a.enqueue({ type: 'say', text }));
@@ -90,8 +86,8 @@ testProp(
       idleTimeoutMs: 10_000_000,
       windowCount: 8,
     };
-    const a = new Link(config, SESSION, 0);
-    const b = new Link(config, SESSION, 0);
+    const a = new Link(config, SESSION, 0, testSeal());
+    const b = new Link(config, SESSION, 0, testSeal());
     const sent = Array.from({ length: count }, (_, index) => `m${index} ✓`);
     for (const text of sent) {
       a.enqueue({ type: 'say', text });
@@ -105,8 +101,8 @@ testProp(
 );
 
 test('a lost datagram is sent again after the retransmission timeout', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
-  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   a.enqueue({ type: 'say', text: 'halo' });
   const { deliveredToB, now } = pump(a, b, (index) => index === 0);
   t.deepEqual(texts(deliveredToB), ['halo']);
@@ -116,7 +112,7 @@ test('a lost datagram is sent again after the retransmission timeout', (t) => {
 
 test('a peer that never answers is declared dead after the bounded number of retransmissions', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000 };
-  const a = new Link(config, SESSION, 0);
+  const a = new Link(config, SESSION, 0, testSeal());
   a.enqueue({ type: 'say', text: 'anyone?' });
   let now = 0;
   let sends = 0;
@@ -132,7 +128,7 @@ test('a peer that never answers is declared dead after the bounded number of ret
 });
 
 test('a silent peer is declared dead after the idle timeout', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   let now = 0;
   for (let step = 0; step < 1000 && a.dead === undefined; step += 1) {
     a.poll(now);
@@ -144,7 +140,7 @@ test('a silent peer is declared dead after the idle timeout', (t) => {
 });
 
 test('a quiet link sends a keepalive PING after the keepalive interval', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   t.is(a.nextDeadlineMs(0), LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
   a.handleTimeout(LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
   const datagrams = a.poll(LINK_CONFIG_DEFAULT.keepaliveIntervalMs);
@@ -155,15 +151,15 @@ test('a quiet link sends a keepalive PING after the keepalive interval', (t) => 
 
 test('the send queue refuses frames past its maximum', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 3 };
-  const a = new Link(config, SESSION, 0);
+  const a = new Link(config, SESSION, 0, testSeal());
   const accepted = Array.from({ length: 5 }, (_, index) => a.enqueue({ type: 'say', text: `${index}` }));
   t.deepEqual(accepted, [true, true, true, false, false]);
   t.is(a.stats.sendQueueHighWater, 3);
 });
 
 test('a duplicated datagram delivers its frames once', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
-  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
+  const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   a.enqueue({ type: 'say', text: 'sekali' });
   const [datagram] = a.poll(0);
   t.not(datagram, undefined);
@@ -174,7 +170,7 @@ test('a duplicated datagram delivers its frames once', (t) => {
 });
 
 test('no datagram the link builds is larger than 1200 bytes, even with the longest messages', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   for (let index = 0; index < 20; index += 1) {
     a.enqueue({
       type: 'message',
@@ -193,8 +189,8 @@ test('no datagram the link builds is larger than 1200 bytes, even with the longe
 
 test('a late acknowledgement of a packet already declared lost clears its frame and keeps the peer alive', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000, retransmitCountMax: 2 };
-  const a = new Link(config, SESSION, 0);
-  const b = new Link(config, SESSION, 0);
+  const a = new Link(config, SESSION, 0, testSeal());
+  const b = new Link(config, SESSION, 0, testSeal());
   a.enqueue({ type: 'say', text: 'slow path' });
   const [first] = a.poll(0);
   // The path is slow, not dead: the retransmission timer fires twice before anything comes back.
@@ -235,7 +231,6 @@ function runAlone(link: Link, untilMs: number, incoming: readonly { atMs: number
 }
 
 const ping = (packetNumber: number): SessionPacket => ({
-  type: 'session',
   sessionId: SESSION,
   packetNumber,
   frames: [{ type: 'ping' }],
@@ -243,7 +238,7 @@ const ping = (packetNumber: number): SessionPacket => ({
 
 test('a peer whose packets keep arriving is never declared dead, though our own data is never acknowledged', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, retransmitCountMax: 2 };
-  const a = new Link(config, SESSION, 0);
+  const a = new Link(config, SESSION, 0, testSeal());
   a.enqueue({ type: 'say', text: 'lost every time' });
   // The peer pings every 2 s for a minute (so its packets arrive), but never acknowledges ours.
   const incoming = Array.from({ length: 30 }, (_, index) => ({
@@ -256,7 +251,7 @@ test('a peer whose packets keep arriving is never declared dead, though our own 
 });
 
 test('a duplicate or replayed packet is no sign of life: the idle timeout runs from the last new one', (t) => {
-  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0);
+  const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   // Packet 0 at 1 s, then the same packet again and again: the peer itself has gone quiet.
   const copies = Array.from({ length: 20 }, (_, index) => ({ atMs: 1000 + 2000 * index, packet: ping(0) }));
   const diedAt = runAlone(a, 100_000, copies);
@@ -268,13 +263,13 @@ test('a duplicate or replayed packet is no sign of life: the idle timeout runs f
 
 test('before its peer first speaks, a link ends only at the first-contact timeout, as never-heard-from', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, retransmitCountMax: 1, idleTimeoutMs: 2000 };
-  const silent = new Link(config, SESSION, 0, { firstContactTimeoutMs: 15_000 });
+  const silent = new Link(config, SESSION, 0, testSeal(), { firstContactTimeoutMs: 15_000 });
   silent.enqueue({ type: 'members', roomSeq: 1, final: true, names: ['ana'] });
   const endedAt = runAlone(silent, 100_000, []);
   t.is(silent.dead, 'never-heard-from');
   t.is(endedAt, 15_000);
   // Once the peer has spoken, the idle timeout and the retransmission limit apply again.
-  const spoken = new Link(config, SESSION, 0, { firstContactTimeoutMs: 15_000 });
+  const spoken = new Link(config, SESSION, 0, testSeal(), { firstContactTimeoutMs: 15_000 });
   spoken.enqueue({ type: 'members', roomSeq: 1, final: true, names: ['ana'] });
   runAlone(spoken, 100_000, [{ atMs: 500, packet: ping(0) }]);
   t.not(spoken.dead, 'never-heard-from');
@@ -283,7 +278,7 @@ test('before its peer first speaks, a link ends only at the first-contact timeou
 
 test('every table of a link stays within the bounds linkTableBounds names, and reports its size', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 8, windowCount: 4 };
-  const a = new Link(config, SESSION, 0);
+  const a = new Link(config, SESSION, 0, testSeal());
   let accepted = 0;
   for (let index = 0; index < 20; index += 1) {
     accepted += a.enqueue({ type: 'say', text: `m${index}` }) ? 1 : 0;

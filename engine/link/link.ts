@@ -1,12 +1,12 @@
 import assert from '../assert.ts';
 import {
-  encodeSessionPacket,
+  encodeSessionPlaintext,
   frameSize,
   type NumberedFrame,
   type PreparedFrame,
   preparedFrameSize,
   prepareFrame,
-  SESSION_HEADER_BYTES,
+  SESSION_OVERHEAD_BYTES,
   sessionIdToBytes,
 } from '../codec/codec.ts';
 import {
@@ -17,6 +17,7 @@ import {
   type SessionId,
   type SessionPacket,
 } from '../codec/frames.ts';
+import type { Seal } from '../secure/session-protection.ts';
 import { AckRanges } from './ack-ranges.ts';
 import type { LinkConfig } from './link-config.ts';
 import { RttEstimator } from './rtt.ts';
@@ -172,8 +173,21 @@ export class Link {
 
   readonly #sessionIdBytes: Uint8Array;
 
-  constructor(config: LinkConfig, sessionId: SessionId, nowMs: number, options: LinkOptions = {}) {
+  readonly #seal: Seal;
+
+  /**
+   * `seal` protects every packet the link builds (the session's keys, see `SessionProtection`): a link
+   * never sends a packet in clear.
+   */
+  constructor(
+    config: LinkConfig,
+    sessionId: SessionId,
+    nowMs: number,
+    seal: Seal,
+    options: LinkOptions = {},
+  ) {
     this.config = config;
+    this.#seal = seal;
     this.sessionId = sessionId;
     this.#sessionIdBytes = sessionIdToBytes(sessionId);
     this.#rtt = new RttEstimator(config);
@@ -348,7 +362,15 @@ export class Link {
     return this.#firstContactDeadlineMs ?? this.#lastReceivedAtMs + this.config.idleTimeoutMs;
   }
 
+  /**
+   * When a quiet link next sends a PING. Never before the peer's first word: a peer that has not
+   * spoken may not hold the keys at all (a server's session opens before its client proved it has the
+   * password), and keeping it awake is not the link's business.
+   */
   #keepaliveDeadlineMs(): number {
+    if (this.#firstContactDeadlineMs !== undefined) {
+      return Number.POSITIVE_INFINITY;
+    }
     return Math.max(this.#lastReceivedAtMs, this.#lastAckElicitingSentAtMs) + this.config.keepaliveIntervalMs;
   }
 
@@ -494,7 +516,7 @@ export class Link {
   }
 
   #buildPacket(nowMs: number): Uint8Array | undefined {
-    let budget = DATAGRAM_SIZE_MAX - SESSION_HEADER_BYTES;
+    let budget = DATAGRAM_SIZE_MAX - SESSION_OVERHEAD_BYTES;
     let ack: AckFrame | undefined;
     if (this.#ackPending && !this.#received.isEmpty) {
       ack = { type: 'ack', ranges: this.#received.ranges };
@@ -512,13 +534,17 @@ export class Link {
     }
     const packetNumber = this.#nextPacketNumber;
     this.#nextPacketNumber += 1;
-    const datagram = encodeSessionPacket({
+    const { header, plaintext } = encodeSessionPlaintext({
       sessionIdBytes: this.#sessionIdBytes,
       packetNumber,
       ack,
       frames: reliable,
       ping,
     });
+    const sealed = this.#seal(header, packetNumber, plaintext);
+    const datagram = new Uint8Array(header.length + sealed.length);
+    datagram.set(header);
+    datagram.set(sealed, header.length);
     assert.ok(datagram.length <= DATAGRAM_SIZE_MAX);
     this.#ackPending = false;
     this.#pingPending = false;

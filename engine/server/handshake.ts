@@ -41,12 +41,14 @@ export function challengeFor(
   secrets: CookieSecrets,
   address: string,
   clientNonce: Uint8Array,
+  serverKey: Uint8Array,
 ): ChallengePacket {
   return {
     type: 'challenge',
     clientNonce,
     timeSlot: secrets.slot,
     cookie: makeCookie(secrets.current, address, clientNonce, secrets.slot),
+    serverKey,
   };
 }
 

@@ -2,7 +2,7 @@ import { emit, enqueueActions, setup } from 'xstate';
 import type { ServerConfig } from '../config.ts';
 import type { DatagramReceived, Environment } from '../port.ts';
 import { changeTimer, closeTurn, type Outgoing, transmit } from '../turn.ts';
-import { Room } from './room.ts';
+import { Room, type RoomSecrets } from './room.ts';
 import type { ServerEvent } from './server-events.ts';
 
 /** What the server's user can ask of it. */
@@ -26,7 +26,7 @@ const ROOM_TIMER_EVENT: RoomEvent = Object.freeze({ type: ROOM_TIMER });
 
 export interface RoomInput {
   readonly config: ServerConfig;
-  readonly roomKey: Uint8Array;
+  readonly secrets: RoomSecrets;
   readonly env: Environment;
 }
 
@@ -112,7 +112,7 @@ export const roomMachine = setup({
   },
 }).createMachine({
   id: 'room',
-  context: ({ input }) => ({ room: new Room(input.config, input.roomKey, input.env), env: input.env }),
+  context: ({ input }) => ({ room: new Room(input.config, input.secrets, input.env), env: input.env }),
   // Datagrams are handled while closing too: the acknowledgements of the shutdown notice come in them.
   on: {
     'datagram.received': { actions: 'handle' },

@@ -1,18 +1,48 @@
+import { ed25519 } from '@noble/curves/ed25519.js';
 import test from 'ava';
-import { decodePacket, encodePacket } from '../codec/codec.ts';
-import type { AcceptPacket, ChallengePacket, Packet } from '../codec/frames.ts';
+import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
+import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
+import type { AcceptPacket, ChallengePacket, Packet, ReliableFrame, SessionId } from '../codec/frames.ts';
+import { RESET_BYTES } from '../codec/layout.ts';
 import { SERVER_CONFIG_DEFAULT } from '../config.ts';
-import { deriveRoomKey, macEqual, makeAcceptProof, makeJoinProof } from '../crypto.ts';
+import { macEqual, toHex } from '../crypto.ts';
 import type { Environment, PeerAddress } from '../port.ts';
+import {
+  acceptSignedBytes,
+  openAccept,
+  passwordBytes,
+  resetKeyOf,
+  resetTokenOf,
+} from '../secure/handshake-crypto.ts';
+import { type CryptoSuite, REAL_CRYPTO } from '../secure/suite.ts';
+import {
+  type AcceptCheck,
+  checkAccept,
+  clientJoin,
+  counterRandom,
+  type TestExchange,
+  TestPeer,
+} from '../test/handshake-peer.ts';
 import { Room, type RoomEffect } from './room.ts';
 
-const ROOM_KEY = deriveRoomKey('rahasia', 1000);
-const WRONG_KEY = deriveRoomKey('bukan', 1000);
+const PASSWORD = 'rahasia';
+const WRONG_PASSWORD = 'bukan';
+const IDENTITY = new Uint8Array(32).fill(42);
 const ANA: PeerAddress = { host: '10.0.0.2', port: 5000 };
 const BUDI: PeerAddress = { host: '10.0.0.3', port: 5001 };
+const LINK = SERVER_CONFIG_DEFAULT.link;
+/** The stand-in key exchange and signature (adapters/sim/sim-crypto.ts): real sealing, fast handshakes. */
+const STAND_IN = simCrypto(new SealedBook());
 
 interface Harness {
   readonly room: Room;
+  /** The room's cryptography, its key exchange wrapped to count what it costs. */
+  readonly crypto: CryptoSuite;
+  /** Key exchanges the server ran (`respond` calls). */
+  readonly exchanges: () => number;
+  /** Random bytes for the test's clients, apart from the room's. */
+  readonly clientRandom: (count: number) => Uint8Array;
+  now(): number;
   setNow(ms: number): void;
   /** A datagram arrives; returns what the room sent and logged for it. */
   datagram(datagram: Uint8Array, from: PeerAddress): readonly RoomEffect[];
@@ -31,21 +61,35 @@ interface Harness {
  * A room driven as its machine drives it (a handler, then `finishEvent`), on a clock the test sets,
  * with random bytes that are all different and all predictable.
  */
-function room(): Harness {
+function room(
+  options: { readonly crypto?: CryptoSuite; readonly identitySecret?: Uint8Array } = {},
+): Harness {
   let nowMs = 0;
-  let counter = 0;
+  let respondCount = 0;
+  const base = options.crypto ?? STAND_IN;
+  const crypto: CryptoSuite = {
+    ...base,
+    keyExchange: {
+      ...base.keyExchange,
+      respond: (input) => {
+        respondCount += 1;
+        return base.keyExchange.respond(input);
+      },
+    },
+  };
   const env: Environment = {
     port: { send: () => undefined },
     clock: { setTimeout: () => 0, clearTimeout: () => undefined },
     afterTurn: () => undefined,
     now: () => nowMs,
-    random: (count) =>
-      Uint8Array.from({ length: count }, () => {
-        counter += 1;
-        return counter & 0xff;
-      }),
+    random: counterRandom(),
+    crypto,
   };
-  const it = new Room(SERVER_CONFIG_DEFAULT, ROOM_KEY, env);
+  const it = new Room(
+    SERVER_CONFIG_DEFAULT,
+    { password: passwordBytes(PASSWORD), identitySecret: options.identitySecret ?? IDENTITY },
+    env,
+  );
   let timerAtMs: number | undefined;
   let watching = false;
   const finish = (sendNow: boolean): readonly RoomEffect[] => {
@@ -60,6 +104,10 @@ function room(): Harness {
   };
   return {
     room: it,
+    crypto,
+    exchanges: () => respondCount,
+    clientRandom: counterRandom(100),
+    now: () => nowMs,
     setNow: (ms) => {
       nowMs = ms;
     },
@@ -101,6 +149,16 @@ function sent(effects: readonly RoomEffect[]): Packet[] {
   });
 }
 
+function sentDatagrams(effects: readonly RoomEffect[]): Uint8Array[] {
+  return effects.flatMap((effect) => (effect.kind === 'send' ? [effect.datagram] : []));
+}
+
+function emitted(effects: readonly RoomEffect[], type: string) {
+  return effects.flatMap((effect) =>
+    effect.kind === 'emit' && effect.event.type === type ? [effect.event] : [],
+  );
+}
+
 function nonce(byte: number): Uint8Array {
   return new Uint8Array(16).fill(byte);
 }
@@ -114,9 +172,9 @@ function hello(it: Harness, clientNonce: Uint8Array, from: PeerAddress) {
   return { challenge, helloSize: datagram.length };
 }
 
-function join(challenge: ChallengePacket, name: string, roomKey = ROOM_KEY): Uint8Array {
-  const proof = makeJoinProof(roomKey, challenge.clientNonce, challenge.cookie, name);
-  return encodePacket({ ...challenge, type: 'join', proof, name });
+/** The client's JOIN for a challenge: its key exchange started with `password`. */
+function join(it: Harness, challenge: ChallengePacket, password = PASSWORD): TestExchange {
+  return clientJoin(it.crypto, password, challenge, it.clientRandom);
 }
 
 function acceptOf(effects: readonly RoomEffect[]): AcceptPacket {
@@ -127,176 +185,527 @@ function acceptOf(effects: readonly RoomEffect[]): AcceptPacket {
   return accept;
 }
 
-test('a HELLO gets a challenge no larger than itself, and the server keeps nothing for it', (t) => {
+function verified(check: AcceptCheck): Extract<AcceptCheck, { ok: true }> {
+  if (!check.ok) {
+    throw new Error(`the ACCEPT did not verify: ${check.failed}`);
+  }
+  return check;
+}
+
+/** The one datagram a peer sends now (a CLAIM, a SAY...). */
+function only(datagrams: readonly Uint8Array[]): Uint8Array {
+  const [datagram, ...rest] = datagrams;
+  if (datagram === undefined || rest.length > 0) {
+    throw new Error(`expected one datagram, got ${datagrams.length}`);
+  }
+  return datagram;
+}
+
+/** A client that has done the handshake: its session's end, the ACCEPT check, the room's effects for it. */
+interface Connected {
+  readonly peer: TestPeer;
+  readonly sessionId: SessionId;
+  readonly accept: Extract<AcceptCheck, { ok: true }>;
+  readonly exchange: TestExchange;
+  readonly from: PeerAddress;
+}
+
+/** HELLO, JOIN with the right password, ACCEPT checked: the session is open, its client not yet a member. */
+function connect(it: Harness, nonceByte: number, from: PeerAddress): Connected {
+  const { challenge } = hello(it, nonce(nonceByte), from);
+  const exchange = join(it, challenge);
+  const accept = verified(checkAccept(it.crypto, exchange, acceptOf(it.datagram(exchange.datagram, from))));
+  it.endTurn();
+  const peer = new TestPeer(it.crypto, accept.isk, accept.sessionId, LINK, it.now());
+  return { peer, sessionId: accept.sessionId, accept, exchange, from };
+}
+
+/** The frames the room's effects deliver to a client's session, opened with its keys. */
+function deliverTo(client: Connected, effects: readonly RoomEffect[], nowMs = 0): ReliableFrame[] {
+  const frames: ReliableFrame[] = [];
+  for (const effect of effects) {
+    if (effect.kind !== 'send') {
+      continue;
+    }
+    const packet = decodePacket(effect.datagram);
+    if (packet.ok && packet.packet.type === 'session' && packet.packet.sessionId === client.sessionId) {
+      const received = client.peer.receive(effect.datagram, nowMs);
+      if (!received.ok) {
+        throw new Error(`a packet for ${client.sessionId} did not open: ${received.reason}`);
+      }
+      frames.push(...received.frames);
+    }
+  }
+  return frames;
+}
+
+/** The client claims its name: what the room did, and the frames it sent the client. */
+function claim(it: Harness, client: Connected, name: string) {
+  const effects = it.datagram(only(client.peer.send(it.now(), { type: 'claim', name })), client.from);
+  const frames = deliverTo(client, effects, it.now());
+  it.endTurn();
+  return { effects, frames };
+}
+
+/** HELLO, JOIN, ACCEPT, CLAIM: a member, its client having read everything the room sent it. */
+function member(it: Harness, nonceByte: number, from: PeerAddress, name: string): Connected {
+  const client = connect(it, nonceByte, from);
+  const claimed = claim(it, client, name);
+  if (emitted(claimed.effects, 'member.joined').length !== 1) {
+    throw new Error(`${name} was not admitted`);
+  }
+  return client;
+}
+
+test('a HELLO gets a challenge no larger than itself, carrying the server’s identity key, and the server keeps nothing for it', (t) => {
   const it = room();
   const { challenge, helloSize } = hello(it, nonce(1), ANA);
   t.true(encodePacket(challenge).length <= helloSize);
+  t.true(macEqual(challenge.serverKey, it.room.serverKey));
+  t.true(macEqual(challenge.serverKey, it.crypto.signature.publicKey(IDENTITY)));
   t.is(it.room.sessions.size, 0);
   t.is(it.room.recentJoins.size, 0);
+  t.is(it.exchanges(), 0, 'no key exchange for a HELLO');
   t.is(it.timerAtMs, undefined, 'no timer for a stranger');
 });
 
-test('a JOIN with the cookie and the right proof opens a session and proves the server knows the key', (t) => {
+test('a JOIN with the cookie opens a session whose ACCEPT proves the server knows the password and holds its identity; the CLAIM makes a member (v2: no member before the CLAIM)', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  const effects = it.datagram(join(challenge, 'ana'), ANA);
-  const accept = acceptOf(effects);
-  t.true(macEqual(accept.proof, makeAcceptProof(ROOM_KEY, nonce(1), challenge.cookie, accept.sessionId)));
-  t.deepEqual([...it.room.members.keys()], ['ana']);
-  t.true(effects.some((effect) => effect.kind === 'emit' && effect.event.type === 'member.joined'));
-  // The first datagram of a turn sends what it made ready at once: the ACCEPT, then the member list.
+  const exchange = join(it, challenge);
+  const effects = it.datagram(exchange.datagram, ANA);
   t.deepEqual(
     sent(effects).map((packet) => packet.type),
-    ['accept', 'session'],
+    ['accept'],
   );
+  t.true((sentDatagrams(effects)[0]?.length ?? Number.POSITIVE_INFINITY) <= exchange.datagram.length);
+  const accept = acceptOf(effects);
+  t.like(emitted(effects, 'session.opened')[0], {
+    address: '10.0.0.2:5000',
+    sessionId: accept.sessionId,
+    handshake: toHex(nonce(1)),
+  });
+  t.is(it.exchanges(), 1);
+  const check = verified(checkAccept(it.crypto, exchange, accept));
+  t.is(it.room.sessions.size, 1);
+  t.is(it.room.members.size, 0, 'the session is open, its client no member yet');
+  t.deepEqual(emitted(effects, 'member.joined'), []);
   t.deepEqual(it.endTurn(), [], 'nothing was left for the end of the turn');
   t.not(it.timerAtMs, undefined, 'the new session has a deadline, and the room one timer for it');
+
+  const client: Connected = {
+    peer: new TestPeer(it.crypto, check.isk, accept.sessionId, LINK, 0),
+    sessionId: accept.sessionId,
+    accept: check,
+    exchange,
+    from: ANA,
+  };
+  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana' }));
+  t.false(new TextDecoder('latin1').decode(claimDatagram).includes('ana'), 'the name travels sealed');
+  const claimed = it.datagram(claimDatagram, ANA);
+  t.like(emitted(claimed, 'member.joined')[0], {
+    roomSeq: 1,
+    name: 'ana',
+    address: '10.0.0.2:5000',
+    sessionId: accept.sessionId,
+    handshake: toHex(nonce(1)),
+    memberCount: 1,
+  });
+  t.deepEqual([...it.room.members.keys()], ['ana']);
+  t.is(it.room.sessions.get(accept.sessionId)?.name, 'ana', 'the session gets its name at the claim');
+  // The first datagram of a turn sends what it made ready at once: the member list, sealed.
+  t.deepEqual(
+    sent(claimed).map((packet) => packet.type),
+    ['session'],
+  );
+  t.deepEqual(deliverTo(client, claimed), [
+    { type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] },
+  ]);
+  t.deepEqual(it.endTurn(), [], 'nothing was left for the end of the turn');
 });
 
-test('a wrong password is refused as such and opens nothing', (t) => {
+test('with the real suite (CPace, Ed25519), a client with the password opens the ACCEPT and joins; one without cannot open it', (t) => {
+  const it = room({ crypto: REAL_CRYPTO });
+  t.deepEqual(
+    it.room.serverKey,
+    ed25519.getPublicKey(IDENTITY),
+    'the identity key is the Ed25519 public key',
+  );
+  const { challenge } = hello(it, nonce(1), ANA);
+  const exchange = join(it, challenge);
+  const accept = acceptOf(it.datagram(exchange.datagram, ANA));
+  const check = verified(checkAccept(REAL_CRYPTO, exchange, accept));
+  // The signature is checked again here with noble's Ed25519 itself: it is one, by the CHALLENGE's key.
+  const secret = openAccept(
+    REAL_CRYPTO.aead,
+    check.isk,
+    acceptClearBytes(accept.clientNonce, accept.sessionId, accept.share),
+    accept.sealed,
+  );
+  const signed = acceptSignedBytes(
+    exchange.ci,
+    exchange.sid,
+    exchange.share,
+    accept.share,
+    sessionIdToBytes(accept.sessionId),
+  );
+  t.true(secret !== undefined && ed25519.verify(secret.signature, signed, challenge.serverKey));
+  it.endTurn();
+  const client: Connected = {
+    peer: new TestPeer(REAL_CRYPTO, check.isk, accept.sessionId, LINK, 0),
+    sessionId: accept.sessionId,
+    accept: check,
+    exchange,
+    from: ANA,
+  };
+  const claimed = claim(it, client, 'ana');
+  t.is(emitted(claimed.effects, 'member.joined').length, 1);
+  t.deepEqual(claimed.frames, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+
+  const { challenge: other } = hello(it, nonce(2), BUDI);
+  const wrong = join(it, other, WRONG_PASSWORD);
+  const wrongAccept = acceptOf(it.datagram(wrong.datagram, BUDI));
+  t.deepEqual(checkAccept(REAL_CRYPTO, wrong, wrongAccept), { ok: false, failed: 'seal' });
+});
+
+test('a wrong password is not refused (v2: the server cannot tell): the client cannot open the ACCEPT, and what it seals with its keys is dropped as unauthentic', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  t.like(sent(it.datagram(join(challenge, 'ana', WRONG_KEY), ANA))[0], {
-    type: 'refuse',
-    reason: 'bad-password',
-  });
+  const exchange = join(it, challenge, WRONG_PASSWORD);
+  const effects = it.datagram(exchange.datagram, ANA);
+  t.deepEqual(
+    sent(effects).map((packet) => packet.type),
+    ['accept'],
+    'an ACCEPT like any other: no REFUSE says the password is wrong',
+  );
+  const accept = acceptOf(effects);
+  t.deepEqual(checkAccept(it.crypto, exchange, accept), { ok: false, failed: 'seal' });
+  it.endTurn();
+  // A client that went on anyway, with the keys its exchange gave it, is not heard.
+  const isk = exchange.finish(accept.share);
+  if (isk === undefined) {
+    t.fail('the exchange gave no key at all');
+    return;
+  }
+  const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
+  const claimed = it.datagram(only(peer.send(0, { type: 'claim', name: 'ana' })), ANA);
+  t.deepEqual(sent(claimed), [], 'nothing is said to it');
+  t.like(emitted(claimed, 'datagram.dropped')[0], { address: '10.0.0.2:5000', reason: 'unauthentic' });
+  t.is(it.room.stats.datagramsDropped.unauthentic, 1);
+  t.is(it.room.members.size, 0);
+  const session = it.room.sessions.get(accept.sessionId);
+  t.false(session?.claimed ?? true);
+  t.is(session?.link.stats.datagramsReceived, 0, 'an unauthentic packet is not even a sign of life');
+  const ended = it.runTimersUntil(SERVER_CONFIG_DEFAULT.firstContactTimeoutMs);
+  t.like(emitted(ended, 'session.ended')[0], { sessionId: accept.sessionId });
+  t.deepEqual(emitted(ended, 'member.left'), []);
   t.is(it.room.sessions.size, 0);
 });
 
-test('a name held by a member is refused whatever its case', (t) => {
+test('a name held by a member is refused whatever its case: REFUSED name-taken, sealed, and the session closes (v2: after the exchange, not in a REFUSE)', (t) => {
   const it = room();
-  it.datagram(join(hello(it, nonce(1), ANA).challenge, 'Ana'), ANA);
-  const effects = it.datagram(join(hello(it, nonce(2), BUDI).challenge, 'aNA'), BUDI);
-  t.like(sent(effects)[0], { type: 'refuse', reason: 'name-taken' });
+  member(it, 1, ANA, 'Ana');
+  const budi = connect(it, 2, BUDI);
+  const { effects, frames } = claim(it, budi, 'aNA');
+  t.deepEqual(
+    sent(effects).map((packet) => packet.type),
+    ['session'],
+    'no REFUSE packet: the refusal is a frame of the session',
+  );
+  t.deepEqual(frames, [{ type: 'refused', msgSeq: 0, reason: 'name-taken' }]);
+  t.like(emitted(effects, 'join.refused')[0], {
+    address: '10.0.0.3:5001',
+    name: 'aNA',
+    reason: 'name-taken',
+  });
+  t.deepEqual(emitted(effects, 'member.joined'), []);
   t.is(it.room.members.size, 1);
+  t.is(it.room.stats.joinsRefused, 1);
+  t.is(it.room.sessions.get(budi.sessionId)?.phase, 'closing');
+  // Budi's client acknowledges the refusal: the session is over.
+  const acked = it.datagram(only(budi.peer.send(0)), BUDI);
+  t.like(emitted(acked, 'session.ended')[0], { sessionId: budi.sessionId });
+  t.is(it.room.sessions.size, 1);
 });
 
-test('a cookie is bound to the address it was issued to', (t) => {
+test('a claim of a name the rules refuse gets REFUSED bad-name, sealed; the same claim under the wrong keys is only dropped', (t) => {
+  const it = room();
+  for (const [index, name] of ['ana budi', 'x'.repeat(33)].entries()) {
+    const client = connect(it, index + 1, ANA);
+    const { effects, frames } = claim(it, client, name);
+    t.deepEqual(frames, [{ type: 'refused', msgSeq: 0, reason: 'bad-name' }], name);
+    t.like(emitted(effects, 'join.refused')[0], { name, reason: 'bad-name' });
+    t.is(it.room.members.size, 0);
+  }
+  const { challenge } = hello(it, nonce(9), BUDI);
+  const wrong = join(it, challenge, WRONG_PASSWORD);
+  const accept = acceptOf(it.datagram(wrong.datagram, BUDI));
+  const isk = wrong.finish(accept.share) ?? new Uint8Array(64);
+  const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
+  const claimed = it.datagram(only(peer.send(0, { type: 'claim', name: 'ana budi' })), BUDI);
+  t.deepEqual(sent(claimed), []);
+  t.like(emitted(claimed, 'datagram.dropped')[0], { reason: 'unauthentic' });
+  t.is(it.room.stats.joinsRefused, 2);
+});
+
+test('a cookie is bound to the address it was issued to, and a JOIN with a bad cookie costs no key exchange', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  t.deepEqual(sent(it.datagram(join(challenge, 'ana'), BUDI)), []);
+  const exchange = join(it, challenge);
+  t.deepEqual(sent(it.datagram(exchange.datagram, BUDI)), []);
   t.is(it.room.stats.datagramsDropped['bad-cookie'], 1);
+  const tampered = exchange.datagram.slice();
+  // The cookie follows the version, type, nonce and time slot.
+  tampered[2 + 16 + 4] = (tampered[2 + 16 + 4] ?? 0) ^ 1;
+  t.deepEqual(sent(it.datagram(tampered, ANA)), []);
+  t.is(it.room.stats.datagramsDropped['bad-cookie'], 2);
+  t.is(it.exchanges(), 0, 'the cookie is checked before any key exchange');
+  t.is(it.room.sessions.size, 0);
+  t.is(acceptOf(it.datagram(exchange.datagram, ANA)).type, 'accept', 'the genuine JOIN still gets in');
+  t.is(it.exchanges(), 1);
+});
+
+test('a JOIN with a bad cookie changes nothing: the session its nonce opened, not yet spoken on, stays', (t) => {
+  const it = room();
+  const { challenge } = hello(it, nonce(1), ANA);
+  const sessionId = acceptOf(it.datagram(join(it, challenge).datagram, ANA)).sessionId;
+  it.endTurn();
+  // Someone who saw the nonce (it travels in clear) sends a JOIN of their own from the client's address:
+  // another share, and a cookie the server never issued.
+  const forged = join(it, { ...challenge, cookie: new Uint8Array(16).fill(0xee) });
+  const effects = it.datagram(forged.datagram, ANA);
+  t.deepEqual(sent(effects), []);
+  t.is(it.room.stats.datagramsDropped['bad-cookie'], 1);
+  t.deepEqual(emitted(effects, 'session.ended'), [], 'the session the genuine JOIN opened is not ended');
+  t.true(it.room.sessions.has(sessionId));
 });
 
 test('a JOIN whose cookie expired while it was retried gets a fresh challenge, and the fresh cookie works', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
   it.setNow(3 * SERVER_CONFIG_DEFAULT.cookieSlotMs);
-  const [fresh] = sent(it.datagram(join(challenge, 'ana'), ANA));
+  const [fresh] = sent(it.datagram(join(it, challenge).datagram, ANA));
   t.is(fresh?.type, 'challenge');
   t.is(it.room.sessions.size, 0);
+  t.is(it.exchanges(), 0, 'an expired cookie costs no key exchange');
   if (fresh?.type !== 'challenge') {
     return;
   }
   t.false(macEqual(fresh.cookie, challenge.cookie));
-  t.is(acceptOf(it.datagram(join(fresh, 'ana'), ANA)).type, 'accept');
+  // The key exchange is bound to the cookie: the client starts it again for the fresh one.
+  const exchange = join(it, fresh);
+  const accept = acceptOf(it.datagram(exchange.datagram, ANA));
+  const check = verified(checkAccept(it.crypto, exchange, accept));
+  it.endTurn();
+  const client: Connected = {
+    peer: new TestPeer(it.crypto, check.isk, accept.sessionId, LINK, it.now()),
+    sessionId: accept.sessionId,
+    accept: check,
+    exchange,
+    from: ANA,
+  };
+  claim(it, client, 'ana');
   t.is(it.room.members.size, 1);
 });
 
-test('a JOIN repeated after its ACCEPT was lost gets the same session, proved over the cookie it carries', (t) => {
+test('a retransmitted JOIN gets the identical ACCEPT bytes, without a second key exchange or a second session', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  const sessionId = acceptOf(it.datagram(join(challenge, 'ana'), ANA)).sessionId;
-  // The ACCEPT was lost; the client retried until its cookie expired and fetched a fresh one.
-  it.setNow(3 * SERVER_CONFIG_DEFAULT.cookieSlotMs);
-  const { challenge: fresh } = hello(it, nonce(1), ANA);
-  const again = it.datagram(join(fresh, 'ana'), ANA);
-  const accept = acceptOf(again);
-  t.is(accept.sessionId, sessionId);
-  t.true(macEqual(accept.proof, makeAcceptProof(ROOM_KEY, nonce(1), fresh.cookie, sessionId)));
+  const exchange = join(it, challenge);
+  const first = it.datagram(exchange.datagram, ANA);
+  it.endTurn();
+  const again = it.datagram(exchange.datagram, ANA);
+  t.deepEqual(sentDatagrams(again), sentDatagrams(first));
+  t.is(it.exchanges(), 1);
   t.is(it.room.sessions.size, 1, 'no second session');
-  t.false(again.some((effect) => effect.kind === 'emit' && effect.event.type === 'member.joined'));
+  t.deepEqual(emitted(again, 'session.opened'), []);
+  t.true(checkAccept(it.crypto, exchange, acceptOf(again)).ok);
 });
 
-test('a JOIN with a name the rules refuse is refused as bad-name, whatever its proof', (t) => {
+test('a JOIN with a fresh cookie after its ACCEPT was lost is a new exchange: a new session takes the place of the unused one (v1: the same session again)', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  for (const [name, key] of [
-    ['ana budi', ROOM_KEY],
-    ['x'.repeat(33), WRONG_KEY],
-  ] as const) {
-    t.like(
-      sent(it.datagram(join(challenge, name, key), ANA))[0],
-      { type: 'refuse', reason: 'bad-name' },
-      name,
-    );
-    t.is(it.room.sessions.size, 0);
-  }
+  const lost = acceptOf(it.datagram(join(it, challenge).datagram, ANA)).sessionId;
+  it.endTurn();
+  // The ACCEPT was lost; the client retried until its cookie expired and fetched a fresh one.
+  it.setNow(2 * SERVER_CONFIG_DEFAULT.cookieSlotMs);
+  const { challenge: fresh } = hello(it, nonce(1), ANA);
+  const exchange = join(it, fresh);
+  const again = it.datagram(exchange.datagram, ANA);
+  const accept = acceptOf(again);
+  t.not(accept.sessionId, lost);
+  t.like(emitted(again, 'session.ended')[0], { sessionId: lost });
+  t.like(emitted(again, 'session.opened')[0], { sessionId: accept.sessionId });
+  t.is(it.room.sessions.size, 1, 'no second session');
+  t.is(it.exchanges(), 2);
+  const check = verified(checkAccept(it.crypto, exchange, accept));
+  it.endTurn();
+  const client: Connected = {
+    peer: new TestPeer(it.crypto, check.isk, accept.sessionId, LINK, it.now()),
+    sessionId: accept.sessionId,
+    accept: check,
+    exchange,
+    from: ANA,
+  };
+  t.is(emitted(claim(it, client, 'ana').effects, 'member.joined').length, 1);
+  // Once claimed, the session is its client's: another exchange on the same handshake is a replay.
+  const { challenge: third } = hello(it, nonce(1), ANA);
+  t.deepEqual(sent(it.datagram(join(it, third).datagram, ANA)), []);
+  t.is(it.room.stats.datagramsDropped['replayed-join'], 1);
+  t.is(it.exchanges(), 2);
+  t.is(it.room.sessions.size, 1);
 });
 
-function emitted(effects: readonly RoomEffect[], type: string) {
-  return effects.flatMap((effect) =>
-    effect.kind === 'emit' && effect.event.type === type ? [effect.event] : [],
-  );
-}
-
-test('a session its client never spoke on forgets its nonce when it ends: the client, still retrying, gets in', (t) => {
+test('a session its client never spoke on forgets its nonce when it ends: the client, still retrying, gets in (v2: it was never a member, so nobody is announced as left)', (t) => {
   const it = room();
   const { challenge } = hello(it, nonce(1), ANA);
-  const sessionId = acceptOf(it.datagram(join(challenge, 'ana'), ANA)).sessionId;
+  const oldJoin = join(it, challenge).datagram;
+  const sessionId = acceptOf(it.datagram(oldJoin, ANA)).sessionId;
   it.endTurn();
   // Every ACCEPT was lost; the session ends at the first-contact timeout, by the room's one timer.
   const ended = it.runTimersUntil(SERVER_CONFIG_DEFAULT.firstContactTimeoutMs);
-  t.like(emitted(ended, 'member.left')[0], { sessionId, reason: 'timeout', cause: 'never-heard-from' });
+  t.like(emitted(ended, 'session.ended')[0], { sessionId });
+  t.deepEqual(emitted(ended, 'member.left'), []);
   t.is(it.room.sessions.size, 0);
-  const copy = sent(it.datagram(join(challenge, 'ana'), ANA));
+  const copy = sent(it.datagram(oldJoin, ANA));
   t.deepEqual(
     copy.map((packet) => packet.type),
     ['challenge'],
     'a copy of the old JOIN carries a dead cookie: it is only challenged afresh',
   );
   t.is(it.room.sessions.size, 0);
-  const { challenge: fresh } = hello(it, nonce(1), ANA);
-  t.not(acceptOf(it.datagram(join(fresh, 'ana'), ANA)).sessionId, sessionId);
+  const client = member(it, 1, ANA, 'ana');
+  t.not(client.sessionId, sessionId);
   t.is(it.room.members.size, 1);
 });
 
 test('a JOIN replayed after its session ended, having been spoken on, is dropped as a replay', (t) => {
   const it = room();
-  const { challenge } = hello(it, nonce(1), ANA);
-  const sessionId = acceptOf(it.datagram(join(challenge, 'ana'), ANA)).sessionId;
-  it.endTurn();
-  // The client speaks once, then goes silent: the session ends by the idle timeout.
-  it.datagram(encodePacket({ type: 'session', sessionId, packetNumber: 0, frames: [{ type: 'ping' }] }), ANA);
-  it.endTurn();
+  const client = member(it, 1, ANA, 'ana');
+  // The client spoke (its CLAIM), then goes silent: the session ends by the idle timeout.
   const ended = it.runTimersUntil(SERVER_CONFIG_DEFAULT.link.idleTimeoutMs + 1000);
+  t.like(emitted(ended, 'member.left')[0], { sessionId: client.sessionId, reason: 'timeout' });
   t.is(emitted(ended, 'session.ended').length, 1);
   t.is(it.room.sessions.size, 0);
   const { challenge: fresh } = hello(it, nonce(1), ANA);
-  t.deepEqual(sent(it.datagram(join(fresh, 'ana'), ANA)), []);
+  t.deepEqual(sent(it.datagram(join(it, fresh).datagram, ANA)), []);
   t.is(it.room.stats.datagramsDropped['replayed-join'], 1);
   t.is(it.room.sessions.size, 0);
+  t.is(it.exchanges(), 1, 'the replay cost no key exchange');
 });
 
-function sayPacket(sessionId: string, packetNumber: number, text: string): Uint8Array {
-  return encodePacket({
-    type: 'session',
-    sessionId,
-    packetNumber,
-    frames: [{ type: 'say', msgSeq: packetNumber, text }],
-  });
-}
+test('a session packet replayed is dropped as replayed: it changes nothing', (t) => {
+  const it = room();
+  const client = connect(it, 1, ANA);
+  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana' }));
+  const first = it.datagram(claimDatagram, ANA);
+  t.is(emitted(first, 'member.joined').length, 1);
+  it.endTurn();
+  const replayed = it.datagram(claimDatagram, ANA);
+  t.deepEqual(sent(replayed), []);
+  t.like(emitted(replayed, 'datagram.dropped')[0], { address: '10.0.0.2:5000', reason: 'replayed' });
+  t.deepEqual(emitted(replayed, 'member.joined'), []);
+  t.is(it.room.stats.datagramsDropped.replayed, 1);
+  t.is(
+    it.room.sessions.get(client.sessionId)?.link.stats.datagramsReceived,
+    1,
+    'its link never saw the copy',
+  );
+  // From another address, the copy is not even looked at.
+  t.like(emitted(it.datagram(claimDatagram, BUDI), 'datagram.dropped')[0], { reason: 'wrong-address' });
+});
+
+test('a session packet for a session the server does not hold gets a RESET with the session’s token, smaller than the packet; a restarted server with the same identity makes the token the client holds', (t) => {
+  const before = room();
+  const client = member(before, 1, ANA, 'ana');
+  // The server restarts with the same identity: the session is gone.
+  const after = room();
+  const say = only(client.peer.send(0, { type: 'say', text: 'masih di sini?' }));
+  const effects = after.datagram(say, ANA);
+  t.like(emitted(effects, 'datagram.dropped')[0], { reason: 'unknown-session' });
+  const [reset, ...others] = sentDatagrams(effects);
+  t.deepEqual(others, []);
+  if (reset === undefined) {
+    t.fail('no RESET');
+    return;
+  }
+  t.is(reset.length, RESET_BYTES);
+  t.true(reset.length < say.length, 'no amplification');
+  const packet = decodePacket(reset);
+  t.true(packet.ok && packet.packet.type === 'reset');
+  if (!packet.ok || packet.packet.type !== 'reset') {
+    return;
+  }
+  t.is(packet.packet.sessionId, client.sessionId);
+  t.deepEqual(packet.packet.token, resetTokenOf(resetKeyOf(IDENTITY), sessionIdToBytes(client.sessionId)));
+  t.deepEqual(packet.packet.token, client.accept.resetToken, 'the token the ACCEPT gave the client');
+  // Another server (another identity) cannot make it.
+  const impostor = room({ identitySecret: new Uint8Array(32).fill(7) });
+  const [other] = sent(impostor.datagram(only(client.peer.send(0, { type: 'say', text: 'lagi' })), ANA));
+  t.is(other?.type, 'reset');
+  t.false(other?.type === 'reset' && macEqual(other.token, client.accept.resetToken));
+});
+
+test('a version 1 HELLO gets a version 1 REFUSE version (19 bytes, byte 0 = 1) so that its client says to upgrade; another version’s gets this version’s', (t) => {
+  const it = room();
+  const v1Hello = new Uint8Array(64);
+  v1Hello.set([1, 0x01]);
+  v1Hello.set(nonce(5), 2);
+  const effects = it.datagram(v1Hello, ANA);
+  const [refuse, ...others] = sentDatagrams(effects);
+  t.deepEqual(others, []);
+  t.is(refuse?.length, 19);
+  t.deepEqual(
+    [...(refuse ?? [])],
+    // Version 1, REFUSE, the nonce, reason 5: 'version' in version 1's list of reasons.
+    [1, 0x05, ...nonce(5), 5],
+  );
+  t.like(emitted(effects, 'datagram.dropped')[0], { reason: 'malformed', detail: 'version' });
+  t.deepEqual(sentDatagrams(it.datagram(v1Hello.subarray(0, 63), ANA)), [], 'a short one is not answered');
+  const v3Hello = new Uint8Array(96);
+  v3Hello.set([3, 0x01]);
+  v3Hello.set(nonce(6), 2);
+  const [v2Refuse] = sent(it.datagram(v3Hello, ANA));
+  t.like(v2Refuse, { type: 'refuse', reason: 'version' });
+  t.is(it.room.sessions.size, 0);
+  t.is(it.exchanges(), 0);
+});
 
 test('the first datagram of a turn sends at once; what later ones of the turn make ready goes out in one flush', (t) => {
   const it = room();
-  const ana = acceptOf(it.datagram(join(hello(it, nonce(1), ANA).challenge, 'ana'), ANA)).sessionId;
-  it.endTurn();
-  const budi = acceptOf(it.datagram(join(hello(it, nonce(2), BUDI).challenge, 'budi'), BUDI)).sessionId;
-  it.endTurn();
+  const ana = member(it, 1, ANA, 'ana');
+  const budi = connect(it, 2, BUDI);
+  const atAna: string[] = [];
+  const hear = (effects: readonly RoomEffect[]) => {
+    for (const frame of deliverTo(ana, effects, it.now())) {
+      atAna.push(frame.type === 'message' ? `${frame.from}: ${frame.text}` : frame.type);
+    }
+  };
+  // Ana reads the JOINED the room sent her when budi came in.
+  hear(claim(it, budi, 'budi').effects);
+  const say = (client: Connected, text: string) => {
+    client.peer.link.enqueue({ type: 'say', text });
+    return only(client.peer.link.poll(it.now()));
+  };
+  const sessionIds = (packets: readonly Packet[]) =>
+    packets.map((packet) => (packet.type === 'session' ? packet.sessionId : packet.type)).sort();
   // One turn: ana speaks, then budi.
-  const first = sent(it.datagram(sayPacket(ana, 0, 'satu'), ANA));
+  const firstEffects = it.datagram(say(ana, 'satu'), ANA);
   t.deepEqual(
-    first.map((packet) => (packet.type === 'session' ? packet.sessionId : packet.type)).sort(),
-    [ana, budi].sort(),
+    sessionIds(sent(firstEffects)),
+    [ana.sessionId, budi.sessionId].sort(),
     'the relay of the first went out at once, to both members',
   );
-  t.deepEqual(sent(it.datagram(sayPacket(budi, 0, 'dua'), BUDI)), [], 'the second waits for the turn to end');
-  const flushed = sent(it.endTurn());
+  hear(firstEffects);
+  t.deepEqual(sent(it.datagram(say(budi, 'dua'), BUDI)), [], 'the second waits for the turn to end');
+  const flushed = it.endTurn();
   t.deepEqual(
-    flushed.map((packet) => (packet.type === 'session' ? packet.sessionId : packet.type)).sort(),
-    [ana, budi].sort(),
+    sessionIds(sent(flushed)),
+    [ana.sessionId, budi.sessionId].sort(),
     'one flush: one datagram per member for everything the rest of the turn gave it',
   );
+  hear(flushed);
+  t.deepEqual(atAna, ['joined', 'ana: satu', 'budi: dua'], 'each sealed for ana, and opened by her keys');
   t.deepEqual(it.endTurn(), [], 'a turn nobody opened has nothing to flush');
 });
 
@@ -312,17 +721,15 @@ test('one timer for the room, armed for exactly the earliest deadline of its ses
     }
     return min;
   };
-  acceptOf(it.datagram(join(hello(it, nonce(1), ANA).challenge, 'ana'), ANA));
-  it.endTurn();
+  // Ana's session opens and is never spoken on; budi's opens later and claims.
+  connect(it, 1, ANA);
   t.not(it.timerAtMs, undefined);
   t.is(it.timerAtMs, earliest());
   it.setNow(1000);
-  const budi = acceptOf(it.datagram(join(hello(it, nonce(2), BUDI).challenge, 'budi'), BUDI)).sessionId;
-  it.endTurn();
+  const budi = connect(it, 2, BUDI);
   t.is(it.timerAtMs, earliest(), 'a later deadline leaves the earliest armed');
   it.setNow(1100);
-  it.datagram(sayPacket(budi, 0, 'halo'), BUDI);
-  it.endTurn();
+  claim(it, budi, 'budi');
   t.is(it.timerAtMs, earliest(), 'budi was heard from: the deadlines moved, and the timer with them');
   // Nobody answers any more: the timers run every session to its end, each firing with work due.
   let firings = 0;

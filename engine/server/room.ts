@@ -1,22 +1,37 @@
 import {
+  acceptClearBytes,
   decodePacket,
   encodePacket,
   type PreparedFrame,
-  peekHelloNonce,
+  peekForeignHello,
   prepareFrame,
+  sessionIdToBytes,
 } from '../codec/codec.ts';
 import {
   type JoinPacket,
-  type RefuseReason,
+  PROTOCOL_VERSION_1,
   type ReliableFrameBody,
+  type RoomRefusal,
   SESSION_ID_BYTES,
+  type SealedSessionPacket,
   type SessionId,
-  type SessionPacket,
 } from '../codec/frames.ts';
+import { RESET_BYTES } from '../codec/layout.ts';
 import type { ServerConfig } from '../config.ts';
-import { macEqual, makeAcceptProof, makeJoinProof, toHex } from '../crypto.ts';
+import { macEqual, toHex } from '../crypto.ts';
 import { nameKey, utf8ByteLength, validateName } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
+import {
+  acceptSignedBytes,
+  channelId,
+  handshakeSid,
+  resetKeyOf,
+  resetTokenOf,
+  sealAccept,
+  sessionKeysOf,
+} from '../secure/handshake-crypto.ts';
+import { SessionProtection } from '../secure/session-protection.ts';
+import { type CryptoSuite, REAL_CRYPTO } from '../secure/suite.ts';
 import { type TimerChange, timerChangeFor } from '../turn.ts';
 import { Deadlines } from './deadlines.ts';
 import {
@@ -73,9 +88,24 @@ const NO_EFFECTS: readonly RoomEffect[] = Object.freeze([]);
  * sends for all of them (see {@link finishEvent}). The room keeps one timer for all its sessions: the
  * earliest of their deadlines.
  */
+/** What the room needs to know that nobody else may: the password and its identity. */
+export interface RoomSecrets {
+  /** The room password as the key exchange takes it (see `passwordBytes`). */
+  readonly password: Uint8Array;
+  /** The server's identity: a 32-byte Ed25519 secret seed, kept across restarts by the adapter. */
+  readonly identitySecret: Uint8Array;
+}
+
 export class Room {
   readonly config: ServerConfig;
-  readonly #roomKey: Uint8Array;
+  /** The server's identity key, which every CHALLENGE carries and clients may pin. */
+  readonly serverKey: Uint8Array;
+  readonly #password: Uint8Array;
+  readonly #identitySecret: Uint8Array;
+  /** CPace's channel identifier: the exchange is bound to this server. */
+  readonly #channel: Uint8Array;
+  readonly #resetKey: Uint8Array;
+  readonly #crypto: CryptoSuite;
   readonly #env: Environment;
   #secrets: CookieSecrets;
   readonly sessions = new Map<SessionId, ServerSession>();
@@ -107,9 +137,14 @@ export class Room {
   /** The deadline the room's timer is armed for, if any. */
   #timerAtMs: number | undefined;
 
-  constructor(config: ServerConfig, roomKey: Uint8Array, env: Environment) {
+  constructor(config: ServerConfig, secrets: RoomSecrets, env: Environment) {
     this.config = config;
-    this.#roomKey = roomKey;
+    this.#crypto = env.crypto ?? REAL_CRYPTO;
+    this.#password = secrets.password;
+    this.#identitySecret = secrets.identitySecret;
+    this.serverKey = this.#crypto.signature.publicKey(secrets.identitySecret);
+    this.#channel = channelId(this.serverKey);
+    this.#resetKey = resetKeyOf(secrets.identitySecret);
     this.#env = env;
     this.#secrets = {
       slot: Math.floor(env.now() / config.cookieSlotMs),
@@ -135,10 +170,17 @@ export class Room {
     const decoded = decodePacket(datagram);
     if (!decoded.ok) {
       this.#drop(from, 'malformed', decoded.error.kind);
-      const nonce = decoded.error.kind === 'version' ? peekHelloNonce(datagram) : undefined;
-      if (nonce !== undefined) {
-        // A client of another version learns why it gets no challenge; the reply is smaller than a HELLO.
-        this.#send(encodePacket({ type: 'refuse', clientNonce: nonce, reason: 'version' }), from);
+      const foreign = decoded.error.kind === 'version' ? peekForeignHello(datagram) : undefined;
+      if (foreign !== undefined) {
+        // A client of another version learns why it gets no challenge, in its own format if it is version
+        // 1 (which says to upgrade); the reply is smaller than a HELLO.
+        const refuse = { type: 'refuse', clientNonce: foreign.clientNonce, reason: 'version' } as const;
+        this.#send(
+          foreign.version === PROTOCOL_VERSION_1
+            ? encodePacket(refuse, PROTOCOL_VERSION_1)
+            : encodePacket(refuse),
+          from,
+        );
       }
       return;
     }
@@ -149,12 +191,14 @@ export class Room {
     }
     switch (packet.type) {
       case 'session':
-        this.#onSessionPacket(packet, from);
+        this.#onSessionPacket(packet, from, datagram.length);
         return;
       case 'hello': {
         this.#rotateSecrets();
         const address = formatAddress(from);
-        const challenge = encodePacket(challengeFor(this.#secrets, address, packet.clientNonce));
+        const challenge = encodePacket(
+          challengeFor(this.#secrets, address, packet.clientNonce, this.serverKey),
+        );
         if (challenge.length > datagram.length) {
           this.#drop(from, 'amplification');
           return;
@@ -169,6 +213,7 @@ export class Room {
       case 'challenge':
       case 'accept':
       case 'refuse':
+      case 'reset':
         this.#drop(from, 'unexpected', packet.type);
         return;
     }
@@ -264,24 +309,47 @@ export class Room {
 
   // ---- Sessions. ----
 
-  #onSessionPacket(packet: SessionPacket, from: PeerAddress): void {
+  #onSessionPacket(packet: SealedSessionPacket, from: PeerAddress, size: number): void {
     const session = this.sessions.get(packet.sessionId);
     if (session === undefined) {
       this.#drop(from, 'unknown-session');
+      this.#reset(packet, from, size);
       return;
     }
     if (session.addressKey !== formatAddress(from)) {
       this.#drop(from, 'wrong-address', `session ${packet.sessionId} belongs to ${session.addressKey}`);
       return;
     }
-    const input = session.receive(packet, this.#env.now());
+    const opened = session.protection.open(packet);
+    if (!opened.ok) {
+      // Forged, replayed or corrupted: it changes nothing, not even the session's liveness.
+      this.#drop(from, opened.reason === 'malformed' ? 'malformed-frames' : opened.reason, opened.detail);
+      return;
+    }
+    const input = session.receive(opened.packet, this.#env.now());
     this.#touch(session);
+    if (input.claim !== undefined) {
+      this.#claim(session, input.claim);
+    }
     for (const text of input.said) {
       this.#relay(session, text);
     }
     if (input.bye) {
       this.#leave(session, { reason: 'quit' });
     }
+  }
+
+  /**
+   * A session packet for a session this server does not hold (it restarted, or the session ended): a
+   * RESET with the session's token tells its client at once, and only this server's identity could have
+   * made it. Smaller than the packet it answers (no amplification).
+   */
+  #reset(packet: SealedSessionPacket, from: PeerAddress, size: number): void {
+    if (size <= RESET_BYTES) {
+      return;
+    }
+    const token = resetTokenOf(this.#resetKey, sessionIdToBytes(packet.sessionId));
+    this.#send(encodePacket({ type: 'reset', sessionId: packet.sessionId, token }), from);
   }
 
   /** A member said something: it is sequenced and relayed to every member, its author included. */
@@ -438,52 +506,39 @@ export class Room {
     const secrets = this.#secrets;
     const address = formatAddress(from);
     const nonceKey = toHex(join.clientNonce);
-    const admitted = this.#findAdmitted(address, nonceKey);
-    if (admitted !== undefined) {
-      // The client did not get its ACCEPT (or the JOIN was duplicated): the same session again, proved
-      // over the cookie this JOIN carries, which is a fresh one if the first expired while it retried.
-      // The answer goes to the address the session belongs to and is smaller than the JOIN.
-      const proof = makeAcceptProof(this.#roomKey, join.clientNonce, join.cookie, admitted.sessionId);
-      this.#send(
-        encodePacket({ type: 'accept', clientNonce: join.clientNonce, sessionId: admitted.sessionId, proof }),
-        from,
-      );
+    const opened = this.#byNonce.get(nonceKey);
+    if (opened !== undefined && opened.addressKey === address && macEqual(opened.clientShare, join.share)) {
+      // The client did not get its ACCEPT (or the JOIN was duplicated): the same ACCEPT again, with no
+      // second key exchange and no change. It goes to the session's address and is smaller than the JOIN.
+      this.#send(opened.accept, from);
       return;
     }
     if (!cookieIsValid(secrets, address, join)) {
       if (!cookieIsCurrent(secrets, join)) {
         // A cookie from a slot already forgotten: the client took long (its JOIN was lost, or slow).
         // A fresh challenge, stateless and smaller than the JOIN, lets it try again.
-        this.#send(encodePacket(challengeFor(secrets, address, join.clientNonce)), from);
+        this.#send(encodePacket(challengeFor(secrets, address, join.clientNonce, this.serverKey)), from);
         this.#emit({ type: 'handshake.challenged', address, reason: 'cookie-expired' });
         return;
       }
       this.#drop(from, 'bad-cookie');
       return;
     }
-    if (this.recentJoins.has(nonceKey)) {
+    if (opened !== undefined && opened.addressKey === address) {
+      if (opened.claimed) {
+        this.#drop(from, 'replayed-join');
+        return;
+      }
+      // A new exchange on the same handshake, with a cookie this server gave that address (a fresh one
+      // after the first expired): the session the first opened can never be used by that client; it
+      // gives way. Only after the cookie: whoever saw the nonce cannot end a session with a made-up one.
+      this.#end(opened, false);
+    } else if (this.recentJoins.has(nonceKey)) {
       this.#drop(from, 'replayed-join');
       return;
     }
-    // The name before the proof: a proof over a name the client cannot have meant would be refused as a
-    // wrong password, which would mislead; and "bad name" tells someone without the password nothing.
-    if (!validateName(join.name).ok) {
-      this.#refuse(join, from, 'bad-name');
-      return;
-    }
-    if (!macEqual(makeJoinProof(this.#roomKey, join.clientNonce, join.cookie, join.name), join.proof)) {
-      this.#refuse(join, from, 'bad-password');
-      return;
-    }
-    if (this.members.has(nameKey(join.name))) {
-      this.#refuse(join, from, 'name-taken');
-      return;
-    }
-    if (
-      this.members.size >= this.config.memberCountMax ||
-      this.sessions.size >= this.config.sessionCountMax
-    ) {
-      this.#refuse(join, from, 'room-full');
+    if (this.sessions.size >= this.config.sessionCountMax) {
+      this.#drop(from, 'full');
       return;
     }
     this.#pruneRecentJoins();
@@ -491,13 +546,7 @@ export class Room {
       this.#drop(from, 'busy');
       return;
     }
-    this.#admit(join, from, nonceKey);
-  }
-
-  /** The live member session a JOIN with this nonce from this address already opened, if any. */
-  #findAdmitted(address: string, nonceKey: string): ServerSession | undefined {
-    const session = this.#byNonce.get(nonceKey);
-    return session?.member === true && session.addressKey === address ? session : undefined;
+    this.#open(join, from, nonceKey);
   }
 
   /** Forgets the joins whose cookies can no longer be replayed: they expire in the order they were made. */
@@ -520,25 +569,93 @@ export class Room {
     }
   }
 
-  #admit(join: JoinPacket, from: PeerAddress, nonceKey: string): void {
+  /**
+   * The key exchange, for a JOIN whose cookie proved its address: the session opens with the keys it
+   * gives, and the ACCEPT carries the server's share and, sealed, the reset token and the signature over
+   * the whole exchange. A client with another password derives other keys: it cannot open the ACCEPT,
+   * and nothing it sends on the session will open here.
+   */
+  #open(join: JoinPacket, from: PeerAddress, nonceKey: string): void {
+    const crypto = this.#crypto;
+    const sid = handshakeSid(join.clientNonce, join.cookie);
+    const response = crypto.keyExchange.respond({
+      prs: this.#password,
+      ci: this.#channel,
+      sid,
+      random: this.#env.random(crypto.keyExchange.randomByteCount),
+      peerShare: join.share,
+    });
+    if (response === undefined) {
+      this.#drop(from, 'bad-share');
+      return;
+    }
     const sessionId = this.#newSessionId();
+    const sessionIdBytes = sessionIdToBytes(sessionId);
+    const clear = acceptClearBytes(join.clientNonce, sessionId, response.share);
+    const signature = crypto.signature.sign(
+      this.#identitySecret,
+      acceptSignedBytes(this.#channel, sid, join.share, response.share, sessionIdBytes),
+    );
+    const resetToken = resetTokenOf(this.#resetKey, sessionIdBytes);
+    const sealed = sealAccept(crypto.aead, response.isk, clear, { resetToken, signature });
+    const accept = new Uint8Array(clear.length + sealed.length);
+    accept.set(clear);
+    accept.set(sealed, clear.length);
     const nowMs = this.#env.now();
     const session = new ServerSession(
-      { sessionId, address: from, addressKey: formatAddress(from), name: join.name, nonceKey },
+      {
+        sessionId,
+        address: from,
+        addressKey: formatAddress(from),
+        nonceKey,
+        clientShare: join.share,
+        accept,
+        protection: new SessionProtection(sessionKeysOf(response.isk, sessionIdBytes), 'server', crypto.aead),
+      },
       this.config.link,
       nowMs,
       this.config.firstContactTimeoutMs,
     );
-    const proof = makeAcceptProof(this.#roomKey, join.clientNonce, join.cookie, sessionId);
+    this.sessions.set(sessionId, session);
+    this.#byNonce.set(nonceKey, session);
+    this.recentJoins.set(nonceKey, { sessionId, expiresAtMs: nowMs + 2 * this.config.cookieSlotMs });
+    this.#touch(session);
+    this.#send(accept, from);
+    this.#emit({ type: 'session.opened', address: session.addressKey, sessionId, handshake: nonceKey });
+    const stats = this.stats;
+    stats.sessionCountHighWater = Math.max(stats.sessionCountHighWater, this.sessions.size);
+    stats.recentJoinCountHighWater = Math.max(stats.recentJoinCountHighWater, this.recentJoins.size);
+  }
+
+  /**
+   * A session's first frame claims a name. Its packet opened with the session's keys, so its client
+   * ran the key exchange with the right password: it becomes a member, or is refused (sealed, so
+   * nobody else can refuse it).
+   */
+  #claim(session: ServerSession, name: string): void {
+    if (this.#shutdown !== undefined) {
+      return;
+    }
+    session.name = name;
+    const refusal: RoomRefusal | undefined = !validateName(name).ok
+      ? 'bad-name'
+      : this.members.has(nameKey(name))
+        ? 'name-taken'
+        : this.members.size >= this.config.memberCountMax
+          ? 'room-full'
+          : undefined;
+    if (refusal !== undefined) {
+      this.stats.joinsRefused += 1;
+      session.refuse(refusal);
+      this.#emit({ type: 'join.refused', address: session.addressKey, name, reason: refusal });
+      return;
+    }
     this.#roomSeq += 1;
     const roomSeq = this.#roomSeq;
     // The others hear of the newcomer before it is a member; it learns of itself in its member list.
-    this.#broadcast({ type: 'joined', roomSeq, name: join.name });
-    this.sessions.set(sessionId, session);
-    this.members.set(nameKey(join.name), session);
-    this.#byNonce.set(nonceKey, session);
-    this.recentJoins.set(nonceKey, { sessionId, expiresAtMs: nowMs + 2 * this.config.cookieSlotMs });
-    this.#send(encodePacket({ type: 'accept', clientNonce: join.clientNonce, sessionId, proof }), from);
+    this.#broadcast({ type: 'joined', roomSeq, name });
+    session.member = true;
+    this.members.set(nameKey(name), session);
     const names: string[] = [];
     for (const member of this.members.values()) {
       names.push(member.name);
@@ -547,22 +664,14 @@ export class Room {
     this.#emit({
       type: 'member.joined',
       roomSeq,
-      name: join.name,
+      name,
       address: session.addressKey,
-      sessionId,
-      handshake: nonceKey,
+      sessionId: session.sessionId,
+      handshake: session.nonceKey,
       memberCount: this.members.size,
     });
     const stats = this.stats;
-    stats.sessionCountHighWater = Math.max(stats.sessionCountHighWater, this.sessions.size);
     stats.memberCountHighWater = Math.max(stats.memberCountHighWater, this.members.size);
-    stats.recentJoinCountHighWater = Math.max(stats.recentJoinCountHighWater, this.recentJoins.size);
-  }
-
-  #refuse(join: JoinPacket, from: PeerAddress, reason: RefuseReason): void {
-    this.stats.joinsRefused += 1;
-    this.#send(encodePacket({ type: 'refuse', clientNonce: join.clientNonce, reason }), from);
-    this.#emit({ type: 'join.refused', address: formatAddress(from), name: join.name, reason });
   }
 
   // ---- Effects. ----

@@ -20,8 +20,18 @@ export type DropReason =
   | 'unexpected'
   /** The table of recent joins is full; the client will retry. */
   | 'busy'
+  /** The session table is full (`sessionCountMax`): no key exchange for this JOIN; the client will retry. */
+  | 'full'
   /** A HELLO or JOIN while the server is stopping. */
-  | 'shutting-down';
+  | 'shutting-down'
+  /** A JOIN whose key exchange share is not a valid one (the exchange refuses it). */
+  | 'bad-share'
+  /** A session packet that does not verify under its session's key: forged, corrupted, or misdirected. */
+  | 'unauthentic'
+  /** A session packet whose number was seen before or is older than the replay window. */
+  | 'replayed'
+  /** A session packet that verified but whose frames do not decode: the peer is broken. */
+  | 'malformed-frames';
 
 /**
  * Everything the server does, as events a log can print (the original printed every action). The room
@@ -33,6 +43,17 @@ export type ServerEvent =
       readonly type: 'handshake.challenged';
       readonly address: string;
       readonly reason: 'hello' | 'cookie-expired';
+    }
+  /**
+   * A JOIN's key exchange is done and its session opened (the ACCEPT sent); its client becomes a member
+   * once its first packet, sealed with the session's keys, claims a name.
+   */
+  | {
+      readonly type: 'session.opened';
+      readonly address: string;
+      readonly sessionId: SessionId;
+      /** The client nonce of the handshake (hex). */
+      readonly handshake: string;
     }
   | {
       readonly type: 'member.joined';
@@ -114,7 +135,12 @@ export function createServerStats(): ServerStats {
       amplification: 0,
       unexpected: 0,
       busy: 0,
+      full: 0,
       'shutting-down': 0,
+      'bad-share': 0,
+      unauthentic: 0,
+      replayed: 0,
+      'malformed-frames': 0,
     },
     joinsRefused: 0,
     messagesRelayed: 0,

@@ -1,8 +1,9 @@
 import type { PreparedFrame } from '../codec/codec.ts';
-import type { SessionId, SessionPacket } from '../codec/frames.ts';
+import type { RoomRefusal, SessionId, SessionPacket } from '../codec/frames.ts';
 import { Link, type LinkDeath } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import type { PeerAddress } from '../port.ts';
+import type { SessionProtection } from '../secure/session-protection.ts';
 
 /**
  * Why a session ended without a goodbye: its link died, or it fell too far behind (its send queue
@@ -15,17 +16,26 @@ export type SessionPhase = 'open' | 'closing' | 'closed';
 
 /** What a packet on an open session brought the room. */
 export interface SessionInput {
+  /** The name the peer claims: its session's first frame, once (the room admits or refuses it). */
+  readonly claim: string | undefined;
   /** The texts the member said, in order. */
   readonly said: readonly string[];
   /** The member sent BYE: it quits. */
   readonly bye: boolean;
 }
 
-const NOTHING: SessionInput = Object.freeze({ said: Object.freeze([]) as readonly string[], bye: false });
+const NOTHING: SessionInput = Object.freeze({
+  claim: undefined,
+  said: Object.freeze([]) as readonly string[],
+  bye: false,
+});
 
 /**
- * One peer of the server: the reliable link to it and what the room knows of it (name, address, the
- * handshake that opened it). A plain object the room owns and calls; it never calls the room back.
+ * One peer of the server: the reliable link to it, its packet protection, and what the room knows of it
+ * (name, address, the handshake that opened it). A plain object the room owns and calls; it never calls
+ * the room back. A session opens with the ACCEPT, before it is a member: its peer proves it holds the
+ * session's keys with its first packet, which must begin with a CLAIM of a name; the room then admits
+ * it (a member) or refuses it (REFUSED, and the session closes).
  *
  * | phase     | a packet from the peer                        | a delivery from the room           | goodbye or shutdown     | ends when                                       |
  * | --------- | --------------------------------------------- | ---------------------------------- | ----------------------- | ----------------------------------------------- |
@@ -41,21 +51,31 @@ export class ServerSession {
   readonly address: PeerAddress;
   /** The address as text: the key the room checks every packet's source against. */
   readonly addressKey: string;
-  readonly name: string;
+  /** The name it claimed; empty until then. */
+  name = '';
   /** The client nonce of the JOIN that opened it, hex: a repeated JOIN gets this session again. */
   readonly nonceKey: string;
+  /** The client's key exchange share in that JOIN: a retransmitted JOIN carries the same. */
+  readonly clientShare: Uint8Array;
+  /** The ACCEPT sent for it, sent again as it was for a retransmitted JOIN (no second key exchange). */
+  readonly accept: Uint8Array;
+  readonly protection: SessionProtection;
   readonly link: Link;
   #phase: SessionPhase = 'open';
-  /** False once the member has quit (or been dropped) and the session only finishes its goodbye. */
-  member = true;
+  /** Whether the peer's CLAIM has come (the first reliable frame it sends, and only that one). */
+  #claimed = false;
+  /** True once admitted (its claim granted); false again once it has quit or been dropped. */
+  member = false;
 
   constructor(
     init: {
       readonly sessionId: SessionId;
       readonly address: PeerAddress;
       readonly addressKey: string;
-      readonly name: string;
       readonly nonceKey: string;
+      readonly clientShare: Uint8Array;
+      readonly accept: Uint8Array;
+      readonly protection: SessionProtection;
     },
     linkConfig: LinkConfig,
     nowMs: number,
@@ -64,9 +84,16 @@ export class ServerSession {
     this.sessionId = init.sessionId;
     this.address = init.address;
     this.addressKey = init.addressKey;
-    this.name = init.name;
     this.nonceKey = init.nonceKey;
-    this.link = new Link(linkConfig, init.sessionId, nowMs, { firstContactTimeoutMs });
+    this.clientShare = init.clientShare;
+    this.accept = init.accept;
+    this.protection = init.protection;
+    this.link = new Link(linkConfig, init.sessionId, nowMs, init.protection.seal, { firstContactTimeoutMs });
+  }
+
+  /** Whether its peer has claimed a name yet. */
+  get claimed(): boolean {
+    return this.#claimed;
   }
 
   get phase(): SessionPhase {
@@ -85,19 +112,30 @@ export class ServerSession {
     if (this.#phase !== 'open' || frames.length === 0) {
       return NOTHING;
     }
+    let claim: string | undefined;
     let said: string[] | undefined;
     let bye = false;
     for (const frame of frames) {
+      if (!this.#claimed) {
+        // The first reliable frame must be the CLAIM; a peer that says anything before is not heard.
+        if (frame.type === 'claim') {
+          this.#claimed = true;
+          claim = frame.name;
+        }
+        continue;
+      }
       if (frame.type === 'say') {
         said ??= [];
         said.push(frame.text);
       } else if (frame.type === 'bye') {
         bye = true;
       }
-      // Server-to-client frame types arriving here are a confused peer's; the link has acknowledged
-      // them and there is nothing else to do.
+      // A second CLAIM, or server-to-client frame types arriving here, are a confused peer's; the link
+      // has acknowledged them and there is nothing else to do.
     }
-    return said === undefined && !bye ? NOTHING : { said: said ?? NOTHING.said, bye };
+    return claim === undefined && said === undefined && !bye
+      ? NOTHING
+      : { claim, said: said ?? NOTHING.said, bye };
   }
 
   /**
@@ -125,6 +163,15 @@ export class ServerSession {
       return;
     }
     this.link.enqueue({ type: lastWord });
+    this.#phase = 'closing';
+  }
+
+  /** Refuses the claim (REFUSED with the reason, its last word) and starts closing. */
+  refuse(reason: RoomRefusal): void {
+    if (this.#phase !== 'open') {
+      return;
+    }
+    this.link.enqueue({ type: 'refused', reason });
     this.#phase = 'closing';
   }
 

@@ -12,6 +12,8 @@ const FORBIDDEN: readonly (readonly [RegExp, string])[] = [
     'an I/O or timer module',
   ],
   [/\bimport\(/, 'a dynamic import'],
+  // Portable: the engine runs wherever JavaScript does; cryptography comes from @noble, checks from assert.ts.
+  [/from\s+['"]node:/, 'a node: module (the engine imports nothing from Node)'],
   [/\bDate\b/, 'Date (time comes from env.now)'],
   [/\bMath\.random\b/, 'Math.random (randomness comes from env.random)'],
   [/\bperformance\b/, 'performance (time comes from env.now)'],

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { frameSize, SESSION_HEADER_BYTES, sessionIdFromBytes } from '../../engine/codec/codec.ts';
+import { frameSize, SESSION_OVERHEAD_BYTES, sessionIdFromBytes } from '../../engine/codec/codec.ts';
 import type {
   AckFrame,
   AckRange,
@@ -13,8 +13,12 @@ import {
   DATAGRAM_SIZE_MAX,
   NAME_LENGTH_MAX,
   NONCE_BYTES,
-  PROOF_BYTES,
+  RESET_TOKEN_BYTES,
+  SERVER_KEY_BYTES,
   SESSION_ID_BYTES,
+  SHARE_BYTES,
+  SIGNATURE_BYTES,
+  TAG_BYTES,
   TEXT_BYTES_MAX,
 } from '../../engine/codec/frames.ts';
 
@@ -130,6 +134,12 @@ export const ackFrameArb: fc.Arbitrary<AckFrame> = fc
 
 /** The frames delivered reliably; MEMBERS holds at most 30 names so that any one frame fits a packet. */
 export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
+  fc.record({ type: fc.constant('claim' as const), msgSeq: varintValueArb, name: nameArb }),
+  fc.record({
+    type: fc.constant('refused' as const),
+    msgSeq: varintValueArb,
+    reason: fc.constantFrom('name-taken' as const, 'bad-name' as const, 'room-full' as const),
+  }),
   fc.record({ type: fc.constant('say' as const), msgSeq: varintValueArb, text: textArb }),
   fc.record({ type: fc.constant('bye' as const), msgSeq: varintValueArb }),
   fc.record({
@@ -173,7 +183,7 @@ export const frameArb: fc.Arbitrary<Frame> = fc.oneof(
 
 /** Keeps the longest prefix of `frames` that fits in one datagram; the first frame always fits. */
 function fitFrames(frames: readonly Frame[]): Frame[] {
-  let budget = DATAGRAM_SIZE_MAX - SESSION_HEADER_BYTES;
+  let budget = DATAGRAM_SIZE_MAX - SESSION_OVERHEAD_BYTES;
   const fitting: Frame[] = [];
   for (const frame of frames) {
     budget -= frameSize(frame);
@@ -185,28 +195,34 @@ function fitFrames(frames: readonly Frame[]): Frame[] {
   return fitting;
 }
 
-/** Every packet type; SESSION packets carry 1 to 8 frames and fit in DATAGRAM_SIZE_MAX bytes. */
-export const packetArb: fc.Arbitrary<Packet> = fc.oneof(
+/** The frames of one SESSION packet: 1 to 8, fitting in DATAGRAM_SIZE_MAX bytes once sealed. */
+export const sessionFramesArb: fc.Arbitrary<Frame[]> = fc
+  .array(frameArb, { minLength: 1, maxLength: 8 })
+  .map((frames) => fitFrames(frames));
+
+/** Every packet type but SESSION (whose frames travel sealed: see {@link sessionFramesArb}). */
+export const packetArb: fc.Arbitrary<Exclude<Packet, { readonly type: 'session' }>> = fc.oneof(
   fc.record({ type: fc.constant('hello' as const), clientNonce: bytesArb(NONCE_BYTES) }),
   fc.record({
     type: fc.constant('challenge' as const),
     clientNonce: bytesArb(NONCE_BYTES),
     timeSlot: u32Arb,
     cookie: bytesArb(COOKIE_BYTES),
+    serverKey: bytesArb(SERVER_KEY_BYTES),
   }),
   fc.record({
     type: fc.constant('join' as const),
     clientNonce: bytesArb(NONCE_BYTES),
     timeSlot: u32Arb,
     cookie: bytesArb(COOKIE_BYTES),
-    proof: bytesArb(PROOF_BYTES),
-    name: nameArb,
+    share: bytesArb(SHARE_BYTES),
   }),
   fc.record({
     type: fc.constant('accept' as const),
     clientNonce: bytesArb(NONCE_BYTES),
     sessionId: sessionIdArb,
-    proof: bytesArb(PROOF_BYTES),
+    share: bytesArb(SHARE_BYTES),
+    sealed: bytesArb(RESET_TOKEN_BYTES + SIGNATURE_BYTES + TAG_BYTES),
   }),
   fc.record({
     type: fc.constant('refuse' as const),
@@ -219,16 +235,9 @@ export const packetArb: fc.Arbitrary<Packet> = fc.oneof(
       'version' as const,
     ),
   }),
-  fc
-    .record({
-      sessionId: sessionIdArb,
-      packetNumber: u32Arb,
-      frames: fc.array(frameArb, { minLength: 1, maxLength: 8 }),
-    })
-    .map(({ sessionId, packetNumber, frames }) => ({
-      type: 'session' as const,
-      sessionId,
-      packetNumber,
-      frames: fitFrames(frames),
-    })),
+  fc.record({
+    type: fc.constant('reset' as const),
+    sessionId: sessionIdArb,
+    token: bytesArb(RESET_TOKEN_BYTES),
+  }),
 );
