@@ -25,7 +25,7 @@ export function formatUsageError(error: UsageError, chalk: ChalkInstance): strin
 /** The flags each command takes, by their long names; anything else on its command line is refused. */
 export const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
   server: ['port', 'password', 'json', 'quiet', 'idle-timeout-ms', 'state-dir'],
-  client: ['username', 'password', 'json', 'idle-timeout-ms'],
+  client: ['username', 'password', 'json', 'idle-timeout-ms', 'server-key', 'state-dir'],
   sim: ['runs', 'seed', 'clients', 'messages', 'time-ms', 'replay', 'diagram', 'check-determinism', 'json'],
 };
 /** Flags every command takes. */

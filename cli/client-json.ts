@@ -1,4 +1,5 @@
 import type { ClientEvent } from '../engine/index.ts';
+import { fingerprint } from './state-dir.ts';
 
 /**
  * A client event as the JSON mode's contract prints it: one object with a `type`. The fields named in
@@ -7,7 +8,16 @@ import type { ClientEvent } from '../engine/index.ts';
 export function clientEventJson(event: ClientEvent): Record<string, unknown> {
   switch (event.type) {
     case 'welcome':
-      return { type: 'welcome', name: event.name, members: event.members, seq: event.roomSeq };
+      return {
+        type: 'welcome',
+        name: event.name,
+        members: event.members,
+        seq: event.roomSeq,
+        serverKey:
+          event.serverKey === ''
+            ? undefined
+            : fingerprint(Uint8Array.from(Buffer.from(event.serverKey, 'hex'))),
+      };
     case 'joined':
       return { type: 'joined', name: event.name, seq: event.roomSeq };
     case 'message':

@@ -11,6 +11,7 @@ import type { CommandContext } from './command-line.ts';
 import { Connection } from './connection.ts';
 import { runJsonClient } from './json-client.ts';
 import { jsonLine } from './json-line.ts';
+import { isFingerprint, stateDirectory } from './state-dir.ts';
 import { EXIT_INTERRUPTED, runTerminalClient } from './terminal-client.ts';
 
 /**
@@ -76,7 +77,21 @@ export async function clientCommand({ cli, colours }: CommandContext): Promise<n
   }
   const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100, 'client');
   const setLeave = handleClientSignals();
-  const connection = await Connection.open({ host, serverPort, clientPort, idleTimeoutMs });
+  const serverKey = cli.flags.serverKey;
+  if (serverKey !== undefined && !isFingerprint(serverKey)) {
+    throw new UsageError(
+      `--server-key "${serverKey}" is not a key fingerprint: copy the "server key: SHA256:..." the server prints at start`,
+      'client',
+    );
+  }
+  const connection = await Connection.open({
+    host,
+    serverPort,
+    clientPort,
+    idleTimeoutMs,
+    serverKey,
+    stateDir: stateDirectory(cli.flags.stateDir, process.env),
+  });
   // `ps` tells clients apart: by who is logged in where (the name once it is known).
   const where = formatAddress(connection.server);
   process.title = `gaschat client ${name === undefined ? where : `${name}@${where}`}`;

@@ -21,6 +21,7 @@ export function parseArguments() {
       quiet: { type: 'boolean', default: false },
       idleTimeoutMs: { type: 'string' },
       stateDir: { type: 'string' },
+      serverKey: { type: 'string' },
       runs: { type: 'string' },
       seed: { type: 'string' },
       clients: { type: 'string' },

@@ -1,7 +1,14 @@
 import { isIPv6 } from 'node:net';
 import { openUdp, realEnvironment, resolveHost, type UdpEndpoint } from '../adapters/udp/index.ts';
-import { type ClientActor, type ClientEvent, createClient, type PeerAddress } from '../engine/index.ts';
+import {
+  type ClientActor,
+  type ClientEvent,
+  createClient,
+  formatAddress,
+  type PeerAddress,
+} from '../engine/index.ts';
 import { linkForIdleTimeout } from './idle-timeout.ts';
+import { fingerprint, KnownServers } from './state-dir.ts';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -10,6 +17,18 @@ export interface ConnectOptions {
   readonly clientPort: number;
   /** Gives up on a silent server after this long (the link's idle timeout); the default otherwise. */
   readonly idleTimeoutMs?: number | undefined;
+  /** The server's key fingerprint to insist on (`--server-key`); else the one remembered, if any. */
+  readonly serverKey?: string | undefined;
+  /** Where the servers joined before are remembered (trust on first use). */
+  readonly stateDir: string;
+}
+
+/** How the client checks the server's identity on a login: against what, and from where it came. */
+export interface ServerPin {
+  /** The fingerprint expected, if any: from `--server-key`, or remembered from an earlier login. */
+  readonly expected: string | undefined;
+  readonly source: 'flag' | 'known' | 'none';
+  readonly knownServers: KnownServers;
 }
 
 /** How a login attempt ended: in the room, or closed (refused, unreachable) with the engine's reason. */
@@ -29,12 +48,19 @@ export class Connection {
   readonly endpoint: UdpEndpoint;
   readonly server: PeerAddress;
   readonly #idleTimeoutMs: number | undefined;
+  readonly pin: ServerPin;
   #actor: ClientActor | undefined;
 
-  private constructor(endpoint: UdpEndpoint, server: PeerAddress, idleTimeoutMs: number | undefined) {
+  private constructor(endpoint: UdpEndpoint, server: PeerAddress, options: ConnectOptions) {
     this.endpoint = endpoint;
     this.server = server;
-    this.#idleTimeoutMs = idleTimeoutMs;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    const knownServers = new KnownServers(options.stateDir);
+    const remembered = knownServers.get(formatAddress(server));
+    this.pin =
+      options.serverKey !== undefined
+        ? { expected: options.serverKey, source: 'flag', knownServers }
+        : { expected: remembered, source: remembered === undefined ? 'none' : 'known', knownServers };
     endpoint.onDatagram((datagram, from) => this.#actor?.send({ type: 'datagram.received', datagram, from }));
     const seen = new Set<string>();
     endpoint.onWarning((message) => {
@@ -63,7 +89,7 @@ export class Connection {
   static async open(options: ConnectOptions): Promise<Connection> {
     const serverHost = await resolveHost(options.host);
     const endpoint = await openUdp({ host: localHostFor(serverHost), port: options.clientPort });
-    return new Connection(endpoint, { host: serverHost, port: options.serverPort }, options.idleTimeoutMs);
+    return new Connection(endpoint, { host: serverHost, port: options.serverPort }, options);
   }
 
   /**
@@ -80,15 +106,62 @@ export class Connection {
     this.#onLogin(name);
     const config =
       this.#idleTimeoutMs === undefined ? {} : { config: { link: linkForIdleTimeout(this.#idleTimeoutMs) } };
+    const expected = this.pin.expected;
     const actor = createClient(
-      { name, password, server: this.server, ...config },
+      {
+        name,
+        password,
+        server: this.server,
+        ...config,
+        ...(expected === undefined
+          ? {}
+          : { expectServerKey: (key: Uint8Array) => fingerprint(key) === expected }),
+      },
       realEnvironment(this.endpoint.port),
     );
-    actor.on('*', onEvent);
-    const outcome = loginOutcome(actor);
+    actor.on('*', (event) => onEvent(this.#explained(event)));
+    const outcome = loginOutcome(actor).then((settled) => this.#settled(settled));
     this.#actor = actor;
     actor.start();
     return { actor, outcome };
+  }
+
+  /**
+   * A refusal for the server's key, with what was expected and from where, and what to do; every other
+   * event as it is.
+   */
+  #explained(event: ClientEvent): ClientEvent {
+    if (event.type !== 'rejected' || event.reason !== 'server-key') {
+      return event;
+    }
+    const where = formatAddress(this.server);
+    const from =
+      this.pin.source === 'flag'
+        ? 'given with --server-key'
+        : `remembered in ${this.pin.knownServers.path} from an earlier login`;
+    return {
+      ...event,
+      message:
+        `${event.message}. Expected ${this.pin.expected ?? '?'} for ${where} (${from}); ` +
+        (this.pin.source === 'flag'
+          ? 'check the fingerprint the server prints at start'
+          : `if the server was given a new key on purpose, remove its line from ${this.pin.knownServers.path}`),
+    };
+  }
+
+  /** A welcome from a server seen for the first time: its key is remembered (trust on first use). */
+  #settled(outcome: LoginOutcome): LoginOutcome {
+    if (outcome.kind === 'rejected') {
+      const event = this.#explained(outcome.event);
+      return event.type === 'rejected' ? { kind: 'rejected', event } : outcome;
+    }
+    if (outcome.kind === 'welcome' && this.pin.source === 'none' && outcome.event.serverKey !== '') {
+      this.pin.knownServers.remember(
+        formatAddress(this.server),
+        fingerprint(Uint8Array.from(Buffer.from(outcome.event.serverKey, 'hex'))),
+      );
+    }
+    return outcome;
   }
 
   async close(): Promise<void> {

@@ -89,3 +89,77 @@ export function loadIdentity(directory: string): {
 export function fingerprint(serverKey: Uint8Array): string {
   return `SHA256:${Buffer.from(sha256(serverKey)).toString('base64').replace(/=+$/, '')}`;
 }
+
+const KNOWN_SERVERS_FILE = 'known-servers.json';
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+/** Whether `text` is a fingerprint as {@link fingerprint} writes one. */
+export function isFingerprint(text: string): boolean {
+  return FINGERPRINT.test(text);
+}
+
+/**
+ * The servers a client has joined, by address, with the fingerprint of the key each had (trust on
+ * first use, as ssh's known_hosts): `known-servers.json` in the state directory. Missing is empty; a
+ * file that is not one is an error that names it.
+ */
+export class KnownServers {
+  readonly path: string;
+
+  constructor(directory: string) {
+    this.path = join(directory, KNOWN_SERVERS_FILE);
+  }
+
+  #read(): Record<string, string> {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return {};
+      }
+      throw new StateError(
+        `cannot read ${this.path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      Array.isArray(parsed) ||
+      !Object.values(parsed).every((value) => typeof value === 'string' && isFingerprint(value))
+    ) {
+      throw new StateError(
+        `${this.path} is not a list of known servers (a JSON object of "host:port": "SHA256:..."): fix or remove it`,
+      );
+    }
+    return parsed as Record<string, string>;
+  }
+
+  /** The fingerprint remembered for `address`, if any. */
+  get(address: string): string | undefined {
+    return this.#read()[address];
+  }
+
+  /** Remembers `address`'s fingerprint (a new entry; an existing one is never replaced silently). */
+  remember(address: string, print: string): void {
+    const known = this.#read();
+    if (known[address] !== undefined) {
+      return;
+    }
+    known[address] = print;
+    try {
+      mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+      writeFileSync(this.path, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
+    } catch (error) {
+      throw new StateError(
+        `cannot write ${this.path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): choose another directory with --state-dir`,
+      );
+    }
+  }
+}

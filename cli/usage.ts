@@ -77,6 +77,11 @@ const CLIENT = `
     --json                  for scripts: each line of standard input is a message, QUIT or the end of
                             input leaves; every event is printed as one JSON object per line
     --idle-timeout-ms N     give up on a silent server after N ms (default 30000)
+    --server-key SHA256:... join only the server with this key fingerprint (it prints it at start);
+                            without it, the key a server had at the first login is remembered in the
+                            state directory and insisted on afterwards (trust on first use)
+    --state-dir DIR         where known servers are remembered (or GASCHAT_STATE_DIR; default
+                            $XDG_STATE_HOME/gaschat, else ~/.local/state/gaschat)
 ${COLOUR_OPTIONS}
 
   In the chat

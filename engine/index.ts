@@ -81,6 +81,12 @@ export interface ClientOptions {
   readonly name: string;
   readonly password: string;
   readonly server: PeerAddress;
+  /**
+   * Whether the server's identity key (the CHALLENGE's, which the ACCEPT's signature proves) is the one
+   * expected: pin a server by passing a check against its fingerprint. A CHALLENGE with another key is
+   * ignored; if nothing else answers, the client is rejected with `server-key`. Any key when absent.
+   */
+  readonly expectServerKey?: (serverKey: Uint8Array) => boolean;
   readonly config?: ConfigOverrides<ClientConfig>;
 }
 
@@ -119,6 +125,7 @@ export function createClient(options: ClientOptions, env: Environment): ClientAc
     clock: env.clock,
     input: {
       name: options.name,
+      expectServerKey: options.expectServerKey,
       password: passwordBytes(options.password),
       server: options.server,
       config,

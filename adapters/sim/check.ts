@@ -345,6 +345,43 @@ function replayedJoinProblems(run: RunRecord, timeline: Timeline): string[] {
     }
     byHandshake.set(membership.handshake, [...sessions, membership.sessionId]);
   }
+  problems.push(...handshakeSessionProblems(run));
+  return problems;
+}
+
+/**
+ * One handshake, one session at a time, and none after a claimed one: a session opens at the ACCEPT,
+ * before any membership, so a JOIN copy that opened a second one is seen here even if nobody ever
+ * claims it. A new exchange on the same handshake (a fresh cookie) may follow one that ended unclaimed.
+ */
+function handshakeSessionProblems(run: RunRecord): string[] {
+  const problems: string[] = [];
+  const open = new Map<string, string>();
+  const handshakeOf = new Map<string, string>();
+  const claimed = new Set<string>();
+  for (const { t, event } of run.server) {
+    if (event.type === 'session.opened') {
+      const live = open.get(event.handshake);
+      if (live !== undefined) {
+        problems.push(
+          `handshake ${event.handshake} opened session ${event.sessionId} at ${t} ms while ${live} was open`,
+        );
+      } else if (claimed.has(event.handshake)) {
+        problems.push(
+          `handshake ${event.handshake} opened session ${event.sessionId} at ${t} ms after one was claimed`,
+        );
+      }
+      open.set(event.handshake, event.sessionId);
+      handshakeOf.set(event.sessionId, event.handshake);
+    } else if (event.type === 'member.joined') {
+      claimed.add(event.handshake);
+    } else if (event.type === 'session.ended') {
+      const handshake = handshakeOf.get(event.sessionId);
+      if (handshake !== undefined && open.get(handshake) === event.sessionId) {
+        open.delete(handshake);
+      }
+    }
+  }
   return problems;
 }
 

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { openUdp, realEnvironment } from '../../adapters/udp/index.ts';
 import { createClient, decodePacket } from '../../engine/index.ts';
@@ -318,4 +321,51 @@ test('a restarted server keeps its identity, and its RESET tells a client at onc
   t.like(closed, { reason: 'server-closed' });
   t.regex(String(closed.message), /restarted/);
   t.true(again.json.some((line) => line.type === 'datagram.dropped' && line.reason === 'unknown-session'));
+});
+
+test('a client remembers the key of a server it joined, refuses one whose key changed, and --server-key pins one', async (t) => {
+  const clientState = mkdtempSync(join(tmpdir(), 'gaschat-client-state-'));
+  const first = await startServer(t);
+  const key = String(first.server.json.find((line) => line.type === 'listening')?.serverKey);
+  const env = { GASCHAT_STATE_DIR: clientState };
+  const ana = await startClient(t, first, 'ana', { env });
+  t.is(ana.json.find((line) => line.type === 'welcome')?.serverKey, key);
+  ana.send('QUIT');
+  t.is(await ana.exitCode(), 0);
+  const known = JSON.parse(readFileSync(join(clientState, 'known-servers.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  t.deepEqual(known, { [`${first.host}:${first.port}`]: key });
+  // The same address, another identity (another state directory): another server, or a new key.
+  first.server.kill('SIGKILL');
+  await first.server.exited;
+  const impostor = new GaschatProcess(
+    ['server', first.host, '-p', String(first.port), '--json', '--password', PASSWORD],
+    { GASCHAT_STATE_DIR: mkdtempSync(join(tmpdir(), 'gaschat-other-server-')) },
+  );
+  t.teardown(() => impostor.kill('SIGKILL'));
+  const listening = await impostor.waitFor('listening', (line) => line.type === 'listening');
+  t.not(listening.serverKey, key);
+  const refused = await startClient(t, first, 'ana', { env, expectWelcome: false });
+  const rejected = await refused.waitFor('refused for the key', (line) => line.type === 'rejected');
+  t.like(rejected, { reason: 'server-key' });
+  t.true(String(rejected.message).includes(key) && String(rejected.message).includes('known-servers.json'));
+  t.is(await refused.exitCode(), 3);
+  t.false(
+    impostor.json.some((line) => line.type === 'member.joined'),
+    'no key exchange ran with it',
+  );
+  // Pinned up front: the new key is refused as well, and the right one lets the client in.
+  const pinned = await startClient(t, first, 'budi', {
+    env: { GASCHAT_STATE_DIR: mkdtempSync(join(tmpdir(), 'gaschat-pinned-')) },
+    extra: ['--server-key', key],
+    expectWelcome: false,
+  });
+  t.like(await pinned.waitFor('refused', (line) => line.type === 'rejected'), { reason: 'server-key' });
+  const trusting = await startClient(t, first, 'budi', {
+    env: { GASCHAT_STATE_DIR: mkdtempSync(join(tmpdir(), 'gaschat-pinned-')) },
+    extra: ['--server-key', String(listening.serverKey)],
+  });
+  t.truthy(trusting.json.find((line) => line.type === 'welcome'));
 });

@@ -2,18 +2,29 @@ import test from 'ava';
 import { Chalk } from 'chalk';
 import { clientEventJson } from '../client-json.ts';
 import { formatServerEvent, serverEventJson } from '../server-log.ts';
+import { fingerprint } from '../state-dir.ts';
 import { colourFor, formatChatEvent } from '../terminal-client.ts';
 
 const plain = new Chalk({ level: 0 });
 const NOON = Date.UTC(2026, 10, 24, 10, 0, 0);
 
 test('the JSON contract: the documented fields of each event', (t) => {
-  t.deepEqual(clientEventJson({ type: 'welcome', name: 'ana', members: ['ana', 'budi'], roomSeq: 2 }), {
-    type: 'welcome',
-    name: 'ana',
-    members: ['ana', 'budi'],
-    seq: 2,
-  });
+  t.deepEqual(
+    clientEventJson({
+      type: 'welcome',
+      name: 'ana',
+      members: ['ana', 'budi'],
+      roomSeq: 2,
+      serverKey: '00'.repeat(32),
+    }),
+    {
+      type: 'welcome',
+      name: 'ana',
+      members: ['ana', 'budi'],
+      seq: 2,
+      serverKey: fingerprint(new Uint8Array(32)),
+    },
+  );
   t.like(
     clientEventJson({ type: 'message', from: 'budi', text: 'halo', roomSeq: 7, timeMs: NOON, self: false }),
     {

@@ -225,18 +225,27 @@ export async function startClient(
   t: ExecutionContext,
   where: { readonly host: string; readonly port: number },
   name: string,
-  options: { readonly password?: string; readonly expectWelcome?: boolean } = {},
+  options: {
+    readonly password?: string;
+    readonly expectWelcome?: boolean;
+    readonly env?: Record<string, string>;
+    readonly extra?: readonly string[];
+  } = {},
 ): Promise<GaschatProcess> {
-  const client = new GaschatProcess([
-    'client',
-    where.host,
-    String(where.port),
-    '--json',
-    '--username',
-    name,
-    '--password',
-    options.password ?? PASSWORD,
-  ]);
+  const client = new GaschatProcess(
+    [
+      'client',
+      where.host,
+      String(where.port),
+      '--json',
+      '--username',
+      name,
+      '--password',
+      options.password ?? PASSWORD,
+      ...(options.extra ?? []),
+    ],
+    options.env,
+  );
   t.teardown(() => client.kill('SIGKILL'));
   if (options.expectWelcome !== false) {
     await client.waitFor(`welcome of ${name}`, (line) => line.type === 'welcome');

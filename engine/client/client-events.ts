@@ -22,6 +22,8 @@ export type ClientEvent =
       readonly name: string;
       readonly members: readonly string[];
       readonly roomSeq: number;
+      /** The server's identity key (hex), which signed the handshake: what a client pins. */
+      readonly serverKey: string;
     }
   | { readonly type: 'joined'; readonly name: string; readonly roomSeq: number }
   | {
@@ -60,5 +62,7 @@ export function describeRefusal(reason: RefuseReason, name: string): string {
       return 'the room is full; try again later';
     case 'version':
       return 'the server speaks another version of the gaschat protocol; upgrade one of the two';
+    case 'server-key':
+      return "the server's identity key is not the one expected: another server may be posing as it, or it was given a new key";
   }
 }

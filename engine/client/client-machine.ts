@@ -10,7 +10,7 @@ import {
   type SealedSessionPacket,
 } from '../codec/frames.ts';
 import type { ClientConfig } from '../config.ts';
-import { macEqual } from '../crypto.ts';
+import { macEqual, toHex } from '../crypto.ts';
 import { Link } from '../link/link.ts';
 import { validateName } from '../names.ts';
 import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
@@ -32,6 +32,8 @@ import { ClientSession } from './session.ts';
 
 export interface ClientInput {
   readonly name: string;
+  /** Whether a server's identity key is the one expected (pinned); any key when absent. */
+  readonly expectServerKey?: ((serverKey: Uint8Array) => boolean) | undefined;
   /** The room password as the key exchange takes it (see `passwordBytes`). */
   readonly password: Uint8Array;
   readonly server: PeerAddress;
@@ -79,6 +81,7 @@ interface ProvedAccept {
 
 export interface ClientContext {
   readonly name: string;
+  readonly expectServerKey?: ((serverKey: Uint8Array) => boolean) | undefined;
   readonly password: Uint8Array;
   readonly crypto: CryptoSuite;
   readonly server: PeerAddress;
@@ -108,6 +111,8 @@ export interface ClientContext {
   readonly attemptUnverified: boolean;
   /** REFUSE 'version' answers: not authenticated, so believed only when nothing else answered. */
   readonly versionRefusals: number;
+  /** CHALLENGEs whose server key is not the one expected: ignored, and reported if nothing else came. */
+  readonly keyMismatches: number;
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
   readonly cookieRenewals: number;
   /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
@@ -246,6 +251,11 @@ function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAd
   }
 }
 
+/** Whether a CHALLENGE's server key is one the client accepts (pinned, or any). */
+function keyExpected(context: ClientContext, challenge: ChallengePacket): boolean {
+  return context.expectServerKey === undefined || context.expectServerKey(challenge.serverKey);
+}
+
 /** Starts the key exchange with the server of a CHALLENGE: the share the JOIN will carry. */
 function startExchange(context: ClientContext, challenge: ChallengePacket): Exchange {
   const ci = channelId(challenge.serverKey);
@@ -364,8 +374,9 @@ export const clientMachine = setup({
       // A REFUSE 'version' is believed only from a server that never challenged us: one that did speaks
       // our version, and the REFUSE was someone else's.
       const otherVersion = context.versionRefusals > 0 && context.exchange === undefined;
-      if (context.unverifiedAnswers > 0 || otherVersion) {
-        const reason = context.unverifiedAnswers > 0 ? 'bad-password' : 'version';
+      const otherKey = context.keyMismatches > 0 && context.exchange === undefined;
+      if (context.unverifiedAnswers > 0 || otherKey || otherVersion) {
+        const reason = context.unverifiedAnswers > 0 ? 'bad-password' : otherKey ? 'server-key' : 'version';
         const message = describeRefusal(reason, context.name);
         enqueue.emit({ type: 'rejected', reason, message });
         enqueue.assign({ closeReason: 'rejected', closeMessage: message });
@@ -398,6 +409,7 @@ export const clientMachine = setup({
     })),
     startAttempt: assign({ attemptUnverified: false }),
     countVersionRefusal: assign({ versionRefusals: ({ context }) => context.versionRefusals + 1 }),
+    countKeyMismatch: assign({ keyMismatches: ({ context }) => context.keyMismatches + 1 }),
     openSession: assign(({ context, event, self }) => {
       const reading = read(context, event);
       const accept = reading.kind === 'accept' ? reading.accept : undefined;
@@ -480,7 +492,12 @@ export const clientMachine = setup({
         return;
       }
       const frames = session.link.receive(opened.packet, context.env.now());
-      const outcome = applyDelivered(context, frames, context.config.memberListCountMax);
+      const serverKey = context.exchange?.challenge.serverKey;
+      const outcome = applyDelivered(
+        { ...context, serverKeyHex: serverKey === undefined ? '' : toHex(serverKey) },
+        frames,
+        context.config.memberListCountMax,
+      );
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
       }
@@ -523,7 +540,22 @@ export const clientMachine = setup({
   },
   guards: {
     handshakeAttemptsLeft: ({ context }) => context.handshakeAttempt < context.config.handshakeRetryCountMax,
-    isChallenge: ({ context, event }) => read(context, event).kind === 'challenge',
+    isChallenge: ({ context, event }) => {
+      const reading = read(context, event);
+      return reading.kind === 'challenge' && keyExpected(context, reading.packet);
+    },
+    isForeignKeyChallengeVerdict: ({ context, event }) => {
+      const reading = read(context, event);
+      return (
+        reading.kind === 'challenge' &&
+        !keyExpected(context, reading.packet) &&
+        context.keyMismatches + 1 >= UNVERIFIED_ATTEMPTS_FOR_VERDICT
+      );
+    },
+    isForeignKeyChallenge: ({ context, event }) => {
+      const reading = read(context, event);
+      return reading.kind === 'challenge' && !keyExpected(context, reading.packet);
+    },
     // Only 'version' travels in a REFUSE in this version; any other reason is a forgery or an old server.
     isRefusal: ({ context, event }) => {
       const reading = read(context, event);
@@ -554,6 +586,7 @@ export const clientMachine = setup({
       const cookie = context.exchange?.challenge.cookie;
       return (
         reading.kind === 'challenge' &&
+        keyExpected(context, reading.packet) &&
         context.cookieRenewals < context.config.handshakeRenewCountMax &&
         (cookie === undefined || !macEqual(cookie, reading.packet.cookie))
       );
@@ -577,6 +610,7 @@ export const clientMachine = setup({
     unverifiedAttempts: 0,
     attemptUnverified: false,
     versionRefusals: 0,
+    keyMismatches: 0,
     refusal: undefined,
     cookieRenewals: 0,
     session: undefined,
@@ -614,13 +648,25 @@ export const clientMachine = setup({
         // Not authenticated: believed only if nothing else answers (see closeUnanswered).
         'datagram.received': [
           { guard: 'isRefusal', actions: 'countVersionRefusal' },
+          { guard: 'isForeignKeyChallenge', actions: 'countKeyMismatch' },
           { guard: 'isUnprovedAccept', actions: 'countUnverified' },
         ],
       },
       states: {
         hello: {
           entry: 'sendHello',
-          on: { 'datagram.received': { guard: 'isChallenge', target: 'joining', actions: 'takeChallenge' } },
+          on: {
+            'datagram.received': [
+              { guard: 'isChallenge', target: 'joining', actions: 'takeChallenge' },
+              // Only challenges with another key than the one pinned, three of them: the verdict is due
+              // (not after every retry), as for ACCEPTs that do not verify.
+              {
+                guard: 'isForeignKeyChallengeVerdict',
+                target: '#client.closed',
+                actions: ['countKeyMismatch', { type: 'closeUnanswered', params: { step: 'hello' } }],
+              },
+            ],
+          },
           after: {
             handshakeRetry: [
               {

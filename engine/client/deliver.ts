@@ -4,6 +4,8 @@ import type { ClientEvent } from './client-events.ts';
 
 export interface DeliveryState {
   readonly name: string;
+  /** The server's identity key (hex), for the welcome. */
+  readonly serverKeyHex: string;
   readonly welcomeNames: readonly string[];
   readonly members: readonly string[];
 }
@@ -45,7 +47,13 @@ export function applyDelivered(
         if (frame.final) {
           members = welcomeNames;
           welcomeNames = [];
-          events.push({ type: 'welcome', name: state.name, members, roomSeq: frame.roomSeq });
+          events.push({
+            type: 'welcome',
+            name: state.name,
+            members,
+            roomSeq: frame.roomSeq,
+            serverKey: state.serverKeyHex,
+          });
         }
         break;
       case 'joined':

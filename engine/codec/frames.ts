@@ -38,7 +38,13 @@ export type SessionId = string;
  * room's refusals travel sealed in a REFUSED frame; `bad-password` is never sent: a client concludes it
  * when answers came and none could be opened with its key.
  */
-export type RefuseReason = 'bad-password' | 'name-taken' | 'bad-name' | 'room-full' | 'version';
+export type RefuseReason =
+  | 'bad-password'
+  | 'name-taken'
+  | 'bad-name'
+  | 'room-full'
+  | 'version'
+  | 'server-key';
 /** The refusals a REFUSED frame carries, after the key exchange proved both sides. */
 export type RoomRefusal = 'name-taken' | 'bad-name' | 'room-full';
 export type LeaveReason = 'quit' | 'timeout';
