@@ -156,10 +156,17 @@ export class Connection {
       return event.type === 'rejected' ? { kind: 'rejected', event } : outcome;
     }
     if (outcome.kind === 'welcome' && this.pin.source === 'none' && outcome.event.serverKey !== '') {
-      this.pin.knownServers.remember(
-        formatAddress(this.server),
-        fingerprint(Uint8Array.from(Buffer.from(outcome.event.serverKey, 'hex'))),
-      );
+      try {
+        this.pin.knownServers.remember(
+          formatAddress(this.server),
+          fingerprint(Uint8Array.from(Buffer.from(outcome.event.serverKey, 'hex'))),
+        );
+      } catch (error) {
+        // The login is done: a list that cannot be written costs the pin for next time, not the chat.
+        this.#onWarning(
+          `${error instanceof Error ? error.message : String(error)}; this server's key is not remembered`,
+        );
+      }
     }
     return outcome;
   }

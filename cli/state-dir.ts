@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -155,7 +155,11 @@ export class KnownServers {
     known[address] = print;
     try {
       mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
-      writeFileSync(this.path, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
+      // Written whole to a file of its own, then renamed over the list: a client reading it at the same
+      // time sees the old list or the new, never half of one.
+      const partial = `${this.path}.${process.pid}.${Buffer.from(randomBytes(4)).toString('hex')}`;
+      writeFileSync(partial, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
+      renameSync(partial, this.path);
     } catch (error) {
       throw new StateError(
         `cannot write ${this.path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): choose another directory with --state-dir`,

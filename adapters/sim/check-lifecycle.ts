@@ -228,6 +228,21 @@ function arrivals(
       }
     }
   }
+  if (options.lateCopies === true) {
+    // An adversary's exact replay of one of these packets that never arrived itself is that packet,
+    // late: the first copy to arrive is news (it sits halfway, so it lands within the latency).
+    for (const injection of run.adversary?.injections ?? []) {
+      if (
+        injection.kind === 'replay' &&
+        injection.reached === (to === SERVER_NODE ? 'server' : 'client') &&
+        sendTimes.has(injection.source) &&
+        !arrived.has(injection.source)
+      ) {
+        arrived.add(injection.source);
+        times.push(injection.t + run.scenario.latencyMs);
+      }
+    }
+  }
   return times;
 }
 
