@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -50,11 +50,15 @@ export function loadIdentity(directory: string): {
     );
   }
   let created = false;
+  // Made whole in a file of its own, then linked into place: linking fails if another server made the
+  // identity first, and nobody ever reads a half-written one.
+  const partial = `${path}.${process.pid}.${Buffer.from(randomBytes(4)).toString('hex')}`;
   try {
-    writeFileSync(path, `${Buffer.from(randomBytes(IDENTITY_SECRET_BYTES)).toString('hex')}\n`, {
+    writeFileSync(partial, `${Buffer.from(randomBytes(IDENTITY_SECRET_BYTES)).toString('hex')}\n`, {
       flag: 'wx',
       mode: 0o600,
     });
+    linkSync(partial, path);
     created = true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
@@ -62,6 +66,8 @@ export function loadIdentity(directory: string): {
         `cannot write the server identity ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): choose another directory with --state-dir`,
       );
     }
+  } finally {
+    rmSync(partial, { force: true });
   }
   let text: string;
   try {
