@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
-import { MAIN, PASSWORD, startClient, startServer, WAIT_MS } from './processes.ts';
+import { MAIN, PASSWORD, startClient, startServer, TEST_STATE_DIR, WAIT_MS } from './processes.ts';
 
 // The interactive client in a real terminal: tmux gives it a pty of 100 columns, and the test reads
 // the screen back as a user would see it.
@@ -23,7 +23,9 @@ function startTerminal(
   const session = `gaschat-test-${name}-${process.pid}`;
   // CI services set CI (and TeamCity its own variable), which turns chalk's colour detection off even
   // on a terminal: the test decides the environment the client sees, whatever machine runs it.
-  const command = `env -u NO_COLOR -u FORCE_COLOR -u CI -u TEAMCITY_VERSION ${environment} ${process.execPath} ${MAIN} client ${args}; echo "exit code $?"; sleep 600`;
+  // Known servers go to the test's own state directory, not the user's: ports are reused between runs,
+  // by servers with other keys.
+  const command = `env -u NO_COLOR -u FORCE_COLOR -u CI -u TEAMCITY_VERSION GASCHAT_STATE_DIR=${TEST_STATE_DIR} ${environment} ${process.execPath} ${MAIN} client ${args}; echo "exit code $?"; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
   t.teardown(() => {
     try {
