@@ -1,3 +1,4 @@
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
@@ -40,16 +41,9 @@ export function makeCookie(
   return mac(secret, 'gaschat v2 cookie', [address, clientNonce, timeSlot]).subarray(0, COOKIE_BYTES);
 }
 
-/** Compares two MACs in time that depends only on their length. */
+/** Compares two MACs in time that does not depend on where they differ (@noble's `equalBytes`). */
 export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) {
-    return false;
-  }
-  let difference = 0;
-  for (let index = 0; index < a.length; index += 1) {
-    difference |= (a[index] ?? 0) ^ (b[index] ?? 0);
-  }
-  return difference === 0;
+  return equalBytes(a, b);
 }
 
 /** Lowercase hex of some bytes: session ids and nonces as map keys and in logs. */

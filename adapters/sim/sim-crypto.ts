@@ -97,12 +97,7 @@ export const standInSignature: SignatureScheme = {
     if (secret === undefined || signature.length !== 64) {
       return false;
     }
-    const expected = hmac(sha512, secret, message);
-    let difference = 0;
-    for (let index = 0; index < 64; index += 1) {
-      difference |= (expected[index] ?? 0) ^ (signature[index] ?? 0);
-    }
-    return difference === 0;
+    return sameBytes(hmac(sha512, secret, message), signature);
   },
 };
 

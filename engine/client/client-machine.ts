@@ -431,7 +431,13 @@ export const clientMachine = setup({
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
       const session: ClientSession = new ClientSession(
-        { link, protection, resetToken: accept.secret.resetToken, server: accept.from },
+        {
+          link,
+          protection,
+          resetToken: accept.secret.resetToken,
+          server: accept.from,
+          serverKeyHex: toHex(context.exchange?.challenge.serverKey ?? new Uint8Array(0)),
+        },
         context.env,
         closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const),
       );
@@ -492,9 +498,13 @@ export const clientMachine = setup({
         return;
       }
       const frames = session.link.receive(opened.packet, context.env.now());
-      const serverKey = context.exchange?.challenge.serverKey;
       const outcome = applyDelivered(
-        { ...context, serverKeyHex: serverKey === undefined ? '' : toHex(serverKey) },
+        {
+          name: context.name,
+          serverKeyHex: session.serverKeyHex,
+          welcomeNames: context.welcomeNames,
+          members: context.members,
+        },
         frames,
         context.config.memberListCountMax,
       );

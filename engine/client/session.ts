@@ -25,6 +25,8 @@ export class ClientSession {
   readonly protection: SessionProtection;
   /** The token a RESET for this session must carry (from the sealed ACCEPT). */
   readonly resetToken: Uint8Array;
+  /** The key of the server that signed the handshake (hex), for the welcome. */
+  readonly serverKeyHex: string;
   /** The address the ACCEPT came from: the only one this session takes packets from. */
   readonly server: PeerAddress;
   readonly #serverKey: string;
@@ -54,6 +56,7 @@ export class ClientSession {
       readonly protection: SessionProtection;
       readonly resetToken: Uint8Array;
       readonly server: PeerAddress;
+      readonly serverKeyHex: string;
     },
     env: Environment,
     atTurnEnd: () => void,
@@ -62,6 +65,7 @@ export class ClientSession {
     this.link = link;
     this.protection = init.protection;
     this.resetToken = init.resetToken;
+    this.serverKeyHex = init.serverKeyHex;
     this.server = server;
     this.#serverKey = formatAddress(server);
     this.#env = env;

@@ -76,6 +76,14 @@ export interface ShutdownProgress {
 
 const NO_EFFECTS: readonly RoomEffect[] = Object.freeze([]);
 
+/** What the room needs to know that nobody else may: the password and its identity. */
+export interface RoomSecrets {
+  /** The room password as the key exchange takes it (see `passwordBytes`). */
+  readonly password: Uint8Array;
+  /** The server's identity: a 32-byte Ed25519 secret seed, kept across restarts by the adapter. */
+  readonly identitySecret: Uint8Array;
+}
+
 /**
  * The room: membership, name uniqueness, the single sequence of room events, the handshake, and the
  * sessions, which are plain objects it owns ({@link ServerSession}). Mutable, and owned by the one
@@ -88,14 +96,6 @@ const NO_EFFECTS: readonly RoomEffect[] = Object.freeze([]);
  * sends for all of them (see {@link finishEvent}). The room keeps one timer for all its sessions: the
  * earliest of their deadlines.
  */
-/** What the room needs to know that nobody else may: the password and its identity. */
-export interface RoomSecrets {
-  /** The room password as the key exchange takes it (see `passwordBytes`). */
-  readonly password: Uint8Array;
-  /** The server's identity: a 32-byte Ed25519 secret seed, kept across restarts by the adapter. */
-  readonly identitySecret: Uint8Array;
-}
-
 export class Room {
   readonly config: ServerConfig;
   /** The server's identity key, which every CHALLENGE carries and clients may pin. */
