@@ -8,8 +8,9 @@ import { fingerprint } from './state-dir.ts';
 export function clientEventJson(event: ClientEvent): Record<string, unknown> {
   switch (event.type) {
     case 'welcome':
+    case 'rejoined':
       return {
-        type: 'welcome',
+        type: event.type,
         name: event.name,
         members: event.members,
         seq: event.roomSeq,
@@ -17,7 +18,10 @@ export function clientEventJson(event: ClientEvent): Record<string, unknown> {
           event.serverKey === ''
             ? undefined
             : fingerprint(Uint8Array.from(Buffer.from(event.serverKey, 'hex'))),
+        ...(event.type === 'rejoined' ? { resent: event.resent } : {}),
       };
+    case 'reconnecting':
+      return { type: 'reconnecting', unconfirmed: event.unconfirmed, message: event.message };
     case 'joined':
       return { type: 'joined', name: event.name, seq: event.roomSeq };
     case 'message':

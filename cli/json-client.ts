@@ -124,6 +124,11 @@ class LineOrder {
     this.#flush();
   }
 
+  /** The input line numbers of the messages sent and not yet confirmed, oldest first. */
+  unconfirmedLines(): number[] {
+    return this.#unconfirmed.map((entry) => entry.lineNumber);
+  }
+
   /** The client closed: every line still unconfirmed is reported as not delivered, in order. */
   abandon(): void {
     for (const entry of this.#unconfirmed.splice(0)) {
@@ -205,6 +210,11 @@ export async function runJsonClient(
       byLine.settle(sayingLine, { ...json, line: sayingLine });
     } else if (event.type === 'message' && event.self) {
       byLine.confirm(json);
+    } else if (event.type === 'reconnecting' || event.type === 'rejoined') {
+      // Which input lines wait for the new session, and which it resent: the oldest unconfirmed ones
+      // (lines typed while reconnecting follow them, and are sent, not resent).
+      const count = event.type === 'reconnecting' ? event.unconfirmed : event.resent;
+      out(jsonLine({ ...json, lines: byLine.unconfirmedLines().slice(0, count) }));
     } else {
       if (event.type === 'closed') {
         byLine.abandon();

@@ -47,6 +47,13 @@ export function formatChatEvent(event: ClientEvent, chalk: ChalkInstance, nowMs:
   switch (event.type) {
     case 'welcome':
       return `${chalk.dim(clockStamp(nowMs))} ${chalk.green(`welcome, ${sanitizeForTerminal(event.name)}!`)} in the room: ${event.members.map(name).join(', ')}  ${chalk.dim('(/help for commands)')}`;
+    case 'reconnecting':
+      return `${chalk.dim(clockStamp(nowMs))} ${chalk.yellow(event.message)}`;
+    case 'rejoined': {
+      const resent =
+        event.resent === 0 ? '' : `; ${event.resent} message${event.resent === 1 ? '' : 's'} resent`;
+      return `${chalk.dim(clockStamp(nowMs))} ${chalk.green(`back in the room${resent}`)}: ${event.members.map(name).join(', ')}`;
+    }
     case 'joined':
       return `${chalk.dim(clockStamp(nowMs))} ${chalk.green('→')} ${name(event.name)} joined`;
     case 'left':
@@ -211,8 +218,8 @@ function chat(
   const closed = new Promise<number>((resolve) => {
     forced = () => resolve(EXIT_INTERRUPTED);
     const handle = (event: ClientEvent) => {
-      if (event.type === 'welcome') {
-        members.push(...event.members);
+      if (event.type === 'welcome' || event.type === 'rejoined') {
+        members.splice(0, members.length, ...event.members);
       } else if (event.type === 'joined') {
         members.push(event.name);
       } else if (event.type === 'left') {

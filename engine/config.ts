@@ -55,6 +55,12 @@ export interface ClientConfig {
    * cannot make the client's memory grow; the names past this are not kept.
    */
   readonly memberListCountMax: number;
+  /**
+   * Rejoins a client makes at most within `rejoinWindowMs`: a server whose RESET says it lost the
+   * session is joined again, with the same name, but one that keeps losing it is given up on.
+   */
+  readonly rejoinCountMax: number;
+  readonly rejoinWindowMs: number;
   readonly link: LinkConfig;
 }
 
@@ -84,6 +90,8 @@ export const CLIENT_CONFIG_DEFAULT = {
   acceptTriesMax: 8,
   quitTimeoutMs: 10_000,
   memberListCountMax: 1024,
+  rejoinCountMax: 3,
+  rejoinWindowMs: 60_000,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ClientConfig;
 

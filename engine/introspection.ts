@@ -11,7 +11,7 @@ import type { roomMachine } from './server/room-machine.ts';
  */
 
 /**
- * Visits one table: its kind (`room.sessions`, `link.unacked`, `client.pendingTexts`, …), its size,
+ * Visits one table: its kind (`room.sessions`, `link.unacked`, `client.ownLines`, …), its size,
  * its named maximum, and who owns it (`room`, a session id, `client`).
  */
 export type TableVisitor = (table: string, size: number, max: number, owner: string) => void;
@@ -56,8 +56,10 @@ export function visitServerTables(server: Actor<typeof roomMachine>, visit: Tabl
 export function visitClientTables(client: Actor<typeof clientMachine>, visit: TableVisitor): void {
   const context = client.getSnapshot().context;
   const config = context.config;
-  // One place is kept for the BYE, so texts wait at most one fewer than the send queue holds.
-  visit('client.pendingTexts', context.pendingTexts.length, config.link.sendQueueCountMax - 1, 'client');
+  // Two places are kept (a rejoin's CLAIM, the BYE), so texts wait at most two fewer than the queue holds.
+  visit('client.ownLines', context.own.count, config.link.sendQueueCountMax - 2, 'client');
+  visit('client.heard', context.heard.size, 2 * config.memberListCountMax, 'client');
+  visit('client.rejoinTimes', context.rejoinTimesMs.length, config.rejoinCountMax, 'client');
   visit('client.welcomeNames', context.welcomeNames.length, config.memberListCountMax, 'client');
   visit('client.members', context.members.length, config.memberListCountMax, 'client');
   const link = context.session?.link;

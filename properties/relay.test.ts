@@ -20,5 +20,7 @@ defineProperty(
     'typed-during-retry',
     'long-session',
     'quiet-room',
+    'rejoined',
+    'resent-repeat',
   ],
 );

@@ -3,7 +3,7 @@ import { INJECTION_KINDS, type InjectionKind } from './adversary.ts';
 import { turnedAwayAddresses } from './check-lifecycle.ts';
 import { type ClientRecord, type RunRecord, runScenario } from './run.ts';
 import { type Scenario, SIM_PASSWORD, SIM_WRONG_PASSWORD } from './scenario.ts';
-import { membershipOf, readTimeline, type Timeline } from './timeline.ts';
+import { isWelcome, membershipOf, membershipsOf, readTimeline, type Timeline } from './timeline.ts';
 
 /**
  * What the checker holds a run with an adversary to, beyond every other guarantee (which hold under
@@ -98,7 +98,7 @@ function fateOf(client: ClientRecord, timeline: Timeline): Fate {
   const membership = membershipOf(timeline, client);
   const events = client.events.map(({ event }) => event);
   return {
-    welcomed: events.some((event) => event.type === 'welcome'),
+    welcomed: events.some((event) => isWelcome(event)),
     rejections: events.flatMap((event) => (event.type === 'rejected' ? [event.reason] : [])),
     closed: events.flatMap((event) => (event.type === 'closed' ? [event.reason] : []))[0],
     left: membership?.leftReason,
@@ -117,7 +117,7 @@ function describeFate(fate: Fate): string {
 
 /** Admissions of sessions that no client holds at the end: members nobody is. */
 function ghostAdmissions(run: RunRecord, timeline: Timeline): string[] {
-  const held = new Set(run.clients.map((client) => client.sessionId));
+  const held = new Set(run.clients.flatMap((client) => client.sessionIds));
   return [...timeline.memberships.values()]
     .filter((membership) => !held.has(membership.sessionId))
     .map((membership) => `${membership.name} (session ${membership.sessionId}, #${membership.joinedSeq})`);
@@ -166,15 +166,16 @@ function closings(client: ClientRecord, run: RunRecord, mine: Fate, honest: Fate
 function renamings(client: ClientRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
   for (const { event } of client.events) {
-    if (event.type === 'welcome' && event.name !== client.plan.name) {
+    if (isWelcome(event) && event.name !== client.plan.name) {
       problems.push(`${client.node} asked for ${client.plan.name} but was welcomed as ${event.name}`);
     }
   }
-  const membership = membershipOf(timeline, client);
-  if (membership !== undefined && membership.name !== client.plan.name) {
-    problems.push(
-      `${client.node} asked for ${client.plan.name} but the room admitted it as ${membership.name}`,
-    );
+  for (const membership of membershipsOf(timeline, client)) {
+    if (membership.name !== client.plan.name) {
+      problems.push(
+        `${client.node} asked for ${client.plan.name} but the room admitted it as ${membership.name}`,
+      );
+    }
   }
   return problems;
 }
@@ -221,8 +222,8 @@ export function checkHarmless(run: RunRecord): string[] {
     return [];
   }
   const honestRun = runScenario(withoutAdversary(run.scenario));
-  const timeline = readTimeline(run.server);
-  const honestTimeline = readTimeline(honestRun.server);
+  const timeline = readTimeline(run.server, run.serverCrashes);
+  const honestTimeline = readTimeline(honestRun.server, honestRun.serverCrashes);
   const problems: string[] = [];
   // A server that turned JOINs away for its own load (its table of recent key exchanges or of sessions
   // full) makes who gets in a matter of timing, which the adversary's early copies change as a faster

@@ -1,7 +1,14 @@
 import { formatAddress } from '../../engine/index.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
 import { SERVER_NODE, SIM_CLIENT_CONFIG, SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
-import { membershipOf, sequencedTexts, type Timeline } from './timeline.ts';
+import {
+  clientsBySession,
+  isWelcome,
+  membershipOf,
+  membershipsOf,
+  sequencedTexts,
+  type Timeline,
+} from './timeline.ts';
 
 /**
  * The guarantees about how long things last: a crashed client is announced in time, nothing is
@@ -53,7 +60,8 @@ export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[]
   for (const client of run.clients) {
     const crashedAtMs = client.crashedAtMs;
     const membership = membershipOf(timeline, client);
-    if (crashedAtMs === undefined || membership === undefined) {
+    // A membership lost with a killed server is nobody's to announce.
+    if (crashedAtMs === undefined || membership === undefined || membership.lostAtMs !== undefined) {
       continue;
     }
     if (membership.leftSeq !== undefined && (membership.leftAtMs ?? 0) <= crashedAtMs) {
@@ -118,7 +126,11 @@ export function checkLiveness(run: RunRecord, timeline: Timeline): string[] {
       problems.push(
         `${client.node} was stuck in ${client.finalState} at the end, long after the network healed`,
       );
-    } else if (membership === undefined || membership.leftSeq !== undefined) {
+    } else if (
+      membership === undefined ||
+      membership.leftSeq !== undefined ||
+      membership.lostAtMs !== undefined
+    ) {
       problems.push(`${client.node} believes it is joined, but the room does not hold it at the end`);
     } else {
       const unsequenced = client.said.length - sequencedTexts(timeline, client).length;
@@ -163,13 +175,17 @@ export function checkNoWrongfulDeath(run: RunRecord, timeline: Timeline): string
     }
     const membership = membershipOf(timeline, client);
     const closed = closedEvent(client);
-    if (membership?.leftReason === 'timeout' && membership.leftCause !== 'send-queue-full') {
-      const leftAtMs = membership.leftAtMs ?? 0;
+    // Every membership: one the server let go before the client rejoined counts as much as the last.
+    for (const held of membershipsOf(timeline, client)) {
+      if (held.leftReason !== 'timeout' || held.leftCause === 'send-queue-full') {
+        continue;
+      }
+      const leftAtMs = held.leftAtMs ?? 0;
       const quitFirst = client.quitAtMs !== undefined && client.quitAtMs <= leftAtMs;
       const closedFirst = closed !== undefined && closed.t < leftAtMs;
       if (!quitFirst && !closedFirst && leftAtMs > healAtMs + graceMs && leftAtMs < stopAtMs) {
         problems.push(
-          `${client.node} (${client.plan.name}) was announced as left (${membership.leftCause}) at ${leftAtMs} ms, ${leftAtMs - healAtMs} ms after the heal, though it was alive and reachable`,
+          `${client.node} (${client.plan.name}) was announced as left (${held.leftCause}) at ${leftAtMs} ms, ${leftAtMs - healAtMs} ms after the heal, though it was alive and reachable`,
         );
       }
     }
@@ -277,7 +293,7 @@ function leastSilenceMs(cause: string): number | undefined {
  */
 export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
-  const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
+  const clientBySession = clientsBySession(run);
   for (const membership of timeline.memberships.values()) {
     const cause = membership.leftCause;
     const client = clientBySession.get(membership.sessionId);
@@ -326,7 +342,8 @@ export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): stri
     if (closed?.event.reason !== 'timeout' || closed.event.message !== 'the server stopped answering') {
       continue;
     }
-    const welcomedAt = client.events.find(({ event }) => event.type === 'welcome')?.t ?? 0;
+    // The session it closed in began at its last welcome (a rejoin's, if it rejoined).
+    const welcomedAt = client.events.findLast(({ event }) => isWelcome(event))?.t ?? 0;
     const lastHeardMs = Math.max(
       welcomedAt,
       arrivals(run, SERVER_NODE, client.node, client.sessionId)
@@ -381,7 +398,7 @@ export function checkShutdown(run: RunRecord, timeline: Timeline): string[] {
       `the server told ${closing.event.memberCount} members it was closing, but ${atShutdown.length} were in the room`,
     );
   }
-  const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
+  const clientBySession = clientsBySession(run);
   let toldAndClosed = 0;
   for (const membership of atShutdown) {
     const client = clientBySession.get(membership.sessionId);

@@ -9,17 +9,23 @@ import {
   turnedAwayAddresses,
 } from './check-lifecycle.ts';
 import { checkTableBounds } from './check-tables.ts';
-import type { ClientRecord, RunRecord } from './run.ts';
+import type { RunRecord } from './run.ts';
 import { SIM_SERVER_CONFIG } from './scenario.ts';
 import {
+  clientsBySession,
   expectedFor,
   isComplete,
+  isWelcome,
+  type Membership,
+  memberAtClose,
   membershipOf,
+  membershipsOf,
   type RoomRecord,
   readTimeline,
   type SeenEvent,
   sameNameKey,
   seenEvents,
+  segmentsOf,
   sequencedTexts,
   type Timeline,
 } from './timeline.ts';
@@ -51,7 +57,7 @@ export type Check = (run: RunRecord, timeline: Timeline) => string[];
 
 /** Checks one run against every guarantee; an empty list means it kept them all. */
 export function checkRun(run: RunRecord, only?: readonly Invariant[]): Violation[] {
-  const timeline = readTimeline(run.server);
+  const timeline = readTimeline(run.server, run.serverCrashes);
   const violations: Violation[] = [];
   for (const invariant of only ?? INVARIANTS) {
     for (const message of CHECKS[invariant](run, timeline)) {
@@ -90,14 +96,13 @@ function checkRunHealth(run: RunRecord, timeline: Timeline): string[] {
   ];
   const owners = new Map<string, string>();
   for (const client of run.clients) {
-    if (client.sessionId === undefined) {
-      continue;
+    for (const sessionId of client.sessionIds) {
+      const other = owners.get(sessionId);
+      if (other !== undefined) {
+        problems.push(`${other} and ${client.node} were both accepted into session ${sessionId}`);
+      }
+      owners.set(sessionId, client.node);
     }
-    const other = owners.get(client.sessionId);
-    if (other !== undefined) {
-      problems.push(`${other} and ${client.node} were both accepted into session ${client.sessionId}`);
-    }
-    owners.set(client.sessionId, client.node);
   }
   return problems;
 }
@@ -114,46 +119,107 @@ function sameEvent(seen: SeenEvent, truth: RoomRecord): boolean {
 }
 
 /**
- * The transcript of a client against what the server sequenced for it: a prefix of it, in order,
- * each event once and as sequenced; all of it when the client is complete. Every room-event invariant
- * rests on this; each reports the problems about its own kind of event.
+ * What a client has shown of each author, as the guarantee that each text is shown at most once
+ * states it, written here from the rule rather than taken from the engine: a text is named by its
+ * author's name, origin and line; an author's texts come in order, so one at or below the highest line
+ * shown of that origin is a repeat (resent after a rejoin), and a name that left starts afresh. The
+ * client's own texts are its confirmations: each once.
+ */
+class ShownTexts {
+  readonly #highest = new Map<string, { origin: string; line: number }>();
+  #ownLine = 0;
+
+  /** Whether the client shows `message`: it does not show a repeat. */
+  wouldShow(message: Extract<RoomRecord, { kind: 'message' }>, own: boolean): boolean {
+    if (own) {
+      return message.line > this.#ownLine;
+    }
+    const highest = this.#highest.get(sameNameKey(message.from));
+    return highest === undefined || highest.origin !== message.origin || message.line > highest.line;
+  }
+
+  /** The client showed `message`. */
+  show(message: Extract<RoomRecord, { kind: 'message' }>, own: boolean): void {
+    if (own) {
+      this.#ownLine = message.line;
+    } else {
+      this.#highest.set(sameNameKey(message.from), { origin: message.origin, line: message.line });
+    }
+  }
+
+  left(name: string): void {
+    this.#highest.delete(sameNameKey(name));
+  }
+}
+
+/**
+ * The transcript of a client against what the server sequenced for it, membership by membership (a
+ * client that rejoined had several): a prefix of each, in order, each event once and as sequenced,
+ * but for texts shown already (resent after a rejoin); all of the last when the client is complete.
+ * Every room-event invariant rests on this; each reports the problems about its own kind of event.
  */
 function transcriptProblems(run: RunRecord, timeline: Timeline, kind: RoomRecord['kind']): string[] {
   const problems: string[] = [];
   for (const client of run.clients) {
-    const membership = membershipOf(timeline, client);
-    const seen = seenEvents(client);
-    const expected = membership === undefined ? [] : expectedFor(timeline, membership);
-    let index = 0;
-    for (; index < seen.length; index += 1) {
-      const got = seen[index];
-      const want = expected[index];
-      if (got === undefined) {
-        break;
-      }
-      if (want === undefined) {
-        if (kindOf(got) === kind) {
-          problems.push(`${client.node} saw ${describeSeen(got)}, which was not sequenced for it`);
+    const own = new Set(client.sessionIds);
+    const shown = new ShownTexts();
+    const segments = segmentsOf(timeline, client);
+    segments.forEach((segment, segmentIndex) => {
+      const { membership, seen } = segment;
+      const expected = membership === undefined ? [] : expectedFor(timeline, membership);
+      let index = 0;
+      let want = 0;
+      for (; index < seen.length; index += 1, want += 1) {
+        const got = seen[index];
+        // Texts the client rightly does not show again are passed over, in the room's order.
+        while (expected[want]?.kind === 'message' && !wouldShow(shown, expected[want], own)) {
+          want += 1;
         }
-        break;
-      }
-      if (got.roomSeq !== want.roomSeq || !sameEvent(got, want)) {
-        if (want.kind === kind || kindOf(got) === kind) {
-          problems.push(`${client.node} saw ${describeSeen(got)} where the room had ${describeRecord(want)}`);
+        const truth = expected[want];
+        if (got === undefined) {
+          break;
         }
-        break;
+        if (truth === undefined) {
+          if (kindOf(got) === kind) {
+            problems.push(`${client.node} saw ${describeSeen(got)}, which was not sequenced for it`);
+          }
+          break;
+        }
+        if (got.roomSeq !== truth.roomSeq || !sameEvent(got, truth)) {
+          if (truth.kind === kind || kindOf(got) === kind) {
+            problems.push(
+              `${client.node} saw ${describeSeen(got)} where the room had ${describeRecord(truth)}`,
+            );
+          }
+          break;
+        }
+        if (truth.kind === 'message') {
+          shown.show(truth, own.has(truth.sessionId));
+        } else if (truth.kind === 'left') {
+          shown.left(truth.name);
+        }
       }
-    }
-    if (membership !== undefined && index === seen.length && isComplete(client, membership)) {
-      const missing = expected.slice(seen.length).filter((event) => event.kind === kind);
-      if (missing.length > 0) {
-        problems.push(
-          `${client.node} (${client.plan.name}) never saw ${missing.map(describeRecord).join(', ')}`,
-        );
+      const last = segmentIndex === segments.length - 1;
+      if (membership !== undefined && last && index === seen.length && isComplete(client, membership)) {
+        const missing = expected
+          .slice(want)
+          .filter(
+            (event) => event.kind === kind && (event.kind !== 'message' || wouldShow(shown, event, own)),
+          );
+        if (missing.length > 0) {
+          problems.push(
+            `${client.node} (${client.plan.name}) never saw ${missing.map(describeRecord).join(', ')}`,
+          );
+        }
       }
-    }
+    });
   }
   return problems;
+}
+
+/** Whether the client would show `record` now (any event but a repeated text). */
+function wouldShow(shown: ShownTexts, record: RoomRecord | undefined, own: ReadonlySet<string>): boolean {
+  return record?.kind !== 'message' || shown.wouldShow(record, own.has(record.sessionId));
 }
 
 function kindOf(event: SeenEvent): RoomRecord['kind'] {
@@ -185,38 +251,44 @@ function describeSeen(event: SeenEvent): string {
 function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
   const problems = transcriptProblems(run, timeline, 'joined');
   for (const client of run.clients) {
-    let known: Set<string> | undefined;
+    const segments = segmentsOf(timeline, client);
     const membership = membershipOf(timeline, client);
-    // A member that stayed to the end was welcomed, with the room as it was at its join.
+    // A member that stayed to the end was welcomed (or welcomed back), with the room as it was at its join.
     if (
       membership !== undefined &&
       isComplete(client, membership) &&
-      !client.events.some(({ event }) => event.type === 'welcome')
+      !segments.some((segment) => segment.membership === membership)
     ) {
       problems.push(`${client.node} (${client.plan.name}) was a member to the end but never got its welcome`);
     }
-    for (const { event } of client.events) {
-      if (
-        known === undefined &&
-        (event.type === 'joined' || event.type === 'message' || event.type === 'left')
-      ) {
-        problems.push(`${client.node} was shown ${event.type} (#${event.roomSeq}) before its welcome`);
+    for (const { welcome, membership: joined, seen } of segments) {
+      if (welcome === undefined) {
+        for (const event of seen) {
+          problems.push(`${client.node} was shown ${event.type} (#${event.roomSeq}) before its welcome`);
+        }
+        continue;
       }
-      if (event.type === 'welcome') {
-        known = new Set(event.members.map(sameNameKey));
-        if (membership !== undefined && event.members.join() !== membership.membersAtJoin.join()) {
+      if (joined === undefined) {
+        problems.push(
+          `${client.node} was welcomed (${welcome.type}, #${welcome.roomSeq}) in a session the room never admitted`,
+        );
+      }
+      const known = new Set(welcome.members.map(sameNameKey));
+      if (joined !== undefined && welcome.members.join() !== joined.membersAtJoin.join()) {
+        problems.push(
+          `${client.node}'s ${welcome.type} listed [${welcome.members}] but the room held [${joined.membersAtJoin}]`,
+        );
+      }
+      for (const event of seen) {
+        if (event.type === 'joined') {
+          known.add(sameNameKey(event.name));
+        } else if (event.type === 'left') {
+          known.delete(sameNameKey(event.name));
+        } else if (!known.has(sameNameKey(event.from))) {
           problems.push(
-            `${client.node}'s welcome listed [${event.members}] but the room held [${membership.membersAtJoin}]`,
+            `${client.node} saw a message from ${event.from} before any notice that ${event.from} joined`,
           );
         }
-      } else if (event.type === 'joined') {
-        known?.add(sameNameKey(event.name));
-      } else if (event.type === 'left') {
-        known?.delete(sameNameKey(event.name));
-      } else if (event.type === 'message' && known !== undefined && !known.has(sameNameKey(event.from))) {
-        problems.push(
-          `${client.node} saw a message from ${event.from} before any notice that ${event.from} joined`,
-        );
       }
     }
   }
@@ -246,7 +318,7 @@ function checkRelay(run: RunRecord, timeline: Timeline): string[] {
       }
     });
     const closed = client.events.find(({ event }) => event.type === 'closed')?.event;
-    const welcomed = client.events.some(({ event }) => event.type === 'welcome');
+    const welcomed = memberAtClose(client);
     const unsent = said.length - atServer.length;
     if (closed?.type === 'closed' && closed.reason === 'quit' && unsent > 0) {
       // A confirmed QUIT comes after every message said before it; a QUIT before joining must say what it dropped.
@@ -265,7 +337,7 @@ function checkQuit(run: RunRecord, timeline: Timeline): string[] {
   for (const client of run.clients) {
     const membership = membershipOf(timeline, client);
     const closed = client.events.find(({ event }) => event.type === 'closed')?.event;
-    const welcomed = client.events.some(({ event }) => event.type === 'welcome');
+    const welcomed = memberAtClose(client);
     // A QUIT before the welcome abandons a handshake; only a member's QUIT is confirmed by the server.
     if (
       closed?.type === 'closed' &&
@@ -280,11 +352,11 @@ function checkQuit(run: RunRecord, timeline: Timeline): string[] {
     if (closedIndex >= 0 && closedIndex !== client.events.length - 1) {
       problems.push(`${client.node} saw ${client.events.length - 1 - closedIndex} events after it closed`);
     }
-    if (membership?.leftSeq !== undefined) {
-      const late = seenEvents(client).filter((event) => event.roomSeq >= (membership.leftSeq ?? 0));
+    for (const { membership: of, seen } of segmentsOf(timeline, client)) {
+      const late = seen.filter((event) => of?.leftSeq !== undefined && event.roomSeq >= of.leftSeq);
       if (late.length > 0) {
         problems.push(
-          `${client.node} saw ${late.map(describeSeen).join(', ')} after it left at #${membership.leftSeq}`,
+          `${client.node} saw ${late.map(describeSeen).join(', ')} after it left at #${of?.leftSeq}`,
         );
       }
     }
@@ -296,9 +368,9 @@ function checkQuit(run: RunRecord, timeline: Timeline): string[] {
 function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
   const problems = timeline.problems.filter((problem) => !problem.startsWith('room event'));
   for (const client of run.clients) {
-    const membership = membershipOf(timeline, client);
-    const welcomed = client.events.some(({ event }) => event.type === 'welcome');
-    if (!client.plan.knowsPassword && (membership !== undefined || welcomed)) {
+    const admitted = membershipsOf(timeline, client).length > 0;
+    const welcomed = client.events.some(({ event }) => isWelcome(event));
+    if (!client.plan.knowsPassword && (admitted || welcomed)) {
       problems.push(`${client.node} joined with a wrong password`);
     }
     // A client cannot tell a wrong password from answers forged at it (neither opens with its key), and
@@ -331,7 +403,7 @@ function checkPasswordAndNames(run: RunRecord, timeline: Timeline): string[] {
  */
 function replayedJoinProblems(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
-  const holders = new Map(run.clients.map((client) => [client.sessionId, client]));
+  const holders = clientsBySession(run);
   const byHandshake = new Map<string, string[]>();
   for (const membership of [...timeline.memberships.values()].sort((a, b) => a.joinedSeq - b.joinedSeq)) {
     const sessions = byHandshake.get(membership.handshake) ?? [];
@@ -359,7 +431,12 @@ function handshakeSessionProblems(run: RunRecord): string[] {
   const open = new Map<string, string>();
   const handshakeOf = new Map<string, string>();
   const claimed = new Set<string>();
-  for (const { t, event } of run.server) {
+  const crashIndexes = new Set(run.serverCrashes.map((crash) => crash.logIndex));
+  for (const [index, { t, event }] of run.server.entries()) {
+    if (crashIndexes.has(index)) {
+      // A killed server's sessions died with it: a client still in that handshake may open another.
+      open.clear();
+    }
     if (event.type === 'session.opened') {
       const live = open.get(event.handshake);
       if (live !== undefined) {
@@ -394,11 +471,18 @@ function handshakeSessionProblems(run: RunRecord): string[] {
 function busyProblems(run: RunRecord): string[] {
   const problems: string[] = [];
   const rememberedMs = 2 * SIM_SERVER_CONFIG.cookieSlotMs;
-  // A join is remembered from its key exchange (the session's opening), whether it claims a name or not.
-  const joinTimes = run.server.filter(({ event }) => event.type === 'session.opened').map(({ t }) => t);
+  // A join is remembered from its key exchange (the session's opening), whether it claims a name or
+  // not, by the server process that ran it: a restarted one remembers nothing.
+  const crashIndexes = new Set(run.serverCrashes.map((crash) => crash.logIndex));
+  let joinTimes: number[] = [];
   let liveSessions = 0;
-  for (const { t, event } of run.server) {
+  for (const [index, { t, event }] of run.server.entries()) {
+    if (crashIndexes.has(index)) {
+      joinTimes = [];
+      liveSessions = 0;
+    }
     if (event.type === 'session.opened') {
+      joinTimes.push(t);
       liveSessions += 1;
     } else if (event.type === 'session.ended') {
       liveSessions -= 1;
@@ -482,12 +566,7 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
  */
 function checkAuthorship(run: RunRecord, timeline: Timeline): string[] {
   const problems: string[] = [];
-  const clientBySession = new Map<string, ClientRecord>();
-  for (const client of run.clients) {
-    if (client.sessionId !== undefined) {
-      clientBySession.set(client.sessionId, client);
-    }
-  }
+  const clientBySession = clientsBySession(run);
   for (const event of timeline.events) {
     if (event.kind !== 'message') {
       continue;
@@ -505,23 +584,36 @@ function checkAuthorship(run: RunRecord, timeline: Timeline): string[] {
     }
   }
   for (const client of run.clients) {
-    for (const seen of seenEvents(client)) {
-      if (seen.type !== 'message') {
-        continue;
-      }
-      const truth = timeline.bySeq.get(seen.roomSeq);
-      if (
-        truth === undefined ||
-        truth.kind !== 'message' ||
-        truth.from !== seen.from ||
-        truth.text !== seen.text
-      ) {
-        problems.push(`${client.node} saw ${describeSeen(seen)}, which the server never relayed`);
-      }
-      if (seen.self !== (seen.from === client.plan.name)) {
-        problems.push(`${client.node} saw ${describeSeen(seen)} marked self=${seen.self}`);
-      }
+    for (const { membership, seen: segment } of segmentsOf(timeline, client)) {
+      authorshipOfSeen(client, membership, segment, timeline, problems);
     }
   }
   return problems;
+}
+
+/** Every message a client saw in one membership is one its server process relayed, as relayed. */
+function authorshipOfSeen(
+  client: RunRecord['clients'][number],
+  membership: Membership | undefined,
+  segment: readonly SeenEvent[],
+  timeline: Timeline,
+  problems: string[],
+): void {
+  for (const seen of segment) {
+    if (seen.type !== 'message') {
+      continue;
+    }
+    const truth = membership === undefined ? undefined : timeline.bySeq[membership.life]?.get(seen.roomSeq);
+    if (
+      truth === undefined ||
+      truth.kind !== 'message' ||
+      truth.from !== seen.from ||
+      truth.text !== seen.text
+    ) {
+      problems.push(`${client.node} saw ${describeSeen(seen)}, which the server never relayed`);
+    }
+    if (seen.self !== (seen.from === client.plan.name)) {
+      problems.push(`${client.node} saw ${describeSeen(seen)} marked self=${seen.self}`);
+    }
+  }
 }

@@ -6,7 +6,13 @@ import {
   prepareFrame,
   sessionIdToBytes,
 } from '../../engine/codec/codec.ts';
-import { encodePacket, type Frame, type Packet, type ReliableFrameBody } from '../../engine/index.ts';
+import {
+  encodePacket,
+  type Frame,
+  LINK_CONFIG_DEFAULT,
+  type Packet,
+  type ReliableFrameBody,
+} from '../../engine/index.ts';
 import { deriveSessionKeys } from '../../engine/secure/keys.ts';
 import { SessionProtection } from '../../engine/secure/session-protection.ts';
 import { testSeal } from '../../engine/test/sealing.ts';
@@ -70,7 +76,12 @@ const BOOK = new SealedBook();
 function sealed(frames: readonly Frame[], options: SealOptions = {}, plaintext?: Uint8Array): Uint8Array {
   const { book = BOOK, packetNumber = 7, sessionId = SESSION_ID, side = 'client', isk = ISK } = options;
   const keys = deriveSessionKeys(isk, sessionIdToBytes(sessionId));
-  const protection = new SessionProtection(keys, side, simCrypto(book).aead);
+  const protection = new SessionProtection(
+    keys,
+    side,
+    simCrypto(book).aead,
+    LINK_CONFIG_DEFAULT.forgeriesMax,
+  );
   const { header } = encodeSessionPlaintext(outgoingOne({ type: 'ping' }, sessionId, packetNumber));
   const body =
     plaintext ??
@@ -92,7 +103,16 @@ function labelOfFrames(...frames: Frame[]) {
 }
 
 const ACK: Frame = { type: 'ack', ranges: [{ smallest: 1, largest: 5 }] };
-const MESSAGE_4: Frame = { type: 'message', msgSeq: 2, roomSeq: 4, timeMs: 1500, from: 'ana', text: 'halo' };
+const MESSAGE_4: Frame = {
+  type: 'message',
+  msgSeq: 2,
+  roomSeq: 4,
+  timeMs: 1500,
+  from: 'ana',
+  origin: '0123456789abcdef',
+  line: 1,
+  text: 'halo',
+};
 const SEALED_7 = { text: 'sealed #7', ackOrPingOnly: false, packetType: 'session', sessionId: SESSION_ID };
 
 test('handshake packets are labelled by their type, a REFUSE with its reason; a JOIN carries no name now', (t) => {
@@ -131,7 +151,7 @@ test('handshake packets are labelled by their type, a REFUSE with its reason; a 
 
 test('a SESSION packet the run sealed is labelled by its frames, room events with their roomSeq', (t) => {
   t.is(labelOfFrames(ACK, MESSAGE_4).text, 'ACK+MESSAGE #4');
-  t.is(labelOfFrames({ type: 'say', msgSeq: 1, text: 'halo' }).text, 'SAY');
+  t.is(labelOfFrames({ type: 'say', msgSeq: 1, line: 1, text: 'halo' }).text, 'SAY');
   t.is(
     labelOfFrames({ type: 'members', msgSeq: 1, roomSeq: 3, final: true, names: ['ana'] }).text,
     'MEMBERS #3',
@@ -145,7 +165,7 @@ test('a SESSION packet the run sealed is labelled by its frames, room events wit
   t.is(labelOfFrames(ACK, { type: 'goodbye', msgSeq: 5 }).text, 'ACK+GOODBYE');
   t.is(labelOfFrames({ type: 'shutdown', msgSeq: 6 }).text, 'SHUTDOWN');
   // The frames version 2 adds: the claim of a name, and the room's refusal of it.
-  t.is(labelOfFrames({ type: 'claim', msgSeq: 0, name: 'ana' }).text, 'CLAIM');
+  t.is(labelOfFrames({ type: 'claim', msgSeq: 0, name: 'ana', origin: '0123456789abcdef' }).text, 'CLAIM');
   t.is(labelOfFrames(ACK, { type: 'refused', msgSeq: 0, reason: 'name-taken' }).text, 'ACK+REFUSED');
   // The server's packets are in the book as well as the client's.
   t.is(describeDatagram(sealed([MESSAGE_4], { side: 'server' }), BOOK).text, 'MESSAGE #4');
@@ -238,7 +258,7 @@ test('a CLAIM name, which the server reads unchecked, never reaches the label: n
   // Version 1 showed a JOIN's name, odd characters replaced; version 2's name travels sealed in a
   // CLAIM, which is labelled by its type alone, whatever bytes its name holds.
   for (const name of ['an\u0007', 'caf\u00e9', '<svg>', 'a'.repeat(255)]) {
-    const label = labelOfFrames({ type: 'claim', msgSeq: 0, name });
+    const label = labelOfFrames({ type: 'claim', msgSeq: 0, name, origin: '0123456789abcdef' });
     t.is(label.text, 'CLAIM', JSON.stringify(name));
   }
   // A JOIN's padding (any bytes) does not reach its label either.

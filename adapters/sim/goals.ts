@@ -1,6 +1,7 @@
 import { formatAddress, TEXT_BYTES_MAX, utf8ByteLength } from '../../engine/index.ts';
 import type { ClientRecord, RunRecord } from './run.ts';
 import { SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
+import { clientsBySession } from './timeline.ts';
 
 /**
  * "Sometimes" goals (as Antithesis calls them): situations that must each occur at least once over a
@@ -41,6 +42,8 @@ export const GOALS = {
   'shutdown-unconfirmed': 'a server stopped before every member had confirmed',
   'said-while-stopping': 'a line reaching the server after it began to stop',
   'joins-past-table': 'more joins over a run than the table of recent joins holds',
+  rejoined: 'a client welcomed back after a RESET said the server no longer held its session',
+  'resent-repeat': 'a text the room sequenced twice, resent after a rejoin (members show it once)',
 } as const;
 export type Goal = keyof typeof GOALS;
 
@@ -61,7 +64,7 @@ function stays(run: RunRecord): {
   readonly toMs: number;
   readonly address: string;
 }[] {
-  const clientBySession = new Map(run.clients.map((client) => [client.sessionId, client]));
+  const clientBySession = clientsBySession(run);
   const open = new Map<string, { fromMs: number; address: string }>();
   const result: { client: ClientRecord | undefined; fromMs: number; toMs: number; address: string }[] = [];
   for (const { t, event } of run.server) {
@@ -133,6 +136,21 @@ export function goalsReached(run: RunRecord): Set<Goal> {
     run.clients.some((client) =>
       client.events.some(({ event }) => event.type === 'rejected' && event.reason === 'bad-password'),
     ),
+  );
+  reach(
+    'rejoined',
+    run.clients.some((client) => client.events.some(({ event }) => event.type === 'rejoined')),
+  );
+  const sequencedLines = new Map<string, Set<string>>();
+  for (const { event } of run.server) {
+    if (event.type === 'message.received') {
+      const key = `${event.origin}/${event.line}`;
+      sequencedLines.set(key, (sequencedLines.get(key) ?? new Set()).add(event.sessionId));
+    }
+  }
+  reach(
+    'resent-repeat',
+    [...sequencedLines.values()].some((sessions) => sessions.size > 1),
   );
   const events = run.server.map(({ event }) => event);
   reach(

@@ -131,6 +131,11 @@ function isCompactScenario(value: unknown): value is CompactScenario {
     typeof candidate.room === 'object' &&
     (SCENARIO_SHAPES as readonly unknown[]).includes(candidate.shape) &&
     (candidate.adversary === undefined || isAdversaryPlan(candidate.adversary)) &&
+    (candidate.serverRestart === undefined ||
+      (typeof candidate.serverRestart === 'object' &&
+        candidate.serverRestart !== null &&
+        Number.isSafeInteger((candidate.serverRestart as { atMs?: unknown }).atMs) &&
+        Number.isSafeInteger((candidate.serverRestart as { downMs?: unknown }).downMs))) &&
     ['seed', 'latencyMs', 'healAtMs', 'endAtMs', 'stepCountMax'].every((key) =>
       Number.isSafeInteger(candidate[key]),
     )

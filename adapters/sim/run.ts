@@ -4,8 +4,10 @@ import {
   clientSession,
   createClient,
   createServer,
+  IDENTITY_SECRET_BYTES,
   type LinkStats,
   type PeerAddress,
+  type ServerActor,
   type ServerEvent,
   type SessionId,
   serverHighWater,
@@ -44,6 +46,8 @@ export interface ClientRecord {
   readonly plan: ClientPlan;
   readonly address: PeerAddress;
   readonly events: Timed<ClientEvent>[];
+  /** For each of `events`, the session the client was in when it emitted it (none while handshaking). */
+  readonly eventSessions: (SessionId | undefined)[];
   /** The texts it asked to send and the client took (did not refuse at once), in order, with when. */
   readonly said: Timed<string>[];
   /** Typed while the client was still handshaking: the text and the handshake attempt under way. */
@@ -57,16 +61,31 @@ export interface ClientRecord {
   closedAtMs: number | undefined;
   /** The machine state it ended the run in (`closed`, `joined`, …). */
   finalState: string;
-  /** The session the server accepted it into, if one did. */
+  /** The session it ended the run in, if the server accepted it into one. */
   sessionId: SessionId | undefined;
+  /**
+   * Every session the server accepted it into, in order: more than one when it rejoined (the server
+   * no longer held its session and said so with a RESET).
+   */
+  readonly sessionIds: SessionId[];
   linkStats: LinkStats | undefined;
 }
 
 /** Everything the checker needs from a run. */
+/** The server's process killed (a scenario's `serverRestart`): where its log ends, and when it came back. */
+export interface ServerCrash {
+  readonly atMs: number;
+  /** How many events the log held when it was killed: those after are the restarted server's. */
+  readonly logIndex: number;
+  restartedAtMs: number | undefined;
+}
+
 export interface RunRecord {
   readonly scenario: Scenario;
   readonly trace: Trace;
+  /** What the server emitted, every process of it in turn (see `serverCrashes`). */
   readonly server: Timed<ServerEvent>[];
+  readonly serverCrashes: readonly ServerCrash[];
   readonly clients: readonly ClientRecord[];
   readonly network: NetworkStats;
   /** Timers the virtual clock fired: the run's steps (network deliveries and machine timers). */
@@ -170,54 +189,87 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const tables = new TableWatch(clock);
   let serverStoppedAtMs: number | undefined;
 
+  // The server's process: undefined while it is down (killed, not yet started again); what reaches
+  // its address meanwhile goes unheard.
+  let server: ServerActor | undefined;
   const serverPort = network.attach(SERVER_NODE, SERVER_ADDRESS, (datagram, from) =>
-    server.send({ type: 'datagram.received', datagram, from }),
+    server?.send({ type: 'datagram.received', datagram, from }),
   );
   const serverRandom = random.fork(SERVER_NODE);
-  const server = createServer(
-    { password: SIM_PASSWORD, config: serverConfigOf(scenario) },
-    {
-      port: serverPort,
-      clock,
-      now: () => clock.now(),
-      random: (count) => serverRandom.bytes(count),
-      afterTurn: clock.afterStep,
-      crypto,
-    },
-  );
+  // Drawn first, as createServer would draw it: the same bytes as a server that draws its own. A
+  // restarted server keeps it (its state directory), and so its identity key and reset tokens.
+  const identitySecret = serverRandom.bytes(IDENTITY_SECRET_BYTES);
   const machineEvents = { server: 0, clients: 0 };
-  if (counting) {
-    server.system.inspect((inspection) => {
-      if (inspection.type === '@xstate.event') {
-        machineEvents.server += 1;
+  const serverCrashes: ServerCrash[] = [];
+  const startServer = (serverBytes: typeof serverRandom): ServerActor => {
+    const started = createServer(
+      { password: SIM_PASSWORD, identitySecret, config: serverConfigOf(scenario) },
+      {
+        port: serverPort,
+        clock,
+        now: () => clock.now(),
+        random: (count) => serverBytes.bytes(count),
+        afterTurn: clock.afterStep,
+        crypto,
+      },
+    );
+    if (counting) {
+      started.system.inspect((inspection) => {
+        if (inspection.type === '@xstate.event') {
+          machineEvents.server += 1;
+        }
+      });
+    }
+    started.on('*', (event) => {
+      serverLog.push({ t: clock.now(), event });
+      trace.event(clock.now(), SERVER_NODE, event);
+      if (event.type === 'session.ended') {
+        sessionStats.push(event.stats);
       }
     });
+    started.subscribe({
+      error: (error) => errors.push(`server: ${describeError(error)}`),
+      complete: () => {
+        // The server stopped by itself (a shutdown), not because the run is over or it was killed:
+        // its process exits and its socket closes.
+        if (started.getSnapshot().status === 'done') {
+          serverStoppedAtMs = clock.now();
+          network.release(SERVER_NODE);
+        }
+      },
+    });
+    started.start();
+    return started;
+  };
+  server = startServer(serverRandom);
+  const restart = scenario.serverRestart;
+  if (restart !== undefined) {
+    clock.setTimeout(() => {
+      // Killed: it says nothing to anyone, and its sessions die with it.
+      const crash: ServerCrash = { atMs: clock.now(), logIndex: serverLog.length, restartedAtMs: undefined };
+      serverCrashes.push(crash);
+      trace.event(clock.now(), SERVER_NODE, { type: 'server.killed' });
+      server?.stop();
+      server = undefined;
+      clock.setTimeout(() => {
+        crash.restartedAtMs = clock.now();
+        trace.event(clock.now(), SERVER_NODE, { type: 'server.restarted' });
+        server = startServer(random.fork(`${SERVER_NODE}-restarted`));
+      }, restart.downMs);
+    }, restart.atMs);
   }
-  server.on('*', (event) => {
-    serverLog.push({ t: clock.now(), event });
-    trace.event(clock.now(), SERVER_NODE, event);
-    if (event.type === 'session.ended') {
-      sessionStats.push(event.stats);
-    }
-  });
-  server.subscribe({
-    error: (error) => errors.push(`server: ${describeError(error)}`),
-    complete: () => {
-      // The server stopped by itself (a shutdown), not because the run is over: its process exits
-      // and its socket closes.
-      if (server.getSnapshot().status === 'done') {
-        serverStoppedAtMs = clock.now();
-        network.release(SERVER_NODE);
-      }
-    },
-  });
-  server.start();
   if (scenario.shutdownAtMs !== undefined) {
-    clock.setTimeout(() => server.send({ type: 'server.shutdown' }), scenario.shutdownAtMs);
+    clock.setTimeout(() => server?.send({ type: 'server.shutdown' }), scenario.shutdownAtMs);
   }
 
   const finishers: (() => void)[] = [];
-  const watched: (() => void)[] = [() => visitServerTables(server, tables.visitor)];
+  const watched: (() => void)[] = [
+    () => {
+      if (server !== undefined) {
+        visitServerTables(server, tables.visitor);
+      }
+    },
+  ];
   const clients = scenario.clients.map((plan, index) => startClientPlan(plan, index));
 
   function startClientPlan(plan: ClientPlan, index: number): ClientRecord {
@@ -228,6 +280,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       plan,
       address,
       events: [],
+      eventSessions: [],
       said: [],
       saidDuringRetry: 0,
       started: false,
@@ -237,6 +290,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       closedAtMs: undefined,
       finalState: 'not-started',
       sessionId: undefined,
+      sessionIds: [],
       linkStats: undefined,
     };
     let actor: ClientActor | undefined;
@@ -282,10 +336,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       }
       started.on('*', (event) => {
         record.events.push({ t: clock.now(), event });
+        record.eventSessions.push(started.getSnapshot().context.session?.link.sessionId);
         trace.event(clock.now(), node, event);
         if (event.type === 'retrying') {
           retrying = true;
-        } else if (event.type === 'welcome') {
+        } else if (event.type === 'welcome' || event.type === 'rejoined') {
           retrying = false;
         } else if (event.type === 'closed') {
           record.closedAtMs = clock.now();
@@ -293,7 +348,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
           clock.setTimeout(() => network.release(node), 0);
         }
       });
-      started.subscribe({ error: (error) => errors.push(`${node}: ${describeError(error)}`) });
+      started.subscribe({
+        next: (snapshot) => {
+          const sessionId = snapshot.context.session?.link.sessionId;
+          if (sessionId !== undefined && record.sessionIds.at(-1) !== sessionId) {
+            record.sessionIds.push(sessionId);
+          }
+        },
+        error: (error) => errors.push(`${node}: ${describeError(error)}`),
+      });
       watched.push(() => {
         if (started.getSnapshot().status === 'active') {
           visitClientTables(started, clientVisitor);
@@ -375,15 +438,18 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   for (const finish of finishers) {
     finish();
   }
-  for (const { stats } of serverSessionStats(server)) {
+  const last = server;
+  for (const { stats } of last === undefined ? [] : serverSessionStats(last)) {
     sessionStats.push(stats);
   }
-  const highWater = serverHighWater(server);
-  server.stop();
+  const highWater =
+    last === undefined ? { sessionCount: 0, memberCount: 0, recentJoinCount: 0 } : serverHighWater(last);
+  last?.stop();
   return {
     scenario,
     trace,
     server: serverLog,
+    serverCrashes,
     clients,
     network: network.stats,
     stepCount: steps,

@@ -1,4 +1,9 @@
-import type { ClientConfig, ConfigOverrides, ServerConfig } from '../../engine/index.ts';
+import {
+  type ClientConfig,
+  type ConfigOverrides,
+  LINK_CONFIG_DEFAULT,
+  type ServerConfig,
+} from '../../engine/index.ts';
 import type { AdversaryPlan } from './adversary.ts';
 import type { FaultDecision, Partition, Replay } from './network.ts';
 
@@ -48,6 +53,7 @@ export const SCENARIO_SHAPES = [
   'handshake',
   'late',
   'shutdown',
+  'restart',
 ] as const;
 export type ScenarioShape = (typeof SCENARIO_SHAPES)[number];
 
@@ -90,6 +96,12 @@ export interface Scenario {
   readonly healAtMs: number;
   /** The server is stopped (as by Ctrl-C) at this time: it tells every member and stops. */
   readonly shutdownAtMs?: number;
+  /**
+   * The server's process is killed at `atMs` (it tells nobody, and forgets every session) and started
+   * again `downMs` later on the same address with the same identity, as after a crash: its RESETs tell
+   * the clients, which rejoin. Before the heal, like every other fault.
+   */
+  readonly serverRestart?: { readonly atMs: number; readonly downMs: number };
   readonly endAtMs: number;
   readonly stepCountMax: number;
   /**
@@ -113,6 +125,8 @@ export const SIM_LINK_CONFIG = {
   windowCount: 16,
   // Half the protocol's 16, so that an ACK as full as it may be happens in runs of ordinary length.
   ackRangeCountMax: 8,
+  packetNumberMax: LINK_CONFIG_DEFAULT.packetNumberMax,
+  forgeriesMax: LINK_CONFIG_DEFAULT.forgeriesMax,
 } as const;
 
 /** The room limits of most runs: smaller than the largest small room (6 clients), so that room-full happens. */

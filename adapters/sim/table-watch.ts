@@ -3,7 +3,7 @@ import type { VirtualClock } from './virtual-clock.ts';
 
 /** The fullest one kind of table ever was in a run, against its named maximum. */
 export interface TableHighWater {
-  /** `room.sessions`, `link.reorderBuffer`, `client.pendingTexts`, … */
+  /** `room.sessions`, `link.reorderBuffer`, `client.ownLines`, … */
   readonly table: string;
   readonly highWater: number;
   readonly max: number;

@@ -1,5 +1,5 @@
 import type { ClientEvent, ServerEvent, SessionId } from '../../engine/index.ts';
-import type { ClientRecord, RunRecord, Timed } from './run.ts';
+import type { ClientRecord, RunRecord, ServerCrash, Timed } from './run.ts';
 
 /**
  * Names compared as the guarantee states them: ignoring case (names are ASCII). The checker folds
@@ -13,6 +13,8 @@ export function sameNameKey(name: string): string {
 export type RoomRecord =
   | {
       readonly kind: 'joined';
+      /** Which of the server's processes sequenced it (0, then 1 after a restart): each has its own order. */
+      readonly life: number;
       readonly roomSeq: number;
       readonly t: number;
       readonly name: string;
@@ -20,14 +22,19 @@ export type RoomRecord =
     }
   | {
       readonly kind: 'message';
+      readonly life: number;
       readonly roomSeq: number;
       readonly t: number;
       readonly from: string;
       readonly text: string;
       readonly sessionId: SessionId;
+      /** The author's origin and number for the text: the same for a text resent after a rejoin. */
+      readonly origin: string;
+      readonly line: number;
     }
   | {
       readonly kind: 'left';
+      readonly life: number;
       readonly roomSeq: number;
       readonly t: number;
       readonly name: string;
@@ -38,6 +45,8 @@ export type RoomRecord =
 /** One membership (one session the server admitted), from the server's log. */
 export interface Membership {
   readonly sessionId: SessionId;
+  /** The server process that admitted it. */
+  readonly life: number;
   /** The client nonce of the handshake that opened it. */
   readonly handshake: string;
   readonly name: string;
@@ -51,32 +60,68 @@ export interface Membership {
   readonly leftReason: 'quit' | 'timeout' | undefined;
   /** For a timeout, what the server's link saw (`idle-timeout`, `retransmit-limit`, …). */
   readonly leftCause: string | undefined;
+  /** When the server's process was killed with it still a member: it never left, it was lost. */
+  readonly lostAtMs: number | undefined;
 }
 
 export interface Timeline {
   readonly events: readonly RoomRecord[];
-  readonly bySeq: ReadonlyMap<number, RoomRecord>;
-  /** Memberships by session id: a client holds at most one, a name may pass between several. */
+  /** The events of each server process by roomSeq: `bySeq[life].get(roomSeq)`. */
+  readonly bySeq: readonly ReadonlyMap<number, RoomRecord>[];
+  /**
+   * Memberships by session id: a client holds one at a time (one after another when it rejoins), a
+   * name may pass between several.
+   */
   readonly memberships: ReadonlyMap<SessionId, Membership>;
-  /** Texts the server sequenced, by the session of their author, in room order. */
-  readonly textsBySession: ReadonlyMap<SessionId, readonly string[]>;
+  /** Messages the server sequenced, by the session of their author, in room order. */
+  readonly textsBySession: ReadonlyMap<SessionId, readonly Extract<RoomRecord, { kind: 'message' }>[]>;
   /** Problems found while reading the server's log itself (sequence gaps, duplicate names). */
   readonly problems: readonly string[];
 }
 
-/** Reads the server's log into the room's single order of events and who was a member when. */
-export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
+/**
+ * Reads the server's log into the room's order of events and who was a member when: one order for each
+ * process of the server (a killed server's room is gone; the restarted one starts its own from #1).
+ */
+export function readTimeline(
+  server: readonly Timed<ServerEvent>[],
+  crashes: readonly ServerCrash[] = [],
+): Timeline {
   const events: RoomRecord[] = [];
   const problems: string[] = [];
   const memberships = new Map<SessionId, Membership>();
-  const textsBySession = new Map<SessionId, string[]>();
+  const textsBySession = new Map<SessionId, Extract<RoomRecord, { kind: 'message' }>[]>();
   const members = new Map<string, { readonly name: string; readonly sessionId: SessionId }>();
   let lastSeq = 0;
-  for (const { t, event } of server) {
+  let life = 0;
+  // The process died: its members are lost with it, and the next one starts afresh.
+  const endLife = () => {
+    const lostAtMs = crashes[life]?.atMs;
+    for (const { sessionId } of members.values()) {
+      const membership = memberships.get(sessionId);
+      if (membership !== undefined) {
+        memberships.set(sessionId, { ...membership, lostAtMs });
+      }
+    }
+    members.clear();
+    lastSeq = 0;
+    life += 1;
+  };
+  for (const [index, { t, event }] of server.entries()) {
+    while ((crashes[life]?.logIndex ?? Number.POSITIVE_INFINITY) <= index) {
+      endLife();
+    }
     let record: RoomRecord | undefined;
     switch (event.type) {
       case 'member.joined': {
-        record = { kind: 'joined', roomSeq: event.roomSeq, t, name: event.name, sessionId: event.sessionId };
+        record = {
+          kind: 'joined',
+          life,
+          roomSeq: event.roomSeq,
+          t,
+          name: event.name,
+          sessionId: event.sessionId,
+        };
         if (members.has(sameNameKey(event.name))) {
           problems.push(`${event.name} joined at #${event.roomSeq} while the name was held`);
         }
@@ -86,6 +131,7 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
         members.set(sameNameKey(event.name), { name: event.name, sessionId: event.sessionId });
         memberships.set(event.sessionId, {
           sessionId: event.sessionId,
+          life,
           handshake: event.handshake,
           name: event.name,
           address: event.address,
@@ -96,26 +142,32 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
           leftAtMs: undefined,
           leftReason: undefined,
           leftCause: undefined,
+          lostAtMs: undefined,
         });
         break;
       }
       case 'message.received': {
-        record = {
+        const message = {
           kind: 'message',
+          life,
           roomSeq: event.roomSeq,
           t,
           from: event.from,
           text: event.text,
           sessionId: event.sessionId,
-        };
+          origin: event.origin,
+          line: event.line,
+        } as const;
+        record = message;
         const texts = textsBySession.get(event.sessionId) ?? [];
-        texts.push(event.text);
+        texts.push(message);
         textsBySession.set(event.sessionId, texts);
         break;
       }
       case 'member.left': {
         record = {
           kind: 'left',
+          life,
           roomSeq: event.roomSeq,
           t,
           name: event.name,
@@ -156,9 +208,16 @@ export function readTimeline(server: readonly Timed<ServerEvent>[]): Timeline {
       events.push(record);
     }
   }
+  while (crashes[life] !== undefined) {
+    endLife();
+  }
+  const bySeq = Array.from({ length: life + 1 }, (_, of) => {
+    const lifeEvents = events.filter((event) => event.life === of);
+    return new Map(lifeEvents.map((event) => [event.roomSeq, event]));
+  });
   return {
     events,
-    bySeq: new Map(events.map((event) => [event.roomSeq, event])),
+    bySeq,
     memberships,
     textsBySession,
     problems,
@@ -178,14 +237,89 @@ export function seenEvents(client: ClientRecord): SeenEvent[] {
   return seen;
 }
 
-/** The membership of a client: the session the server accepted it into, if it got that far. */
-export function membershipOf(timeline: Timeline, client: ClientRecord): Membership | undefined {
-  return client.sessionId === undefined ? undefined : timeline.memberships.get(client.sessionId);
+/** The welcome of a membership: the first one, or the one after a rejoin. */
+export type WelcomeEvent = Extract<ClientEvent, { type: 'welcome' | 'rejoined' }>;
+
+export function isWelcome(event: ClientEvent): event is WelcomeEvent {
+  return event.type === 'welcome' || event.type === 'rejoined';
 }
 
-/** The texts the server sequenced from a client's session, in room order. */
+/**
+ * A client's events cut at each welcome: what it saw in each of its memberships, with the membership
+ * (the client's session the server admitted at the welcome's roomSeq). What it saw before any welcome
+ * is a segment without one.
+ */
+export interface Segment {
+  readonly welcome: WelcomeEvent | undefined;
+  readonly membership: Membership | undefined;
+  readonly seen: SeenEvent[];
+}
+
+export function segmentsOf(timeline: Timeline, client: ClientRecord): Segment[] {
+  const segments: Segment[] = [{ welcome: undefined, membership: undefined, seen: [] }];
+  for (const [index, { event }] of client.events.entries()) {
+    if (isWelcome(event)) {
+      // The session it came in: a welcome that never arrived leaves its membership without a segment.
+      const sessionId = client.eventSessions[index];
+      const membership = sessionId === undefined ? undefined : timeline.memberships.get(sessionId);
+      segments.push({ welcome: event, membership, seen: [] });
+    } else if (event.type === 'joined' || event.type === 'message' || event.type === 'left') {
+      segments.at(-1)?.seen.push(event);
+    }
+  }
+  return segments;
+}
+
+/**
+ * Whether a client was in the room when it closed: welcomed (or welcomed back) and not reconnecting
+ * since. A QUIT while reconnecting, like one before the first welcome, leaves before joining.
+ */
+export function memberAtClose(client: ClientRecord): boolean {
+  const last = client.events.findLast(({ event }) => isWelcome(event) || event.type === 'reconnecting');
+  return last !== undefined && isWelcome(last.event);
+}
+
+/** The memberships of a client: of the sessions the server accepted it into, those it admitted, in order. */
+export function membershipsOf(timeline: Timeline, client: ClientRecord): Membership[] {
+  return client.sessionIds.flatMap((sessionId) => {
+    const membership = timeline.memberships.get(sessionId);
+    return membership === undefined ? [] : [membership];
+  });
+}
+
+/** The membership a client ended the run in (its last), if it got that far. */
+export function membershipOf(timeline: Timeline, client: ClientRecord): Membership | undefined {
+  return membershipsOf(timeline, client).at(-1);
+}
+
+/** The client of every session any client was accepted into. */
+export function clientsBySession(run: RunRecord): Map<SessionId, ClientRecord> {
+  const bySession = new Map<SessionId, ClientRecord>();
+  for (const client of run.clients) {
+    for (const sessionId of client.sessionIds) {
+      bySession.set(sessionId, client);
+    }
+  }
+  return bySession;
+}
+
+/**
+ * The texts the server sequenced from a client's sessions, in room order, each once: a text resent
+ * after a rejoin (its origin and line again) that the old server had sequenced counts once.
+ */
 export function sequencedTexts(timeline: Timeline, client: ClientRecord): readonly string[] {
-  return client.sessionId === undefined ? [] : (timeline.textsBySession.get(client.sessionId) ?? []);
+  const lines = new Set<string>();
+  const texts: string[] = [];
+  for (const sessionId of client.sessionIds) {
+    for (const message of timeline.textsBySession.get(sessionId) ?? []) {
+      const key = `${message.origin}/${message.line}`;
+      if (!lines.has(key)) {
+        lines.add(key);
+        texts.push(message.text);
+      }
+    }
+  }
+  return texts;
 }
 
 /**
@@ -199,7 +333,10 @@ export function isComplete(client: ClientRecord, membership: Membership): boolea
     return closed.reason === 'quit' && membership.leftReason === 'quit';
   }
   return (
-    client.crashedAtMs === undefined && membership.leftSeq === undefined && client.finalState === '"joined"'
+    client.crashedAtMs === undefined &&
+    membership.leftSeq === undefined &&
+    membership.lostAtMs === undefined &&
+    client.finalState === '"joined"'
   );
 }
 
@@ -207,6 +344,7 @@ export function isComplete(client: ClientRecord, membership: Membership): boolea
 export function expectedFor(timeline: Timeline, membership: Membership): RoomRecord[] {
   return timeline.events.filter(
     (event) =>
+      event.life === membership.life &&
       event.roomSeq > membership.joinedSeq &&
       (membership.leftSeq === undefined || event.roomSeq < membership.leftSeq),
   );

@@ -62,6 +62,8 @@ test('the server log names who, from where, how big and to how many, and never p
       roomSeq: 3,
       sessionId: '0123456789abcdef',
       from: 'ana',
+      origin: '1111111111111111',
+      line: 4,
       text: 'a\u001b[2Jb',
       byteCount: 6,
       timeMs: NOON,

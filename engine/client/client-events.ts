@@ -25,6 +25,23 @@ export type ClientEvent =
       /** The server's identity key (hex), which signed the handshake: what a client pins. */
       readonly serverKey: string;
     }
+  /**
+   * The server restarted and lost the session (its RESET proved it): the client joins again with the
+   * same name, and will resend the `unconfirmed` texts the old server never confirmed.
+   */
+  | { readonly type: 'reconnecting'; readonly unconfirmed: number; readonly message: string }
+  /**
+   * Back in the room after a `reconnecting`: the member list as a welcome's, and how many texts were
+   * resent (each is shown at most once: members recognise one the old server had relayed).
+   */
+  | {
+      readonly type: 'rejoined';
+      readonly name: string;
+      readonly members: readonly string[];
+      readonly roomSeq: number;
+      readonly serverKey: string;
+      readonly resent: number;
+    }
   | { readonly type: 'joined'; readonly name: string; readonly roomSeq: number }
   | {
       readonly type: 'message';

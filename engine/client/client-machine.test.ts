@@ -3,7 +3,7 @@ import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
 import { VirtualClock } from '../../adapters/sim/virtual-clock.ts';
 import { decodePacket, encodePacket } from '../codec/codec.ts';
 import type { ChallengePacket, Frame, Packet, ReliableFrame, SessionPacket } from '../codec/frames.ts';
-import { CLIENT_CONFIG_DEFAULT } from '../config.ts';
+import { CLIENT_CONFIG_DEFAULT, type ClientConfig, type ConfigOverrides } from '../config.ts';
 import { type ClientActor, type ClientEvent, createClient, describeRefusal, say } from '../index.ts';
 import type { PeerAddress } from '../port.ts';
 import { deriveSessionKeys } from '../secure/keys.ts';
@@ -42,7 +42,9 @@ interface AcceptAs {
  * handshake computed as the room computes it (engine/test/handshake-peer.ts), the session's packets
  * sealed and opened with the keys of the ACCEPT it sent last.
  */
-function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
+function handDriven(
+  options: { readonly crypto?: CryptoSuite; readonly config?: ConfigOverrides<ClientConfig> } = {},
+) {
   const crypto = options.crypto ?? CRYPTO;
   const clock = new VirtualClock();
   const datagrams: Uint8Array[] = [];
@@ -50,7 +52,7 @@ function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
   const events: ClientEvent[] = [];
   const serverRandom = counterRandom(200);
   const client: ClientActor = createClient(
-    { name: 'ana', password: PASSWORD, server: SERVER },
+    { name: 'ana', password: PASSWORD, server: SERVER, ...(options.config && { config: options.config }) },
     {
       port: {
         send: (datagram) => {
@@ -77,6 +79,8 @@ function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
     sent.findLast((packet): packet is Extract<Packet, { type: T }> => packet.type === type);
   const count = (type: Packet['type']) => sent.filter((packet) => packet.type === type).length;
   let accepted: TestAccept | undefined;
+  /** Where the accepted session's datagrams start: the client's packets of earlier sessions are not opened. */
+  let sessionStart = 0;
   const keys = () => {
     if (accepted === undefined) {
       throw new Error('no ACCEPT yet');
@@ -113,10 +117,11 @@ function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
       random: serverRandom,
       ...(as.signingSecret && { signingSecret: as.signingSecret }),
     });
-    deliverDatagram(made.datagram);
     if (as.password === undefined && as.signingSecret === undefined) {
       accepted = made;
+      sessionStart = datagrams.length;
     }
+    deliverDatagram(made.datagram);
     return made;
   };
   /** A SESSION packet from the server, sealed with the session's keys (or `sealWith`). */
@@ -139,7 +144,7 @@ function handDriven(options: { readonly crypto?: CryptoSuite } = {}) {
   };
   /** What the client sent on its session, opened with the session's keys. */
   const sessionPackets = (): SessionPacket[] =>
-    datagrams.flatMap((datagram) => {
+    datagrams.slice(sessionStart).flatMap((datagram) => {
       const packet = decodePacket(datagram);
       if (!packet.ok || packet.packet.type !== 'session') {
         return [];
@@ -218,7 +223,9 @@ test('the happy path: a JOIN with the cookie and a key exchange share, an ACCEPT
   const [first, ...others] = sessionPackets();
   t.deepEqual(others, []);
   t.like(first, { sessionId: SESSION_ID, packetNumber: 0 });
-  t.deepEqual(first?.frames, [{ type: 'claim', msgSeq: 0, name: 'ana' }]);
+  const origin = client.getSnapshot().context.origin;
+  t.regex(origin, /^[0-9a-f]{16}$/);
+  t.deepEqual(first?.frames, [{ type: 'claim', msgSeq: 0, name: 'ana', origin }]);
   t.deepEqual(
     events.filter((event) => event.type === 'welcome'),
     [],
@@ -380,7 +387,14 @@ test('a REFUSED frame from the room rejects the client with its reason, once ack
   }
 });
 
-test('a RESET with the session’s token closes the client (the server restarted); with another token, or from another address, it changes nothing', (t) => {
+/** A message frame from `from`, as the server relays it: with its author's origin and line number. */
+function message(msgSeq: number, from: string, origin: string, line: number, text: string): Frame {
+  return { type: 'message', msgSeq, roomSeq: 10 + msgSeq, timeMs: 0, from, origin, line, text };
+}
+
+const BUDI = 'b0b0b0b0b0b0b0b0';
+
+test('a RESET with another token, or from another address, changes nothing', (t) => {
   const { client, events, join, deliver } = handDriven();
   // The token the server sealed in its ACCEPT: only the holder of its identity secret computes it.
   const token = join().resetToken;
@@ -389,13 +403,120 @@ test('a RESET with the session’s token closes the client (the server restarted
   t.is(client.getSnapshot().value, 'joined', 'a wrong token is nobody’s word');
   deliver({ type: 'reset', sessionId: SESSION_ID, token }, STRANGER);
   t.is(client.getSnapshot().value, 'joined', 'the right token from a stranger neither');
-  t.false(events.some((event) => event.type === 'closed'));
+  t.false(events.some((event) => event.type === 'closed' || event.type === 'reconnecting'));
+});
+
+test('after a RESET the client joins again with the same name and origin, resends what was not confirmed, and shows nothing twice', (t) => {
+  const { clock, client, events, join, deliver, challenge, accept, session, last, reliableSent } =
+    handDriven();
+  const token = join().resetToken;
+  const origin = client.getSnapshot().context.origin;
+  for (const text of ['satu', 'dua', 'tiga']) {
+    t.true(say(client, text).ok);
+  }
+  clock.runUntil(clock.now(), 100);
+  // The old server confirmed 'satu' and relayed budi's first line, then died.
+  session(1, [message(1, 'ana', origin, 1, 'satu'), message(2, 'budi', BUDI, 1, 'halo')]);
+  const firstNonce = last('hello')?.clientNonce;
   deliver({ type: 'reset', sessionId: SESSION_ID, token });
-  t.like(closedEvent(events), {
-    type: 'closed',
-    reason: 'server-closed',
-    message: 'the server restarted and no longer holds this session',
+  t.like(events.at(-1), {
+    type: 'reconnecting',
+    unconfirmed: 2,
+    message: 'the server restarted and lost this session; joining again as "ana" (2 messages to resend)',
   });
+  t.true(client.getSnapshot().matches('handshaking'));
+  t.notDeepEqual(last('hello')?.clientNonce, firstNonce, 'a new handshake, with a new nonce');
+  t.true(say(client, 'empat').ok, 'a text typed while reconnecting waits for the new session');
+  challenge();
+  accept();
+  t.deepEqual(
+    reliableSent().map((frame) => (frame.type === 'claim' ? `${frame.name} ${frame.origin}` : frame)),
+    [
+      `ana ${origin}`,
+      { type: 'say', msgSeq: 1, line: 2, text: 'dua' },
+      { type: 'say', msgSeq: 2, line: 3, text: 'tiga' },
+      { type: 'say', msgSeq: 3, line: 4, text: 'empat' },
+    ],
+    'the same name and origin claimed, and the unconfirmed texts resent under their numbers',
+  );
+  session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['budi', 'ana'] }]);
+  t.like(events.at(-1), { type: 'rejoined', name: 'ana', members: ['budi', 'ana'], resent: 2 });
+  t.false(
+    events.some((event) => event.type === 'welcome' && events.indexOf(event) > 2),
+    'one welcome',
+  );
+  // The new server relays budi's resent line 1 (shown already) and his line 2, and confirms ana's.
+  session(1, [
+    message(1, 'budi', BUDI, 1, 'halo'),
+    message(2, 'budi', BUDI, 2, 'lagi'),
+    message(3, 'ana', origin, 2, 'dua'),
+    message(4, 'ana', origin, 3, 'tiga'),
+    message(5, 'ana', origin, 4, 'empat'),
+  ]);
+  const shown = events.flatMap((event) =>
+    event.type === 'message' ? [`${event.from}${event.self ? ' ✓' : ''}: ${event.text}`] : [],
+  );
+  t.deepEqual(shown, [
+    'ana ✓: satu',
+    'budi: halo',
+    'budi: lagi',
+    'ana ✓: dua',
+    'ana ✓: tiga',
+    'ana ✓: empat',
+  ]);
+  t.is(client.getSnapshot().context.own.count, 0);
+  // A member of the same name but another origin (another program) is someone new: shown.
+  session(2, [message(6, 'budi', 'c0c0c0c0c0c0c0c0', 1, 'saya budi yang lain')]);
+  t.like(events.at(-1), { type: 'message', from: 'budi', text: 'saya budi yang lain' });
+});
+
+test('a rejoin takes only the server of the same identity key, and a refused rejoin reports what was not sent', (t) => {
+  const { client, events, join, deliver, last, session, challenge, accept } = handDriven();
+  const token = join().resetToken;
+  t.true(say(client, 'belum terkirim').ok);
+  deliver({ type: 'reset', sessionId: SESSION_ID, token });
+  const hello = last('hello');
+  // A member who knows the password poses as the server: its CHALLENGE carries another key.
+  deliver({
+    type: 'challenge',
+    clientNonce: hello?.clientNonce ?? new Uint8Array(16),
+    timeSlot: 1,
+    cookie: new Uint8Array(16).fill(6),
+    serverKey: CRYPTO.signature.publicKey(FORGER),
+  });
+  t.true(
+    client.getSnapshot().matches({ handshaking: 'hello' }),
+    'another key is not the server that reset us',
+  );
+  challenge();
+  accept();
+  session(0, [{ type: 'refused', msgSeq: 0, reason: 'name-taken' }]);
+  const closed = closedEvent(events);
+  t.like(closed, { reason: 'rejected' });
+  t.like(
+    events.find((event) => event.type === 'error'),
+    {
+      code: 'not-sent',
+      message:
+        '1 message was not confirmed by the server before the client closed; they may not have reached everyone',
+    },
+  );
+});
+
+test('a server that keeps losing the session is given up on after rejoinCountMax rejoins within the window', (t) => {
+  const { client, events, deliver, challenge, accept, session } = handDriven();
+  const { rejoinCountMax } = CLIENT_CONFIG_DEFAULT;
+  for (let round = 0; round <= rejoinCountMax; round += 1) {
+    challenge();
+    const { resetToken } = accept();
+    session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+    deliver({ type: 'reset', sessionId: SESSION_ID, token: resetToken });
+  }
+  t.is(events.filter((event) => event.type === 'reconnecting').length, rejoinCountMax);
+  t.is(events.filter((event) => event.type === 'rejoined').length, rejoinCountMax);
+  t.like(closedEvent(events), { reason: 'server-closed' });
+  t.regex(closedEvent(events)?.message ?? '', /lost this session 4 times within 60 s; giving up/);
+  t.is(client.getSnapshot().status, 'done');
 });
 
 test('a session packet not sealed with the session’s keys, or replayed, changes nothing', (t) => {
@@ -480,8 +601,8 @@ test('say returns the verdict the client emits: taken, too long, queue full, lea
   t.deepEqual(
     sessionPackets()[0]?.frames,
     [
-      { type: 'claim', msgSeq: 0, name: 'ana' },
-      { type: 'say', msgSeq: 1, text: 'sebelum masuk' },
+      { type: 'claim', msgSeq: 0, name: 'ana', origin: client.getSnapshot().context.origin },
+      { type: 'say', msgSeq: 1, line: 1, text: 'sebelum masuk' },
     ],
     'the first session packet claims the name, then says what waited',
   );
@@ -498,17 +619,46 @@ test('say returns the verdict the client emits: taken, too long, queue full, lea
   const emitted = events.filter((event) => event.type === 'error');
   t.is(emitted.length, errorsBefore + 1, 'the machine emitted the same refusal');
   t.like(emitted.at(-1), tooLong.ok ? {} : { code: tooLong.code, message: tooLong.message });
-  // Nothing is acknowledged: the queue fills up to the place kept for the BYE.
-  const queueMax = CLIENT_CONFIG_DEFAULT.link.sendQueueCountMax - 1;
-  // The CLAIM, 'sebelum masuk' and 'halo' are queued.
-  let queued = 3;
-  while (say(client, `pesan ${queued}`).ok && queued < 10 * queueMax) {
-    queued += 1;
+  // Nothing is confirmed: texts wait up to the places kept for a rejoin's CLAIM and for the BYE.
+  const textsMax = CLIENT_CONFIG_DEFAULT.link.sendQueueCountMax - 2;
+  // 'sebelum masuk' and 'halo' wait.
+  let waiting = 2;
+  while (say(client, `pesan ${waiting}`).ok && waiting < 10 * textsMax) {
+    waiting += 1;
   }
-  t.is(queued, queueMax, "every place but the BYE's was taken");
+  t.is(waiting, textsMax, 'every place but the two kept was taken');
   t.like(say(client, 'satu lagi'), { ok: false, code: 'send-queue-full' });
   client.send({ type: 'chat.quit' });
   t.like(say(client, 'terlambat'), { ok: false, code: 'not-open' });
   client.stop();
   t.like(say(client, 'sesudah tutup'), { ok: false, code: 'not-open' });
+});
+
+test('a session whose key sealed packetNumberMax packets, or faced forgeriesMax forgeries, is left for a new one: the client rejoins', (t) => {
+  for (const spend of ['packets', 'forgeries'] as const) {
+    const link =
+      spend === 'packets'
+        ? { packetNumberMax: 3 }
+        : { forgeriesMax: 2, packetNumberMax: CLIENT_CONFIG_DEFAULT.link.packetNumberMax };
+    const { clock, client, events, join, session, last } = handDriven({ config: { link } });
+    join();
+    const hellos = () => events.filter((event) => event.type === 'reconnecting').length;
+    if (spend === 'packets') {
+      for (let line = 0; line < 5 && hellos() === 0; line += 1) {
+        say(client, `pesan ${line}`);
+        clock.runUntil(clock.now() + 50, 100);
+      }
+    } else {
+      session(1, [{ type: 'ping' }], SERVER, WRONG_KEYS.serverToClient);
+      t.is(hellos(), 0, 'one forgery is not the limit');
+      session(2, [{ type: 'ping' }], SERVER, WRONG_KEYS.serverToClient);
+    }
+    const reconnecting = events.find((event) => event.type === 'reconnecting');
+    t.regex(
+      reconnecting?.type === 'reconnecting' ? reconnecting.message : '',
+      /^this session's keys are spent; joining again as "ana"/,
+    );
+    t.true(client.getSnapshot().matches('handshaking'), spend);
+    t.truthy(last('hello'));
+  }
 });

@@ -1,9 +1,17 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
+import {
+  acceptClearBytes,
+  decodePacket,
+  encodePacket,
+  sessionIdFromBytes,
+  sessionIdToBytes,
+} from '../codec/codec.ts';
 import {
   type AcceptPacket,
   type ChallengePacket,
   NONCE_BYTES,
+  ORIGIN_BYTES,
+  type Origin,
   type RefusePacket,
   type ResetPacket,
   type RoomRefusal,
@@ -27,6 +35,8 @@ import { type CryptoSuite, REAL_CRYPTO } from '../secure/suite.ts';
 import { changeTimer, closeTurn, type TimerEnqueue } from '../turn.ts';
 import { type ClientEvent, type CloseReason, describeRefusal } from './client-events.ts';
 import { applyDelivered } from './deliver.ts';
+import { HeardLines } from './heard-lines.ts';
+import { OwnLines } from './own-lines.ts';
 import { type ClientPhase, sayVerdict } from './say.ts';
 import { ClientSession } from './session.ts';
 
@@ -115,9 +125,21 @@ export interface ClientContext {
   readonly keyMismatches: number;
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
   readonly cookieRenewals: number;
-  /** Created when the server accepts; texts said before that wait in `pendingTexts`. */
+  /** Created when the server accepts (and again for each rejoin). */
   readonly session: ClientSession | undefined;
-  readonly pendingTexts: readonly string[];
+  /**
+   * Drawn once: every session of this client claims it, and the server tags the client's texts with
+   * it, so that members recognise a text resent after a rejoin.
+   */
+  readonly origin: Origin;
+  /** The client's texts until the server confirms them: they go out once a session is open. */
+  readonly own: OwnLines;
+  /** What the client has shown of the others' texts, across its sessions. */
+  readonly heard: HeardLines;
+  /** When the client rejoined after a RESET (the recent ones: at most `rejoinCountMax` in the window). */
+  readonly rejoinTimesMs: readonly number[];
+  /** During and after a rejoin: the texts it resends, for the `rejoined` event. */
+  readonly resentCount: number | undefined;
   /** Member names gathered from MEMBERS frames until the final one. */
   readonly welcomeNames: readonly string[];
   /** The room as this client knows it: the members, in the order they joined. */
@@ -268,6 +290,30 @@ function startExchange(context: ClientContext, challenge: ChallengePacket): Exch
     random: context.env.random(keyExchange.randomByteCount),
   });
   return { challenge, ci, sid, share: run.share, finish: run.finish };
+}
+
+/** What a handshake starts from, the first and each rejoin's: no exchange, no answers, no session. */
+const FRESH_HANDSHAKE = {
+  exchange: undefined,
+  handshakeAttempt: 0,
+  unverifiedAnswers: 0,
+  exchangeTries: 0,
+  unverifiedAttempts: 0,
+  attemptUnverified: false,
+  versionRefusals: 0,
+  keyMismatches: 0,
+  cookieRenewals: 0,
+  session: undefined,
+  welcomeNames: [],
+  members: [],
+  ended: undefined,
+  refusal: undefined,
+} as const satisfies Partial<ClientContext>;
+
+/** The rejoins within the window that ends now. */
+function recentRejoins(context: ClientContext): readonly number[] {
+  const sinceMs = context.env.now() - context.config.rejoinWindowMs;
+  return context.rejoinTimesMs.filter((atMs) => atMs > sinceMs);
 }
 
 /** The handshake step that went unanswered: the first (HELLO) or the second (JOIN). */
@@ -421,12 +467,14 @@ export const clientMachine = setup({
         sessionKeysOf(accept.isk, sessionIdToBytes(sessionId)),
         'client',
         context.crypto.aead,
+        context.config.link.forgeriesMax,
       );
       const link = new Link(context.config.link, sessionId, context.env.now(), protection.seal);
-      // The first frame claims the name; the texts said while handshaking follow it.
-      link.enqueue({ type: 'claim', name: context.name });
-      for (const text of context.pendingTexts) {
-        link.enqueue({ type: 'say', text });
+      // The first frame claims the name; the texts not yet confirmed follow it: those said while
+      // handshaking and, after a rejoin, those the old server never confirmed, under their numbers.
+      link.enqueue({ type: 'claim', name: context.name, origin: context.origin });
+      for (const own of context.own.unconfirmed()) {
+        link.enqueue({ type: 'say', line: own.line, text: own.text });
       }
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
@@ -441,7 +489,7 @@ export const clientMachine = setup({
         context.env,
         closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const),
       );
-      return { session, pendingTexts: [] };
+      return { session };
     }),
     rejectBadName: enqueueActions(({ context, enqueue }) => {
       const validation = validateName(context.name);
@@ -464,22 +512,52 @@ export const clientMachine = setup({
         enqueue.emit({ type: 'error', code: verdict.code, message: verdict.message });
         return;
       }
+      const own = context.own.add(event.text);
       if (context.session === undefined) {
-        enqueue.assign({ pendingTexts: [...context.pendingTexts, event.text] });
         return;
       }
-      context.session.link.enqueue({ type: 'say', text: event.text });
+      context.session.link.enqueue({ type: 'say', line: own.line, text: own.text });
       finishLinkTurn(context, enqueue, false);
     }),
-    reportUnsent: enqueueActions(({ context, enqueue }) => {
-      const count = context.pendingTexts.length;
-      if (count > 0) {
-        enqueue.emit({
-          type: 'error',
-          code: 'not-sent',
-          message: `${count} message${count === 1 ? ' was' : 's were'} not sent: the client left before joining`,
-        });
+    // Texts the server never confirmed, when the client closes: not sent (no session took them), or
+    // not known to have reached everyone (the session ended first).
+    reportUnconfirmed: enqueueActions(({ context, enqueue }) => {
+      const count = context.own.count;
+      if (count === 0) {
+        return;
       }
+      const texts = `${count} message${count === 1 ? ' was' : 's were'}`;
+      const message =
+        context.session !== undefined
+          ? `${texts} not confirmed by the server before the client closed; they may not have reached everyone`
+          : context.resentCount !== undefined
+            ? `${texts} not sent: the client could not join the room again`
+            : `${texts} not sent: the client closed before it joined the room`;
+      enqueue.emit({ type: 'error', code: 'not-sent', message });
+    }),
+    // The server restarted and lost the session (its RESET token proved that key's holder), or the
+    // session's keys are spent: join again, as a new handshake with new keys, with the same name, and
+    // only with the server of the same identity key.
+    startRejoin: enqueueActions(({ context, enqueue }, params: { readonly why: 'reset' | 'keys-spent' }) => {
+      const serverKey = context.exchange?.challenge.serverKey ?? new Uint8Array(0);
+      const unconfirmed = context.own.count;
+      enqueue.cancel(CLIENT_TIMER);
+      const sameServer = (key: Uint8Array) => macEqual(key, serverKey);
+      // The function form: xstate would take a function property of the object form for an assigner.
+      enqueue.assign(() => ({
+        expectServerKey: sameServer,
+        clientNonce: context.env.random(NONCE_BYTES),
+        ...FRESH_HANDSHAKE,
+        rejoinTimesMs: [...recentRejoins(context), context.env.now()],
+        resentCount: unconfirmed,
+      }));
+      const toResend =
+        unconfirmed === 0 ? '' : ` (${unconfirmed} message${unconfirmed === 1 ? '' : 's'} to resend)`;
+      enqueue.emit({
+        type: 'reconnecting',
+        unconfirmed,
+        message: `${params.why === 'reset' ? 'the server restarted and lost this session' : "this session's keys are spent"}; joining again as "${context.name}"${toResend}`,
+      });
     }),
     sayBye: enqueueActions(({ context, enqueue }) => {
       context.session?.link.enqueue({ type: 'bye' });
@@ -501,6 +579,10 @@ export const clientMachine = setup({
       const outcome = applyDelivered(
         {
           name: context.name,
+          origin: context.origin,
+          confirmedLine: context.own.confirmedLine,
+          heard: context.heard,
+          resentCount: context.resentCount,
           serverKeyHex: session.serverKeyHex,
           welcomeNames: context.welcomeNames,
           members: context.members,
@@ -508,6 +590,7 @@ export const clientMachine = setup({
         frames,
         context.config.memberListCountMax,
       );
+      context.own.confirm(outcome.confirmedLine);
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
       }
@@ -539,10 +622,13 @@ export const clientMachine = setup({
       closeReason: 'server-closed' as const,
       closeMessage: 'the server closed the room',
     }),
-    closeReset: assign({
+    closeReset: assign(({ context }) => ({
       closeReason: 'server-closed' as const,
-      closeMessage: 'the server restarted and no longer holds this session',
-    }),
+      closeMessage:
+        recentRejoins(context).length >= context.config.rejoinCountMax
+          ? `the server restarted and lost this session ${context.config.rejoinCountMax + 1} times within ${context.config.rejoinWindowMs / 1000} s; giving up`
+          : 'the server restarted and no longer holds this session',
+    })),
     emitClosed: enqueueActions(({ context, enqueue }) => {
       enqueue.cancel(CLIENT_TIMER);
       enqueue.emit({ type: 'closed', reason: context.closeReason, message: context.closeMessage });
@@ -573,6 +659,12 @@ export const clientMachine = setup({
     },
     isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
     isReset: ({ context, event }) => read(context, event).kind === 'reset',
+    // The session's key sealed as many packets, or faced as many forgeries, as it may.
+    keysSpentToRejoin: ({ context }) =>
+      (context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true) &&
+      recentRejoins(context).length < context.config.rejoinCountMax,
+    isResetToRejoin: ({ context, event }) =>
+      read(context, event).kind === 'reset' && recentRejoins(context).length < context.config.rejoinCountMax,
     isProvedAccept: ({ context, event }) => {
       const reading = read(context, event);
       return reading.kind === 'accept' && reading.accept !== undefined;
@@ -613,21 +705,12 @@ export const clientMachine = setup({
     ...input,
     crypto: input.env.crypto ?? REAL_CRYPTO,
     clientNonce: input.env.random(NONCE_BYTES),
-    exchange: undefined,
-    handshakeAttempt: 0,
-    unverifiedAnswers: 0,
-    exchangeTries: 0,
-    unverifiedAttempts: 0,
-    attemptUnverified: false,
-    versionRefusals: 0,
-    keyMismatches: 0,
-    refusal: undefined,
-    cookieRenewals: 0,
-    session: undefined,
-    pendingTexts: [],
-    welcomeNames: [],
-    members: [],
-    ended: undefined,
+    ...FRESH_HANDSHAKE,
+    origin: sessionIdFromBytes(input.env.random(ORIGIN_BYTES)),
+    own: new OwnLines(),
+    heard: new HeardLines(2 * input.config.memberListCountMax),
+    rejoinTimesMs: [],
+    resentCount: undefined,
     closeReason: 'quit',
     closeMessage: 'left the room',
     datagramsIgnored: 0,
@@ -650,10 +733,7 @@ export const clientMachine = setup({
         'chat.say': { actions: { type: 'say', params: { phase: 'handshaking' } } },
         'chat.quit': {
           target: 'closed',
-          actions: [
-            'reportUnsent',
-            { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
-          ],
+          actions: { type: 'closeWith', params: { reason: 'quit', message: 'left before joining' } },
         },
         // Not authenticated: believed only if nothing else answers (see closeUnanswered).
         'datagram.received': [
@@ -727,6 +807,11 @@ export const clientMachine = setup({
       on: {
         'datagram.received': [
           { guard: 'isSessionPacket', actions: 'receive' },
+          {
+            guard: 'isResetToRejoin',
+            target: 'handshaking',
+            actions: { type: 'startRejoin', params: { why: 'reset' } },
+          },
           { guard: 'isReset', target: 'closed', actions: 'closeReset' },
         ],
         'chat.say': { actions: { type: 'say', params: { phase: 'joined' } } },
@@ -737,6 +822,11 @@ export const clientMachine = setup({
       always: [
         { guard: 'serverRefusedClaim', target: 'closed', actions: 'emitRefused' },
         { guard: 'serverClosedRoom', target: 'closed', actions: 'closeServerClosed' },
+        {
+          guard: 'keysSpentToRejoin',
+          target: 'handshaking',
+          actions: { type: 'startRejoin', params: { why: 'keys-spent' } },
+        },
         {
           guard: 'linkDead',
           target: 'closed',
@@ -786,7 +876,7 @@ export const clientMachine = setup({
     },
     closed: {
       type: 'final',
-      entry: 'emitClosed',
+      entry: ['reportUnconfirmed', 'emitClosed'],
     },
   },
 });

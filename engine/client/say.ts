@@ -1,7 +1,7 @@
 import type { ClientConfig } from '../config.ts';
 import { validateText } from '../names.ts';
 import type { ClientErrorCode } from './client-events.ts';
-import type { ClientSession } from './session.ts';
+import type { OwnLines } from './own-lines.ts';
 
 /** Whether the client takes a text: the answer `say` returns, and what the machine emits when it refuses. */
 export type SayResult =
@@ -14,8 +14,7 @@ export type ClientPhase = 'handshaking' | 'joined' | 'leaving' | 'closed';
 /** The part of the client's state a verdict reads. */
 export interface SayState {
   readonly config: ClientConfig;
-  readonly pendingTexts: readonly string[];
-  readonly session: ClientSession | undefined;
+  readonly own: OwnLines;
 }
 
 const TAKEN: SayResult = Object.freeze({ ok: true });
@@ -38,9 +37,11 @@ export function sayVerdict(state: SayState, phase: ClientPhase, text: string): S
       text.trim().length === 0 ? 'text-empty' : text.isWellFormed() ? 'text-too-long' : 'text-malformed';
     return { ok: false, code, message: validation.message };
   }
-  // One place in the send queue is kept for the BYE, so that QUIT always goes out.
-  const queueCountMax = state.config.link.sendQueueCountMax - 1;
-  const waiting = state.session === undefined ? state.pendingTexts.length : state.session.link.sendQueueCount;
+  // Every text waits, in the send queue or for its confirmation, until the server confirms it; two
+  // places in the queue are kept, for the CLAIM that goes before them in a rejoin and for the BYE, so
+  // that QUIT always goes out.
+  const queueCountMax = state.config.link.sendQueueCountMax - 2;
+  const waiting = state.own.count;
   if (waiting >= queueCountMax) {
     return {
       ok: false,

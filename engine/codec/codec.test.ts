@@ -5,6 +5,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { frameArb, packetArb, sessionFramesArb, sessionIdArb } from '../../properties/arbitraries/frames.ts';
 import { ContractError } from '../assert.ts';
+import { PacketSealer } from '../secure/aead.ts';
+import { deriveSessionKeys } from '../secure/keys.ts';
 import { openTestDatagram, testSeal } from '../test/sealing.ts';
 import { ByteWriter } from './bytes.ts';
 import {
@@ -395,18 +397,18 @@ test('decoding mutated valid frames never throws, and gives a known error or fra
 test('a text of exactly 1000 bytes of UTF-8 is accepted', (t) => {
   const text = `a${'👋'.repeat(249)}abc`;
   t.is(Buffer.byteLength(text), TEXT_BYTES_MAX);
-  const frame: Frame = { type: 'say', msgSeq: 1, text };
+  const frame: Frame = { type: 'say', msgSeq: 1, line: 1, text };
   t.deepEqual(decodeFrames(encodeFrames(frame).plaintext), { ok: true, frames: [frame] });
 });
 
 test('a text of 1001 bytes is refused by the decoder as text-too-long', (t) => {
-  // Say frame: type 3, msgSeq 0, then the 2-byte varint 1001 (0x4000 | 1001) and 1001 bytes of 'a'.
-  const plaintext = Uint8Array.of(0x03, 0x00, 0x43, 0xe9, ...new Uint8Array(1001).fill(0x61));
+  // Say frame: type 3, msgSeq 0, line 1, then the 2-byte varint 1001 (0x4000 | 1001) and 1001 bytes of 'a'.
+  const plaintext = Uint8Array.of(0x03, 0x00, 0x01, 0x43, 0xe9, ...new Uint8Array(1001).fill(0x61));
   t.is(errorKind(decodeFrames(plaintext)), 'text-too-long');
 });
 
 test('the encoder asserts on a text of 1001 bytes', (t) => {
-  t.throws(() => encodeFrames({ type: 'say', msgSeq: 1, text: 'a'.repeat(TEXT_BYTES_MAX + 1) }), {
+  t.throws(() => encodeFrames({ type: 'say', msgSeq: 1, line: 1, text: 'a'.repeat(TEXT_BYTES_MAX + 1) }), {
     instanceOf: ContractError,
   });
 });
@@ -419,6 +421,8 @@ test('emoji and Indonesian text round-trip unchanged', (t) => {
       roomSeq: 9,
       timeMs: 1_700_000_000_000,
       from: 'Budi',
+      origin: '0123456789abcdef',
+      line: 1,
       text,
     };
     t.deepEqual(decodeFrames(encodeFrames(frame).plaintext), { ok: true, frames: [frame] });
@@ -428,21 +432,27 @@ test('emoji and Indonesian text round-trip unchanged', (t) => {
 test('a CLAIM with a name the rules refuse still decodes, so that the server can refuse it with a reason', (t) => {
   // What a JOIN's name was in version 1: the name now travels sealed, in the session's first frame.
   for (const name of ['ana budi', '', 'n'.repeat(33), 'caf\u00e9', 'a\u0007b']) {
-    const frame: Frame = { type: 'claim', msgSeq: 0, name };
+    const frame: Frame = { type: 'claim', msgSeq: 0, name, origin: '0123456789abcdef' };
     t.deepEqual(decodeFrames(encodeFrames(frame).plaintext), { ok: true, frames: [frame] }, name);
   }
   // A byte over 0x7f is read as it is (Latin-1), not refused: `bad-name` is the server's answer.
-  t.deepEqual(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x02, 0x61, 0xff)), {
+  const origin = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+  t.deepEqual(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x02, 0x61, 0xff, ...origin)), {
     ok: true,
-    frames: [{ type: 'claim', msgSeq: 0, name: 'a\u00ff' }],
+    frames: [{ type: 'claim', msgSeq: 0, name: 'a\u00ff', origin: '0123456789abcdef' }],
   });
 });
 
 // ---- The new frames. ----
 
 test('CLAIM and REFUSED frames round-trip, with their layout on the wire', (t) => {
-  const claim: Frame = { type: 'claim', msgSeq: 0, name: 'ana' };
-  t.is(hex(encodeFrames(claim).plaintext), '0b 00 03 61 6e 61');
+  const claim: Frame = { type: 'claim', msgSeq: 0, name: 'ana', origin: '0123456789abcdef' };
+  // Type, msgSeq, the name with its length, the origin's 8 bytes.
+  t.is(hex(encodeFrames(claim).plaintext), '0b 00 03 61 6e 61 01 23 45 67 89 ab cd ef');
+  t.is(
+    errorKind(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x03, 0x61, 0x6e, 0x61, 1, 2, 3, 4, 5, 6, 7))),
+    'too-short',
+  );
   t.deepEqual(decodeFrames(encodeFrames(claim).plaintext), { ok: true, frames: [claim] });
   const codes = { 'name-taken': '02', 'bad-name': '03', 'room-full': '04' } as const;
   for (const [reason, code] of Object.entries(codes)) {
@@ -504,7 +514,8 @@ test('an unknown packet type is refused as unknown-packet-type, an unknown REFUS
 });
 
 test('text that is not valid UTF-8 is refused as bad-utf8', (t) => {
-  t.is(errorKind(decodeFrames(Uint8Array.of(0x03, 0x00, 0x02, 0xc3, 0x28))), 'bad-utf8');
+  // SAY: type, msgSeq, line, the text's length, its bytes.
+  t.is(errorKind(decodeFrames(Uint8Array.of(0x03, 0x00, 0x01, 0x02, 0xc3, 0x28))), 'bad-utf8');
 });
 
 test('a name outside the allowed characters is refused as bad-name', (t) => {
@@ -572,9 +583,9 @@ test('every decode error kind is still reachable, from a datagram or from an ope
     'unknown-packet-type': decodePacket(Uint8Array.of(PROTOCOL_VERSION, 0x08)),
     'unknown-frame-type': decodeFrames(Uint8Array.of(0x0d)),
     'bad-varint': decodeFrames(Uint8Array.of(0x04, 0xc0, 0x20, 0, 0, 0, 0, 0, 0)),
-    'bad-utf8': decodeFrames(Uint8Array.of(0x03, 0x00, 0x01, 0xff)),
+    'bad-utf8': decodeFrames(Uint8Array.of(0x03, 0x00, 0x01, 0x01, 0xff)),
     'bad-name': decodeFrames(Uint8Array.of(0x06, 0x00, 0x00, 0x00)),
-    'text-too-long': decodeFrames(Uint8Array.of(0x03, 0x00, 0x43, 0xe9)),
+    'text-too-long': decodeFrames(Uint8Array.of(0x03, 0x00, 0x01, 0x43, 0xe9)),
     'bad-field': decodeFrames(Uint8Array.of(0x0c, 0x00, 0x09)),
     'bad-ack': decodeFrames(Uint8Array.of(0x01, 0x00, 0x00, 0x01)),
     'no-frames': decodeFrames(new Uint8Array(0)),
@@ -612,7 +623,10 @@ test('the encoder asserts on every packet that breaks the contract', (t) => {
     ],
     ['no frames', () => encodeFrames()],
     ['msgSeq -1', () => encodeFrames({ type: 'bye', msgSeq: -1 })],
-    ['a lone surrogate', () => encodeFrames({ type: 'say', msgSeq: 1, text: 'lone \ud800 surrogate' })],
+    [
+      'a lone surrogate',
+      () => encodeFrames({ type: 'say', msgSeq: 1, line: 1, text: 'lone \ud800 surrogate' }),
+    ],
     ['an ACK without ranges', () => encodeFrames({ type: 'ack', ranges: [] })],
     [
       'adjacent ACK ranges',
@@ -637,10 +651,13 @@ test('the encoder asserts on every packet that breaks the contract', (t) => {
         }),
     ],
     // A CLAIM may carry a name the server will refuse, but only one that fits a byte per character.
-    ['a CLAIM name with an emoji', () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'nama 👋' })],
+    [
+      'a CLAIM name with an emoji',
+      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'nama 👋', origin: '0123456789abcdef' }),
+    ],
     [
       'a CLAIM name of 256 characters',
-      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'a'.repeat(256) }),
+      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'a'.repeat(256), origin: '0123456789abcdef' }),
     ],
     ['a JOINED with a bad name', () => encodeFrames({ type: 'joined', msgSeq: 0, roomSeq: 0, name: 'a b' })],
   ];
@@ -740,17 +757,18 @@ test('no answer is larger than the datagram it answers (no amplification)', (t) 
 });
 
 test('a SESSION packet holds 1170 bytes of frames once sealed: the encoder refuses one byte more', (t) => {
-  // SAY frames: 1 + 1 (msgSeq) + 2 (length) + 1000 = 1004, and 1 + 1 + 2 + 162 = 166: 1170 in all.
-  const big: Frame = { type: 'say', msgSeq: 0, text: 'a'.repeat(TEXT_BYTES_MAX) };
-  const fitting = encodeFrames(big, { type: 'say', msgSeq: 1, text: 'b'.repeat(162) });
+  // SAY frames: 1 + 1 (msgSeq) + 1 (line) + 2 (length) + 1000 = 1005, and 1 + 1 + 1 + 2 + 160 = 165:
+  // 1170 in all.
+  const big: Frame = { type: 'say', msgSeq: 0, line: 1, text: 'a'.repeat(TEXT_BYTES_MAX) };
+  const fitting = encodeFrames(big, { type: 'say', msgSeq: 1, line: 1, text: 'b'.repeat(160) });
   t.is(fitting.plaintext.length, DATAGRAM_SIZE_MAX - SESSION_OVERHEAD_BYTES);
   t.is(SESSION_HEADER_BYTES + testSeal()(fitting.header, 7, fitting.plaintext).length, DATAGRAM_SIZE_MAX);
-  t.throws(() => encodeFrames(big, { type: 'say', msgSeq: 1, text: 'b'.repeat(163) }), {
+  t.throws(() => encodeFrames(big, { type: 'say', msgSeq: 1, line: 1, text: 'b'.repeat(161) }), {
     instanceOf: ContractError,
   });
 });
 
-test('the largest MESSAGE frame fits a sealed SESSION packet, but no longer beside a full ACK: the 16-byte tag leaves room for an ACK of 14 ranges', (t) => {
+test('the largest MESSAGE frame fits a sealed SESSION packet, but no longer beside a full ACK: the tag and the origin leave room for an ACK of 12 ranges', (t) => {
   // Realistic maxima: sequence numbers below 2^30 (4-byte varints), any time in milliseconds (8 bytes),
   // packet numbers up to 2^32 - 1, and ack ranges whose gaps and lengths take 4-byte varints.
   const message: Frame = {
@@ -759,6 +777,8 @@ test('the largest MESSAGE frame fits a sealed SESSION packet, but no longer besi
     roomSeq: 2 ** 30 - 1,
     timeMs: Number.MAX_SAFE_INTEGER,
     from: 'n'.repeat(32),
+    origin: '0123456789abcdef',
+    line: 2 ** 30 - 1,
     text: 'a'.repeat(TEXT_BYTES_MAX),
   };
   const step = 2 ** 14;
@@ -770,18 +790,20 @@ test('the largest MESSAGE frame fits a sealed SESSION packet, but no longer besi
     }),
   });
   t.is(frameSize(ack(ACK_RANGE_COUNT_MAX)), 134);
-  t.is(frameSize(message), 1052);
-  // Alone, with the header and the tag: 14 + 1052 + 16 = 1082 bytes.
+  // 1052 bytes in version 1's fields, and the origin (8) and line number (4).
+  t.is(frameSize(message), 1064);
+  // Alone, with the header and the tag: 14 + 1064 + 16 = 1094 bytes.
   const alone = sealedDatagram([message]);
-  t.is(alone.length, 1082);
+  t.is(alone.length, 1094);
   t.deepEqual(openTestDatagram(alone).frames, [message]);
   // Version 1's budget had the full ACK and the largest MESSAGE take exactly 1200 bytes; the tag's 16
-  // bytes are two ranges (8 bytes each): 14 ranges (118 bytes) still fit, exactly.
-  t.is(frameSize(ack(14)), 118);
-  t.is(sealedDatagram([ack(14), message]).length, DATAGRAM_SIZE_MAX);
-  t.is(sessionPacketSize(outgoing([ack(15), message])), DATAGRAM_SIZE_MAX + 8);
-  t.is(sessionPacketSize(outgoing([ack(ACK_RANGE_COUNT_MAX), message])), DATAGRAM_SIZE_MAX + 16);
-  t.throws(() => encodeFrames(ack(15), message), { instanceOf: ContractError });
+  // bytes and the origin's 12 are three and a half ranges (8 bytes each): 12 ranges (102 bytes) fit.
+  // The link sends a frame that does not fit beside the ACK in the next packet.
+  t.is(frameSize(ack(12)), 102);
+  t.is(sealedDatagram([ack(12), message]).length, DATAGRAM_SIZE_MAX - 4);
+  t.is(sessionPacketSize(outgoing([ack(13), message])), DATAGRAM_SIZE_MAX + 4);
+  t.is(sessionPacketSize(outgoing([ack(ACK_RANGE_COUNT_MAX), message])), DATAGRAM_SIZE_MAX + 28);
+  t.throws(() => encodeFrames(ack(13), message), { instanceOf: ContractError });
   t.throws(() => encodeFrames(ack(ACK_RANGE_COUNT_MAX), message), { instanceOf: ContractError });
 });
 
@@ -813,17 +835,21 @@ test('the worked example of PROTOCOL.md in version 2: its frames are unchanged, 
         { smallest: 0, largest: 1 },
       ],
     },
-    { type: 'say', msgSeq: 2, text: 'Halo 👋' },
+    { type: 'say', msgSeq: 2, line: 2, text: 'Halo 👋' },
   ];
   const { header, plaintext } = encodeFrames(...frames);
   t.is(hex(header), '02 06 01 23 45 67 89 ab cd ef 00 00 00 07');
-  const framesHex = '01 05 01 02 00 01 03 02 09 48 61 6c 6f 20 f0 9f 91 8b';
+  const framesHex = '01 05 01 02 00 01 03 02 02 09 48 61 6c 6f 20 f0 9f 91 8b';
   t.is(hex(plaintext), framesHex);
-  // The frames are the bytes PROTOCOL.md's example shows (there after version 1's header, `01 06 …`,
-  // in the clear); version 2 seals them.
   t.true(PROTOCOL_MD.includes(framesHex));
+  // Sealed with the client-to-server keys of PROTOCOL.md's known answer, as the example shows them.
+  const isk = Uint8Array.from({ length: 64 }, (_, index) => index);
+  const keys = deriveSessionKeys(isk, sessionIdToBytes(SESSION_ID));
+  const sealed = new PacketSealer(keys.clientToServer).seal(header, 7, plaintext);
+  t.regex(PROTOCOL_MD, new RegExp(`${hex(sealed.subarray(0, -TAG_BYTES))} +sealed frames`));
+  t.regex(PROTOCOL_MD, new RegExp(`${hex(sealed.subarray(-TAG_BYTES))} +tag`));
   const datagram = sealedDatagram(frames);
-  t.is(datagram.length, SESSION_HEADER_BYTES + 18 + TAG_BYTES);
+  t.is(datagram.length, SESSION_HEADER_BYTES + 19 + TAG_BYTES);
   t.is(hex(datagram.subarray(0, SESSION_HEADER_BYTES)), hex(header));
   t.deepEqual(openTestDatagram(datagram), { sessionId: SESSION_ID, packetNumber: 7, frames });
 });

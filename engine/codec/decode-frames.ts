@@ -9,7 +9,7 @@ import type {
   RefusedFrame,
   RoomRefusal,
 } from './frames.ts';
-import { TEXT_BYTES_MAX } from './frames.ts';
+import { ORIGIN_BYTES, type Origin, TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   FRAME_TYPE_CODES,
@@ -17,6 +17,7 @@ import {
   PACKET_NUMBER_MAX,
   ROOM_REFUSAL_CODES,
   reasonOf,
+  sessionIdFromBytes,
 } from './layout.ts';
 
 /**
@@ -127,7 +128,7 @@ export function readFrame(reader: ByteReader): Frame | undefined {
     case FRAME_TYPE_CODES.ping:
       return { type: 'ping' };
     case FRAME_TYPE_CODES.say:
-      return { type: 'say', msgSeq: reader.varint(), text: readText(reader) };
+      return { type: 'say', msgSeq: reader.varint(), line: reader.varint(), text: readText(reader) };
     case FRAME_TYPE_CODES.bye:
       return { type: 'bye', msgSeq: reader.varint() };
     case FRAME_TYPE_CODES.members:
@@ -141,6 +142,8 @@ export function readFrame(reader: ByteReader): Frame | undefined {
         roomSeq: reader.varint(),
         timeMs: reader.varint(),
         from: readName(reader),
+        origin: readOrigin(reader),
+        line: reader.varint(),
         text: readText(reader),
       };
     case FRAME_TYPE_CODES.left:
@@ -151,13 +154,26 @@ export function readFrame(reader: ByteReader): Frame | undefined {
       return { type: 'shutdown', msgSeq: reader.varint() };
     case FRAME_TYPE_CODES.claim:
       // Read as it is: the server answers a bad name with REFUSED bad-name.
-      return { type: 'claim', msgSeq: reader.varint(), name: readName(reader, true) };
+      return {
+        type: 'claim',
+        msgSeq: reader.varint(),
+        name: readName(reader, true),
+        origin: readOrigin(reader),
+      };
     case FRAME_TYPE_CODES.refused:
       return readRefused(reader);
     default:
       reader.fail('unknown-frame-type', `the frame at byte ${start} has unknown type ${code}`, start);
       return undefined;
   }
+}
+
+const NO_ORIGIN: Origin = '0'.repeat(2 * ORIGIN_BYTES);
+
+/** Reads an origin's 8 bytes (after a failure, a placeholder that never reaches a caller). */
+function readOrigin(reader: ByteReader): Origin {
+  const bytes = reader.view(ORIGIN_BYTES);
+  return bytes.length === ORIGIN_BYTES ? sessionIdFromBytes(bytes) : NO_ORIGIN;
 }
 
 function readMembers(reader: ByteReader): MembersFrame {

@@ -2,7 +2,7 @@ import assert from '../assert.ts';
 import { utf8ByteLength, validateName } from '../names.ts';
 import { ByteWriter, varintSize } from './bytes.ts';
 import type { AckRange, Frame, ReliableFrame, ReliableFrameBody } from './frames.ts';
-import { TEXT_BYTES_MAX } from './frames.ts';
+import { ORIGIN_BYTES, TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   FRAME_TYPE_CODES,
@@ -10,6 +10,7 @@ import {
   PACKET_NUMBER_MAX,
   ROOM_REFUSAL_CODES,
   reasonCode,
+  sessionIdToBytes,
 } from './layout.ts';
 
 /**
@@ -24,6 +25,8 @@ interface FieldSink {
   /** A name; `lenient` for a CLAIM's, which the server checks (one byte a character, at most 255). */
   name(value: string, lenient?: boolean): void;
   text(value: string): void;
+  /** An origin: its 8 bytes. */
+  origin(value: string): void;
 }
 
 /** Adds up the sizes of the fields it is given. One instance, reset before each use (synchronous). */
@@ -46,6 +49,10 @@ class SizeSink implements FieldSink {
   text(value: string): void {
     const byteCount = utf8ByteLength(value);
     this.size += varintSize(byteCount) + byteCount;
+  }
+
+  origin(): void {
+    this.size += ORIGIN_BYTES;
   }
 }
 
@@ -74,6 +81,11 @@ class WriteSink implements FieldSink {
   text(value: string): void {
     writeText(this.#to(), value);
   }
+
+  origin(value: string): void {
+    // The session id's form and checks: 16 lowercase hex digits, 8 bytes.
+    this.#to().bytesOf(sessionIdToBytes(value));
+  }
 }
 
 const utf8 = new TextEncoder();
@@ -99,11 +111,13 @@ function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink):
   switch (body.type) {
     case 'claim':
       sink.name(body.name, true);
+      sink.origin(body.origin);
       return;
     case 'refused':
       sink.u8(ROOM_REFUSAL_CODES[body.reason]);
       return;
     case 'say':
+      sink.varint(body.line);
       sink.text(body.text);
       return;
     case 'bye':
@@ -126,6 +140,8 @@ function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink):
       sink.varint(body.roomSeq);
       sink.varint(body.timeMs);
       sink.name(body.from);
+      sink.origin(body.origin);
+      sink.varint(body.line);
       sink.text(body.text);
       return;
     case 'left':

@@ -32,6 +32,13 @@ export const RESET_TOKEN_BYTES = 16;
 export const TAG_BYTES = 16;
 /** A session id on the wire is 8 bytes; in the engine it is their 16-digit lowercase hex form. */
 export type SessionId = string;
+/**
+ * A client's origin: 8 random bytes it draws once and claims in every session it opens (16 lowercase
+ * hex digits in the engine, like a session id). With the client's own line numbers it names each text
+ * across sessions, so that members recognise a text resent after a rejoin and show it once.
+ */
+export type Origin = string;
+export const ORIGIN_BYTES = 8;
 
 /**
  * Why a login failed, as the client reports it. Only `version` travels in a (plain) REFUSE packet; the
@@ -145,11 +152,12 @@ export interface PingFrame {
   readonly type: 'ping';
 }
 
-/** Client -> server, the first frame of every session: the name the client asks for. */
+/** Client -> server, the first frame of every session: the name the client asks for, and its origin. */
 export interface ClaimFrame {
   readonly type: 'claim';
   readonly msgSeq: number;
   readonly name: string;
+  readonly origin: Origin;
 }
 /** Server -> client: the room refuses the claim; the session ends. */
 export interface RefusedFrame {
@@ -157,10 +165,14 @@ export interface RefusedFrame {
   readonly msgSeq: number;
   readonly reason: RoomRefusal;
 }
-/** Client -> server: a chat message. */
+/**
+ * Client -> server: a chat message, with the client's number for it (from 1, counted across the
+ * client's sessions: a text resent after a rejoin keeps its number).
+ */
 export interface SayFrame {
   readonly type: 'say';
   readonly msgSeq: number;
+  readonly line: number;
   readonly text: string;
 }
 /** Client -> server: the client leaves (the user typed QUIT). */
@@ -194,6 +206,9 @@ export interface MessageFrame {
   /** When the server sequenced it, in the server's `now()` milliseconds. */
   readonly timeMs: number;
   readonly from: string;
+  /** The author's origin and number for the text (its CLAIM's and SAY's): who resent what. */
+  readonly origin: Origin;
+  readonly line: number;
   readonly text: string;
 }
 /** Server -> client: someone left the room. */

@@ -18,6 +18,16 @@ export interface LinkConfig {
   readonly windowCount: number;
   /** Ranges an ACK frame carries at most. */
   readonly ackRangeCountMax: number;
+  /**
+   * The last packet number a session's key seals: the link gives up there (`keys-spent`), long before
+   * the 32-bit numbers, and with them the nonces, run out; the client joins again with new keys.
+   */
+  readonly packetNumberMax: number;
+  /**
+   * Packets that do not verify under a session's key before the session ends (`keys-spent`): RFC 9001
+   * §6.6's integrity limit for ChaCha20-Poly1305, past which forgeries stand a chance.
+   */
+  readonly forgeriesMax: number;
 }
 
 export const LINK_CONFIG_DEFAULT = {
@@ -30,4 +40,6 @@ export const LINK_CONFIG_DEFAULT = {
   sendQueueCountMax: 1024,
   windowCount: 256,
   ackRangeCountMax: 16,
+  packetNumberMax: 2 ** 31 - 1,
+  forgeriesMax: 2 ** 36,
 } as const satisfies LinkConfig;

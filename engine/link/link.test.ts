@@ -68,7 +68,7 @@ test('frames arrive in order, each once, over a perfect wire', (t) => {
   const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   const sent = Array.from({ length: 50 }, (_, index) => `pesan ${index}`);
   for (const text of sent) {
-    t.true(a.enqueue({ type: 'say', text }));
+    t.true(a.enqueue({ type: 'say', line: 1, text }));
   }
   const { deliveredToB } = pump(a, b, () => false);
   t.deepEqual(texts(deliveredToB), sent);
@@ -90,7 +90,7 @@ testProp(
     const b = new Link(config, SESSION, 0, testSeal());
     const sent = Array.from({ length: count }, (_, index) => `m${index} ✓`);
     for (const text of sent) {
-      a.enqueue({ type: 'say', text });
+      a.enqueue({ type: 'say', line: 1, text });
     }
     const { deliveredToB, lost } = pump(a, b, (index) => losses[index] === true);
     t.deepEqual(texts(deliveredToB), sent);
@@ -103,7 +103,7 @@ testProp(
 test('a lost datagram is sent again after the retransmission timeout', (t) => {
   const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
-  a.enqueue({ type: 'say', text: 'halo' });
+  a.enqueue({ type: 'say', line: 1, text: 'halo' });
   const { deliveredToB, now } = pump(a, b, (index) => index === 0);
   t.deepEqual(texts(deliveredToB), ['halo']);
   t.is(a.stats.retransmitTimeouts, 1);
@@ -113,7 +113,7 @@ test('a lost datagram is sent again after the retransmission timeout', (t) => {
 test('a peer that never answers is declared dead after the bounded number of retransmissions', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000 };
   const a = new Link(config, SESSION, 0, testSeal());
-  a.enqueue({ type: 'say', text: 'anyone?' });
+  a.enqueue({ type: 'say', line: 1, text: 'anyone?' });
   let now = 0;
   let sends = 0;
   for (let step = 0; step < 100 && a.dead === undefined; step += 1) {
@@ -152,7 +152,9 @@ test('a quiet link sends a keepalive PING after the keepalive interval', (t) => 
 test('the send queue refuses frames past its maximum', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 3 };
   const a = new Link(config, SESSION, 0, testSeal());
-  const accepted = Array.from({ length: 5 }, (_, index) => a.enqueue({ type: 'say', text: `${index}` }));
+  const accepted = Array.from({ length: 5 }, (_, index) =>
+    a.enqueue({ type: 'say', line: 1, text: `${index}` }),
+  );
   t.deepEqual(accepted, [true, true, true, false, false]);
   t.is(a.stats.sendQueueHighWater, 3);
 });
@@ -160,7 +162,7 @@ test('the send queue refuses frames past its maximum', (t) => {
 test('a duplicated datagram delivers its frames once', (t) => {
   const a = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
   const b = new Link(LINK_CONFIG_DEFAULT, SESSION, 0, testSeal());
-  a.enqueue({ type: 'say', text: 'sekali' });
+  a.enqueue({ type: 'say', line: 1, text: 'sekali' });
   const [datagram] = a.poll(0);
   t.not(datagram, undefined);
   const packet = decodeSession(datagram ?? new Uint8Array());
@@ -177,6 +179,8 @@ test('no datagram the link builds is larger than 1200 bytes, even with the longe
       roomSeq: 2 ** 31 + index,
       timeMs: 1_790_000_000_000,
       from: 'x'.repeat(32),
+      origin: '0123456789abcdef',
+      line: 1,
       text: 'é'.repeat(500),
     });
   }
@@ -191,7 +195,7 @@ test('a late acknowledgement of a packet already declared lost clears its frame 
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, idleTimeoutMs: 10_000_000, retransmitCountMax: 2 };
   const a = new Link(config, SESSION, 0, testSeal());
   const b = new Link(config, SESSION, 0, testSeal());
-  a.enqueue({ type: 'say', text: 'slow path' });
+  a.enqueue({ type: 'say', line: 1, text: 'slow path' });
   const [first] = a.poll(0);
   // The path is slow, not dead: the retransmission timer fires twice before anything comes back.
   a.handleTimeout(1000);
@@ -239,7 +243,7 @@ const ping = (packetNumber: number): SessionPacket => ({
 test('a peer whose packets keep arriving is never declared dead, though our own data is never acknowledged', (t) => {
   const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, retransmitCountMax: 2 };
   const a = new Link(config, SESSION, 0, testSeal());
-  a.enqueue({ type: 'say', text: 'lost every time' });
+  a.enqueue({ type: 'say', line: 1, text: 'lost every time' });
   // The peer pings every 2 s for a minute (so its packets arrive), but never acknowledges ours.
   const incoming = Array.from({ length: 30 }, (_, index) => ({
     atMs: 2000 * (index + 1),
@@ -281,7 +285,7 @@ test('every table of a link stays within the bounds linkTableBounds names, and r
   const a = new Link(config, SESSION, 0, testSeal());
   let accepted = 0;
   for (let index = 0; index < 20; index += 1) {
-    accepted += a.enqueue({ type: 'say', text: `m${index}` }) ? 1 : 0;
+    accepted += a.enqueue({ type: 'say', line: 1, text: `m${index}` }) ? 1 : 0;
   }
   t.is(accepted, 8);
   a.poll(0);
@@ -292,4 +296,19 @@ test('every table of a link stays within the bounds linkTableBounds names, and r
   for (const table of Object.keys(sizes) as (keyof typeof sizes)[]) {
     t.true(sizes[table] <= bounds[table], table);
   }
+});
+
+test('a link that sealed packetNumberMax + 1 packets sends no more: it gives up as keys-spent, never reusing a number', (t) => {
+  const config: LinkConfig = { ...LINK_CONFIG_DEFAULT, packetNumberMax: 2 };
+  const a = new Link(config, SESSION, 0, testSeal());
+  const numbers: number[] = [];
+  for (let index = 0; index < 5; index += 1) {
+    a.enqueue({ type: 'say', line: index + 1, text: `${index}` });
+    for (const datagram of a.poll(index)) {
+      numbers.push(decodeSession(datagram).packetNumber);
+    }
+  }
+  t.deepEqual(numbers, [0, 1, 2]);
+  t.is(a.dead, 'keys-spent');
+  t.deepEqual(a.poll(10), []);
 });

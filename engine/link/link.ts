@@ -22,13 +22,13 @@ import { AckRanges } from './ack-ranges.ts';
 import type { LinkConfig } from './link-config.ts';
 import { RttEstimator } from './rtt.ts';
 
-/** Why a link gave up on its peer. */
 /**
  * Why a link gave up on its peer: silence for the idle timeout, the retransmission limit reached in
- * silence, or (for a link opened before its peer ever spoke, as a server's session is) no word at all
- * within the first-contact timeout.
+ * silence, (for a link opened before its peer ever spoke, as a server's session is) no word at all
+ * within the first-contact timeout, or its key used up (`packetNumberMax` packets sealed, or
+ * `forgeriesMax` forgeries faced: the session must end, and a client joins again with new keys).
  */
-export type LinkDeath = 'idle-timeout' | 'retransmit-limit' | 'never-heard-from';
+export type LinkDeath = 'idle-timeout' | 'retransmit-limit' | 'never-heard-from' | 'keys-spent';
 
 /** How a link starts. */
 export interface LinkOptions {
@@ -516,6 +516,11 @@ export class Link {
   }
 
   #buildPacket(nowMs: number): Uint8Array | undefined {
+    if (this.#nextPacketNumber > this.config.packetNumberMax) {
+      // No packet number may seal twice under one key: the session ends here, cleanly.
+      this.#dead = 'keys-spent';
+      return undefined;
+    }
     let budget = DATAGRAM_SIZE_MAX - SESSION_OVERHEAD_BYTES;
     let ack: AckFrame | undefined;
     if (this.#ackPending && !this.#received.isEmpty) {

@@ -13,11 +13,13 @@ import { SessionProtection } from './session-protection.ts';
 const SESSION_ID = '0123456789abcdef';
 const ISK = Uint8Array.from({ length: 64 }, (_, index) => index);
 const KEYS = deriveSessionKeys(ISK, sessionIdToBytes(SESSION_ID));
+/** Small, so that a test reaches it: the keys are spent after this many forgeries. */
+const FORGERIES_MAX = 3;
 
 function pair() {
   return {
-    client: new SessionProtection(KEYS, 'client', nobleChaCha20Poly1305),
-    server: new SessionProtection(KEYS, 'server', nobleChaCha20Poly1305),
+    client: new SessionProtection(KEYS, 'client', nobleChaCha20Poly1305, FORGERIES_MAX),
+    server: new SessionProtection(KEYS, 'server', nobleChaCha20Poly1305, FORGERIES_MAX),
   };
 }
 
@@ -124,4 +126,20 @@ test('a packet that verifies but whose frames do not decode is malformed, and it
   bytes.set(sealed, header.length);
   t.like(server.open(packetOf(bytes)), { ok: false, reason: 'malformed' });
   t.like(server.open(packetOf(bytes)), { ok: false, reason: 'replayed' });
+});
+
+test('the keys are spent once forgeriesMax packets did not verify, and not before; replays do not count', (t) => {
+  const { client, server } = pair();
+  const bytes = datagram(client, 0);
+  t.true(server.open(packetOf(bytes)).ok);
+  for (let replay = 0; replay < 2 * FORGERIES_MAX; replay += 1) {
+    server.open(packetOf(bytes));
+  }
+  t.false(server.spent, 'replays are refused before the AEAD: no forgery faced');
+  for (let forgery = 1; forgery <= FORGERIES_MAX; forgery += 1) {
+    t.false(server.spent);
+    server.open(packetOf(corrupted(datagram(client, forgery))));
+  }
+  t.true(server.spent);
+  t.is(server.unauthentic, FORGERIES_MAX);
 });

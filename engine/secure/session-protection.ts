@@ -33,8 +33,14 @@ export class SessionProtection {
   /** Packets refused by the replay window. */
   replayed = 0;
 
-  /** The client seals with the client-to-server keys and opens with the others; the server the reverse. */
-  constructor(keys: SessionKeys, side: 'client' | 'server', aead: Aead) {
+  readonly #forgeriesMax: number;
+
+  /**
+   * The client seals with the client-to-server keys and opens with the others; the server the reverse.
+   * After `forgeriesMax` packets that do not verify, the keys are {@link spent}.
+   */
+  constructor(keys: SessionKeys, side: 'client' | 'server', aead: Aead, forgeriesMax: number) {
+    this.#forgeriesMax = forgeriesMax;
     const sending = side === 'client' ? keys.clientToServer : keys.serverToClient;
     const receiving = side === 'client' ? keys.serverToClient : keys.clientToServer;
     this.#sealer = new PacketSealer(sending, aead);
@@ -44,6 +50,11 @@ export class SessionProtection {
   /** Packets that did not verify. */
   get unauthentic(): number {
     return this.#opener.failures;
+  }
+
+  /** Whether the receiving key has faced as many forgeries as it may: the session must end. */
+  get spent(): boolean {
+    return this.#opener.failures >= this.#forgeriesMax;
   }
 
   readonly seal: Seal = (header, packetNumber, plaintext) =>

@@ -4,7 +4,7 @@ import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
 import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
 import type { AcceptPacket, ChallengePacket, Packet, ReliableFrame, SessionId } from '../codec/frames.ts';
 import { RESET_BYTES } from '../codec/layout.ts';
-import { SERVER_CONFIG_DEFAULT } from '../config.ts';
+import { SERVER_CONFIG_DEFAULT, type ServerConfig } from '../config.ts';
 import { macEqual, toHex } from '../crypto.ts';
 import type { Environment, PeerAddress } from '../port.ts';
 import {
@@ -62,7 +62,11 @@ interface Harness {
  * with random bytes that are all different and all predictable.
  */
 function room(
-  options: { readonly crypto?: CryptoSuite; readonly identitySecret?: Uint8Array } = {},
+  options: {
+    readonly crypto?: CryptoSuite;
+    readonly identitySecret?: Uint8Array;
+    readonly config?: ServerConfig;
+  } = {},
 ): Harness {
   let nowMs = 0;
   let respondCount = 0;
@@ -86,7 +90,7 @@ function room(
     crypto,
   };
   const it = new Room(
-    SERVER_CONFIG_DEFAULT,
+    options.config ?? SERVER_CONFIG_DEFAULT,
     { password: passwordBytes(PASSWORD), identitySecret: options.identitySecret ?? IDENTITY },
     env,
   );
@@ -241,7 +245,10 @@ function deliverTo(client: Connected, effects: readonly RoomEffect[], nowMs = 0)
 
 /** The client claims its name: what the room did, and the frames it sent the client. */
 function claim(it: Harness, client: Connected, name: string) {
-  const effects = it.datagram(only(client.peer.send(it.now(), { type: 'claim', name })), client.from);
+  const effects = it.datagram(
+    only(client.peer.send(it.now(), { type: 'claim', name, origin: '0123456789abcdef' })),
+    client.from,
+  );
   const frames = deliverTo(client, effects, it.now());
   it.endTurn();
   return { effects, frames };
@@ -300,7 +307,7 @@ test('a JOIN with the cookie opens a session whose ACCEPT proves the server know
     exchange,
     from: ANA,
   };
-  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana' }));
+  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' }));
   t.false(new TextDecoder('latin1').decode(claimDatagram).includes('ana'), 'the name travels sealed');
   const claimed = it.datagram(claimDatagram, ANA);
   t.like(emitted(claimed, 'member.joined')[0], {
@@ -388,7 +395,10 @@ test('a wrong password is not refused (v2: the server cannot tell): the client c
     return;
   }
   const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
-  const claimed = it.datagram(only(peer.send(0, { type: 'claim', name: 'ana' })), ANA);
+  const claimed = it.datagram(
+    only(peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' })),
+    ANA,
+  );
   t.deepEqual(sent(claimed), [], 'nothing is said to it');
   t.like(emitted(claimed, 'datagram.dropped')[0], { address: '10.0.0.2:5000', reason: 'unauthentic' });
   t.is(it.room.stats.datagramsDropped.unauthentic, 1);
@@ -442,7 +452,10 @@ test('a claim of a name the rules refuse gets REFUSED bad-name, sealed; the same
   const accept = acceptOf(it.datagram(wrong.datagram, BUDI));
   const isk = wrong.finish(accept.share) ?? new Uint8Array(64);
   const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
-  const claimed = it.datagram(only(peer.send(0, { type: 'claim', name: 'ana budi' })), BUDI);
+  const claimed = it.datagram(
+    only(peer.send(0, { type: 'claim', name: 'ana budi', origin: '0123456789abcdef' })),
+    BUDI,
+  );
   t.deepEqual(sent(claimed), []);
   t.like(emitted(claimed, 'datagram.dropped')[0], { reason: 'unauthentic' });
   t.is(it.room.stats.joinsRefused, 2);
@@ -597,7 +610,7 @@ test('a JOIN replayed after its session ended, having been spoken on, is dropped
 test('a session packet replayed is dropped as replayed: it changes nothing', (t) => {
   const it = room();
   const client = connect(it, 1, ANA);
-  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana' }));
+  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' }));
   const first = it.datagram(claimDatagram, ANA);
   t.is(emitted(first, 'member.joined').length, 1);
   it.endTurn();
@@ -620,7 +633,7 @@ test('a session packet for a session the server does not hold gets a RESET with 
   const client = member(before, 1, ANA, 'ana');
   // The server restarts with the same identity: the session is gone.
   const after = room();
-  const say = only(client.peer.send(0, { type: 'say', text: 'masih di sini?' }));
+  const say = only(client.peer.send(0, { type: 'say', line: 1, text: 'masih di sini?' }));
   const effects = after.datagram(say, ANA);
   t.like(emitted(effects, 'datagram.dropped')[0], { reason: 'unknown-session' });
   const [reset, ...others] = sentDatagrams(effects);
@@ -641,7 +654,9 @@ test('a session packet for a session the server does not hold gets a RESET with 
   t.deepEqual(packet.packet.token, client.accept.resetToken, 'the token the ACCEPT gave the client');
   // Another server (another identity) cannot make it.
   const impostor = room({ identitySecret: new Uint8Array(32).fill(7) });
-  const [other] = sent(impostor.datagram(only(client.peer.send(0, { type: 'say', text: 'lagi' })), ANA));
+  const [other] = sent(
+    impostor.datagram(only(client.peer.send(0, { type: 'say', line: 1, text: 'lagi' })), ANA),
+  );
   t.is(other?.type, 'reset');
   t.false(other?.type === 'reset' && macEqual(other.token, client.accept.resetToken));
 });
@@ -684,7 +699,7 @@ test('the first datagram of a turn sends at once; what later ones of the turn ma
   // Ana reads the JOINED the room sent her when budi came in.
   hear(claim(it, budi, 'budi').effects);
   const say = (client: Connected, text: string) => {
-    client.peer.link.enqueue({ type: 'say', text });
+    client.peer.link.enqueue({ type: 'say', line: 1, text });
     return only(client.peer.link.poll(it.now()));
   };
   const sessionIds = (packets: readonly Packet[]) =>
@@ -745,4 +760,28 @@ test('one timer for the room, armed for exactly the earliest deadline of its ses
   t.is(it.room.sessions.size, 0, 'every session ended');
   t.is(it.timerAtMs, undefined, 'and the timer was cancelled');
   t.true(firings > 2, `${firings} firings`);
+});
+
+test('a session whose key faced forgeriesMax forgeries ends (RFC 9001 §6.6): its member leaves, keys-spent, and the others hear it', (t) => {
+  const forgeriesMax = 2;
+  const config = { ...SERVER_CONFIG_DEFAULT, link: { ...SERVER_CONFIG_DEFAULT.link, forgeriesMax } };
+  const it = room({ config });
+  const ana = member(it, 1, ANA, 'ana');
+  const budi = member(it, 2, BUDI, 'budi');
+  deliverTo(ana, it.runTimersUntil(it.now()), it.now());
+  const forged = (byte: number) => {
+    const datagram = only(ana.peer.send(it.now(), { type: 'say', line: byte, text: 'palsu' })).slice();
+    datagram[datagram.length - 1] = (datagram[datagram.length - 1] ?? 0) ^ byte;
+    return datagram;
+  };
+  const first = it.datagram(forged(1), ANA);
+  t.deepEqual(emitted(first, 'member.left'), [], 'one forgery is not the limit');
+  t.true(it.room.members.has('ana'));
+  const second = it.datagram(forged(2), ANA);
+  t.like(emitted(second, 'member.left')[0], { name: 'ana', reason: 'timeout', cause: 'keys-spent' });
+  t.false(it.room.sessions.has(ana.sessionId));
+  t.deepEqual(
+    deliverTo(budi, second, it.now()).filter((frame) => frame.type === 'left'),
+    [{ type: 'left', msgSeq: 1, roomSeq: 3, name: 'ana', reason: 'timeout' }],
+  );
 });

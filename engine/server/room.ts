@@ -9,9 +9,11 @@ import {
 } from '../codec/codec.ts';
 import {
   type JoinPacket,
+  type Origin,
   PROTOCOL_VERSION_1,
   type ReliableFrameBody,
   type RoomRefusal,
+  type SayFrame,
   SESSION_ID_BYTES,
   type SealedSessionPacket,
   type SessionId,
@@ -322,17 +324,21 @@ export class Room {
     }
     const opened = session.protection.open(packet);
     if (!opened.ok) {
-      // Forged, replayed or corrupted: it changes nothing, not even the session's liveness.
+      // Forged, replayed or corrupted: it changes nothing, not even the session's liveness, until the
+      // key has faced as many forgeries as it may (RFC 9001 §6.6): then the session ends.
       this.#drop(from, opened.reason === 'malformed' ? 'malformed-frames' : opened.reason, opened.detail);
+      if (session.protection.spent && session.phase !== 'closed') {
+        this.#leave(session, { reason: 'timeout', cause: 'keys-spent' });
+      }
       return;
     }
     const input = session.receive(opened.packet, this.#env.now());
     this.#touch(session);
     if (input.claim !== undefined) {
-      this.#claim(session, input.claim);
+      this.#claim(session, input.claim.name, input.claim.origin);
     }
-    for (const text of input.said) {
-      this.#relay(session, text);
+    for (const say of input.said) {
+      this.#relay(session, say);
     }
     if (input.bye) {
       this.#leave(session, { reason: 'quit' });
@@ -353,7 +359,7 @@ export class Room {
   }
 
   /** A member said something: it is sequenced and relayed to every member, its author included. */
-  #relay(author: ServerSession, text: string): void {
+  #relay(author: ServerSession, say: SayFrame): void {
     // A stopping room sequences nothing more: the author's client reports the text as not delivered.
     if (!author.member || this.#shutdown !== undefined) {
       return;
@@ -362,16 +368,20 @@ export class Room {
     const roomSeq = this.#roomSeq;
     // The wire carries whole milliseconds; a clock with a fractional reading (performance.now) is floored.
     const timeMs = Math.floor(this.#env.now());
+    const text = say.text;
+    const { origin, name: from } = author;
     this.#emit({
       type: 'message.received',
       roomSeq,
       sessionId: author.sessionId,
-      from: author.name,
+      from,
+      origin,
+      line: say.line,
       text,
       byteCount: utf8ByteLength(text),
       timeMs,
     });
-    this.#broadcast({ type: 'message', roomSeq, timeMs, from: author.name, text });
+    this.#broadcast({ type: 'message', roomSeq, timeMs, from, origin, line: say.line, text });
     this.stats.messagesRelayed += 1;
     this.#emit({ type: 'message.relayed', roomSeq, recipientCount: this.members.size });
   }
@@ -610,7 +620,12 @@ export class Room {
         nonceKey,
         clientShare: join.share,
         accept,
-        protection: new SessionProtection(sessionKeysOf(response.isk, sessionIdBytes), 'server', crypto.aead),
+        protection: new SessionProtection(
+          sessionKeysOf(response.isk, sessionIdBytes),
+          'server',
+          crypto.aead,
+          this.config.link.forgeriesMax,
+        ),
       },
       this.config.link,
       nowMs,
@@ -632,11 +647,12 @@ export class Room {
    * ran the key exchange with the right password: it becomes a member, or is refused (sealed, so
    * nobody else can refuse it).
    */
-  #claim(session: ServerSession, name: string): void {
+  #claim(session: ServerSession, name: string, origin: Origin): void {
     if (this.#shutdown !== undefined) {
       return;
     }
     session.name = name;
+    session.origin = origin;
     const refusal: RoomRefusal | undefined = !validateName(name).ok
       ? 'bad-name'
       : this.members.has(nameKey(name))

@@ -1,4 +1,4 @@
-import type { DecodeErrorKind, LeaveReason, RefuseReason, SessionId } from '../codec/frames.ts';
+import type { DecodeErrorKind, LeaveReason, Origin, RefuseReason, SessionId } from '../codec/frames.ts';
 import type { LinkStats } from '../link/link.ts';
 import type { SessionDeath } from './session.ts';
 
@@ -77,6 +77,9 @@ export type ServerEvent =
       /** The author's session: a name can pass from one member to another over time. */
       readonly sessionId: SessionId;
       readonly from: string;
+      /** The author's origin and number for the text: a text resent after a rejoin has the same. */
+      readonly origin: Origin;
+      readonly line: number;
       readonly text: string;
       readonly byteCount: number;
       readonly timeMs: number;

@@ -33,7 +33,12 @@ function open(protection: SessionProtection, datagram: Uint8Array): SessionPacke
 }
 
 function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
-  const serverProtection = new SessionProtection(TEST_SESSION_KEYS, 'server', nobleChaCha20Poly1305);
+  const serverProtection = new SessionProtection(
+    TEST_SESSION_KEYS,
+    'server',
+    nobleChaCha20Poly1305,
+    config.forgeriesMax,
+  );
   const session = new ServerSession(
     {
       sessionId: SESSION_ID,
@@ -48,7 +53,12 @@ function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
     0,
     FIRST_CONTACT_MS,
   );
-  const clientProtection = new SessionProtection(TEST_SESSION_KEYS, 'client', nobleChaCha20Poly1305);
+  const clientProtection = new SessionProtection(
+    TEST_SESSION_KEYS,
+    'client',
+    nobleChaCha20Poly1305,
+    config.forgeriesMax,
+  );
   const client = new Link(config, SESSION_ID, 0, clientProtection.seal);
   /** What the client's link delivered, in order. */
   const atClient: ReliableFrame[] = [];
@@ -67,9 +77,9 @@ function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
         moved = true;
         const input = session.receive(open(serverProtection, datagram), nowMs);
         if (input.claim !== undefined) {
-          claims.push(input.claim);
+          claims.push(input.claim.name);
         }
-        said.push(...input.said);
+        said.push(...input.said.map((say) => say.text));
         bye ||= input.bye;
       }
       if (!moved) {
@@ -84,7 +94,7 @@ function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
 /** A pair whose peer has claimed its name, as every session that is a member has. */
 function claimedPair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
   const it = pair(config);
-  it.client.enqueue({ type: 'claim', name: 'ana' });
+  it.client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
   const claimed = it.exchange();
   if (claimed.claims[0] !== 'ana' || !it.session.claimed) {
     throw new Error('the claim did not reach the session');
@@ -96,8 +106,8 @@ test('open: the first frame claims a name, which the session hands the room once
   const { session, client, exchange } = pair();
   t.false(session.claimed);
   t.is(session.name, '', 'a session has no name before its claim');
-  client.enqueue({ type: 'claim', name: 'ana' });
-  client.enqueue({ type: 'say', text: 'halo' });
+  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'say', line: 1, text: 'halo' });
   t.deepEqual(exchange(), { claims: ['ana'], said: ['halo'], bye: false });
   t.true(session.claimed);
   t.is(session.name, '', 'the name is the room’s to grant: the session only reports the claim');
@@ -106,16 +116,16 @@ test('open: the first frame claims a name, which the session hands the room once
 
 test('open: frames before a CLAIM are not heard (but acknowledged), and a second CLAIM is ignored', (t) => {
   const { session, client, exchange } = pair();
-  client.enqueue({ type: 'say', text: 'terlalu awal' });
+  client.enqueue({ type: 'say', line: 1, text: 'terlalu awal' });
   client.enqueue({ type: 'bye' });
   t.deepEqual(exchange(), { claims: [], said: [], bye: false }, 'a SAY and a BYE before any CLAIM');
   t.false(session.claimed);
   t.is(client.sendQueueCount, 0, 'the link acknowledged them all the same');
-  client.enqueue({ type: 'claim', name: 'ana' });
-  client.enqueue({ type: 'say', text: 'sekarang' });
+  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'say', line: 1, text: 'sekarang' });
   t.deepEqual(exchange(), { claims: ['ana'], said: ['sekarang'], bye: false });
-  client.enqueue({ type: 'claim', name: 'budi' });
-  client.enqueue({ type: 'say', text: 'masih ana' });
+  client.enqueue({ type: 'claim', name: 'budi', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'say', line: 1, text: 'masih ana' });
   t.deepEqual(
     exchange(),
     { claims: [], said: ['masih ana'], bye: false },
@@ -126,8 +136,8 @@ test('open: frames before a CLAIM are not heard (but acknowledged), and a second
 
 test('open: a packet from the peer brings its SAYs in order, and its BYE', (t) => {
   const { session, client, exchange } = claimedPair();
-  client.enqueue({ type: 'say', text: 'halo' });
-  client.enqueue({ type: 'say', text: 'apa kabar' });
+  client.enqueue({ type: 'say', line: 1, text: 'halo' });
+  client.enqueue({ type: 'say', line: 1, text: 'apa kabar' });
   t.deepEqual(exchange(), { claims: [], said: ['halo', 'apa kabar'], bye: false });
   client.enqueue({ type: 'bye' });
   t.deepEqual(exchange(), { claims: [], said: [], bye: true });
@@ -138,7 +148,15 @@ test('open: a delivery is queued and reaches the peer; one that would take the g
   const config = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 4 };
   const { session, atClient, exchange } = claimedPair(config);
   const frame = (text: string) =>
-    prepareFrame({ type: 'message', roomSeq: 1, timeMs: 0, from: 'budi', text });
+    prepareFrame({
+      type: 'message',
+      roomSeq: 1,
+      timeMs: 0,
+      from: 'budi',
+      origin: '0123456789abcdef',
+      line: 1,
+      text,
+    });
   t.true(session.deliver([frame('satu'), frame('dua')]));
   t.is(session.link.sendQueueCount, 2);
   t.false(session.deliver([frame('tiga'), frame('empat')]), 'two more would leave no place for the goodbye');
@@ -176,7 +194,15 @@ test('open: everything the session sends is sealed with the server’s direction
 test('a QUIT on a full queue still gets its GOODBYE: the last place is kept for it', (t) => {
   const config = { ...LINK_CONFIG_DEFAULT, sendQueueCountMax: 3 };
   const { session, atClient, exchange } = claimedPair(config);
-  const frame = prepareFrame({ type: 'message', roomSeq: 1, timeMs: 0, from: 'budi', text: 'x' });
+  const frame = prepareFrame({
+    type: 'message',
+    roomSeq: 1,
+    timeMs: 0,
+    from: 'budi',
+    origin: '0123456789abcdef',
+    line: 1,
+    text: 'x',
+  });
   t.true(session.deliver([frame, frame]));
   t.false(session.deliver([frame]), 'the queue is full but for the kept place');
   session.close('goodbye');
@@ -189,7 +215,7 @@ test('a QUIT on a full queue still gets its GOODBYE: the last place is kept for 
 
 test('refuse: the claim is answered with REFUSED and the reason, its last word; the session closes once the peer has it', (t) => {
   const { session, client, atClient, exchange } = pair();
-  client.enqueue({ type: 'claim', name: 'ana' });
+  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
   t.deepEqual(exchange(), { claims: ['ana'], said: [], bye: false });
   session.refuse('name-taken');
   t.is(session.phase, 'closing');
@@ -197,7 +223,7 @@ test('refuse: the claim is answered with REFUSED and the reason, its last word; 
   session.refuse('room-full');
   session.close('goodbye');
   t.is(session.link.sendQueueCount, 1, 'one last word only');
-  client.enqueue({ type: 'say', text: 'tetap di sini' });
+  client.enqueue({ type: 'say', line: 1, text: 'tetap di sini' });
   t.deepEqual(exchange(), { claims: [], said: [], bye: false }, 'a refused session passes nothing on');
   t.deepEqual(atClient, [{ type: 'refused', msgSeq: 0, reason: 'name-taken' }]);
   t.true(session.deliver([prepareFrame({ type: 'joined', roomSeq: 2, name: 'budi' })]));
@@ -212,7 +238,7 @@ test('closing: frames from the peer are acknowledged but ignored; deliveries are
   t.is(session.outcome(), undefined, 'not done while the notice is unacknowledged');
   session.close('goodbye');
   t.is(session.link.sendQueueCount, 1, 'one last word only');
-  client.enqueue({ type: 'say', text: 'terlambat' });
+  client.enqueue({ type: 'say', line: 1, text: 'terlambat' });
   t.deepEqual(exchange(), { claims: [], said: [], bye: false }, 'a closing session passes nothing on');
   t.is(client.sendQueueCount, 0, 'but the peer’s SAY was acknowledged');
   t.true(session.deliver([prepareFrame({ type: 'joined', roomSeq: 2, name: 'budi' })]));
@@ -223,7 +249,7 @@ test('closing: frames from the peer are acknowledged but ignored; deliveries are
 test('closing: a CLAIM that reaches a session closed before it is not reported', (t) => {
   const { session, client, exchange } = pair();
   session.close('shutdown');
-  client.enqueue({ type: 'claim', name: 'ana' });
+  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
   t.deepEqual(exchange(), { claims: [], said: [], bye: false });
   t.false(session.claimed);
 });
@@ -256,8 +282,8 @@ test('open: a peer never heard from is dead at the first-contact timeout, not be
 test('closed: the session takes nothing more, and has no outcome left to report', (t) => {
   const { session, client, serverProtection } = pair();
   session.markClosed();
-  client.enqueue({ type: 'claim', name: 'ana' });
-  client.enqueue({ type: 'say', text: 'halo' });
+  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'say', line: 1, text: 'halo' });
   const [datagram] = client.poll(0);
   t.truthy(datagram);
   if (datagram !== undefined) {

@@ -1,5 +1,5 @@
 import type { PreparedFrame } from '../codec/codec.ts';
-import type { RoomRefusal, SessionId, SessionPacket } from '../codec/frames.ts';
+import type { ClaimFrame, Origin, RoomRefusal, SayFrame, SessionId, SessionPacket } from '../codec/frames.ts';
 import { Link, type LinkDeath } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import type { PeerAddress } from '../port.ts';
@@ -17,16 +17,16 @@ export type SessionPhase = 'open' | 'closing' | 'closed';
 /** What a packet on an open session brought the room. */
 export interface SessionInput {
   /** The name the peer claims: its session's first frame, once (the room admits or refuses it). */
-  readonly claim: string | undefined;
+  readonly claim: ClaimFrame | undefined;
   /** The texts the member said, in order. */
-  readonly said: readonly string[];
+  readonly said: readonly SayFrame[];
   /** The member sent BYE: it quits. */
   readonly bye: boolean;
 }
 
 const NOTHING: SessionInput = Object.freeze({
   claim: undefined,
-  said: Object.freeze([]) as readonly string[],
+  said: Object.freeze([]) as readonly SayFrame[],
   bye: false,
 });
 
@@ -53,6 +53,8 @@ export class ServerSession {
   readonly addressKey: string;
   /** The name it claimed; empty until then. */
   name = '';
+  /** The origin it claimed with the name, which its messages carry; empty until then. */
+  origin: Origin = '';
   /** The client nonce of the JOIN that opened it, hex: a repeated JOIN gets this session again. */
   readonly nonceKey: string;
   /** The client's key exchange share in that JOIN: a retransmitted JOIN carries the same. */
@@ -112,21 +114,21 @@ export class ServerSession {
     if (this.#phase !== 'open' || frames.length === 0) {
       return NOTHING;
     }
-    let claim: string | undefined;
-    let said: string[] | undefined;
+    let claim: ClaimFrame | undefined;
+    let said: SayFrame[] | undefined;
     let bye = false;
     for (const frame of frames) {
       if (!this.#claimed) {
         // The first reliable frame must be the CLAIM; a peer that says anything before is not heard.
         if (frame.type === 'claim') {
           this.#claimed = true;
-          claim = frame.name;
+          claim = frame;
         }
         continue;
       }
       if (frame.type === 'say') {
         said ??= [];
-        said.push(frame.text);
+        said.push(frame);
       } else if (frame.type === 'bye') {
         bye = true;
       }

@@ -20,7 +20,7 @@ import type {
   SessionPacket,
 } from '../codec/frames.ts';
 import { Link } from '../link/link.ts';
-import type { LinkConfig } from '../link/link-config.ts';
+import { LINK_CONFIG_DEFAULT, type LinkConfig } from '../link/link-config.ts';
 import { packetNonce } from '../secure/aead.ts';
 import {
   acceptSignedBytes,
@@ -155,6 +155,7 @@ export class TestPeer {
       sessionKeysOf(isk, sessionIdToBytes(sessionId)),
       'client',
       crypto.aead,
+      LINK_CONFIG_DEFAULT.forgeriesMax,
     );
     this.link = new Link(linkConfig, sessionId, nowMs, this.protection.seal);
   }

@@ -134,13 +134,23 @@ export const ackFrameArb: fc.Arbitrary<AckFrame> = fc
 
 /** The frames delivered reliably; MEMBERS holds at most 30 names so that any one frame fits a packet. */
 export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
-  fc.record({ type: fc.constant('claim' as const), msgSeq: varintValueArb, name: nameArb }),
+  fc.record({
+    type: fc.constant('claim' as const),
+    msgSeq: varintValueArb,
+    name: nameArb,
+    origin: sessionIdArb,
+  }),
   fc.record({
     type: fc.constant('refused' as const),
     msgSeq: varintValueArb,
     reason: fc.constantFrom('name-taken' as const, 'bad-name' as const, 'room-full' as const),
   }),
-  fc.record({ type: fc.constant('say' as const), msgSeq: varintValueArb, text: textArb }),
+  fc.record({
+    type: fc.constant('say' as const),
+    msgSeq: varintValueArb,
+    line: varintValueArb,
+    text: textArb,
+  }),
   fc.record({ type: fc.constant('bye' as const), msgSeq: varintValueArb }),
   fc.record({
     type: fc.constant('members' as const),
@@ -161,6 +171,8 @@ export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
     roomSeq: varintValueArb,
     timeMs: varintValueArb,
     from: nameArb,
+    origin: sessionIdArb,
+    line: varintValueArb,
     text: textArb,
   }),
   fc.record({

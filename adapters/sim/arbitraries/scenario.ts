@@ -256,6 +256,8 @@ interface RunShape {
   /** Partitions around each client's join (handshakes under stress). */
   readonly joinPartitions: boolean;
   readonly shutdown: boolean;
+  /** The server's process killed once and started again, before the heal. */
+  readonly restart: boolean;
   readonly lateCopyWeight: number;
   /** Some of each client's first datagrams sent again, a few seconds after its join. */
   readonly replays: boolean;
@@ -355,6 +357,54 @@ function shutdownPartitionArb(
   );
 }
 
+type ServerRestart = NonNullable<Scenario['serverRestart']>;
+
+/**
+ * Three times in four, the server is killed moments after some member's line reached it: the room relayed
+ * it, and the confirmation is still on its way (or lost, see {@link restartPartitionArb}) when the
+ * server dies, so the author resends it after rejoining and the others must not show it twice.
+ */
+function restartAmidTalkArb(
+  restart: ServerRestart | undefined,
+  plans: readonly Omit<ClientPlan, 'address'>[],
+  latencyMs: number,
+): fc.Arbitrary<ServerRestart | undefined> {
+  const sayTimes = plans.flatMap((plan) => plan.says.map((say) => say.atMs));
+  if (restart === undefined || sayTimes.length === 0) {
+    return fc.constant(restart);
+  }
+  const aimed = fc
+    .record({ say: fc.nat(sayTimes.length - 1), afterMs: fc.integer({ min: 1, max: 40 }) })
+    .map(({ say, afterMs }) => ({ ...restart, atMs: (sayTimes[say] ?? restart.atMs) + latencyMs + afterMs }));
+  return fc.oneof({ weight: 1, arbitrary: fc.constant(restart) }, { weight: 3, arbitrary: aimed });
+}
+
+/**
+ * Most of the time, the server's last words before it is killed are lost (a one-way cut from the server
+ * to every client): the confirmations of the lines it relayed last never arrive.
+ */
+function restartPartitionArb(
+  restart: ServerRestart | undefined,
+  clientCount: number,
+): fc.Arbitrary<Partition | undefined> {
+  if (restart === undefined || clientCount === 0) {
+    return fc.constant(undefined);
+  }
+  const clients = Array.from({ length: clientCount }, (_, index) => clientNodeName(index));
+  return fc.option(
+    fc.integer({ min: 20, max: 400 }).map(
+      (beforeMs): Partition => ({
+        startMs: Math.max(0, restart.atMs - beforeMs),
+        endMs: restart.atMs + 1,
+        kind: 'one-way',
+        groupA: [SERVER_NODE],
+        groupB: clients,
+      }),
+    ),
+    { freq: 3, nil: undefined },
+  );
+}
+
 /**
  * Up to three of the clients' first datagrams (a HELLO, a JOIN, the first session packets) sent
  * again half a second to four seconds after their client joined: a JOIN then often comes back after
@@ -431,10 +481,26 @@ function runArb(
       shutdownAtMs: run.shutdown
         ? fc.integer({ min: Math.floor(run.activeMs * 0.5), max: Math.floor(run.activeMs * 1.2) })
         : fc.constant(undefined),
+      // Down for less than a client's link waits (so that most rejoin), sometimes for longer.
+      serverRestart: run.restart
+        ? fc.record({
+            atMs: fc.integer({ min: Math.floor(run.activeMs * 0.3), max: Math.floor(run.activeMs * 0.9) }),
+            downMs: fc.oneof(
+              { weight: 4, arbitrary: fc.integer({ min: 0, max: 1500 }) },
+              { weight: 1, arbitrary: fc.integer({ min: 1500, max: 8000 }) },
+            ),
+          })
+        : fc.constant(undefined),
     })
     .chain((drawn) => run.room(drawn.plans.length).map((room) => ({ ...drawn, room })))
     .chain((drawn) =>
       stopAmidTalkArb(drawn.shutdownAtMs, drawn.plans).map((shutdownAtMs) => ({ ...drawn, shutdownAtMs })),
+    )
+    .chain((drawn) =>
+      restartAmidTalkArb(drawn.serverRestart, drawn.plans, drawn.latencyMs).map((serverRestart) => ({
+        ...drawn,
+        serverRestart,
+      })),
     )
     .chain((base) =>
       addressesArb(base.plans.length, run.addresses).chain((choices) => {
@@ -452,13 +518,15 @@ function runArb(
             }),
             joinPartitions,
             aroundShutdown: shutdownPartitionArb(base.shutdownAtMs, clients.length),
+            aroundRestart: restartPartitionArb(base.serverRestart, clients.length),
             replays: run.replays ? replaysArb(clients) : fc.constant([]),
           })
-          .map(({ partitions, joinPartitions: aroundJoins, aroundShutdown, replays }) => {
+          .map(({ partitions, joinPartitions: aroundJoins, aroundShutdown, aroundRestart, replays }) => {
             const all = [
               ...partitions,
               ...aroundJoins.filter((partition): partition is Partition => partition !== undefined),
               ...(aroundShutdown === undefined ? [] : [aroundShutdown]),
+              ...(aroundRestart === undefined ? [] : [aroundRestart]),
             ];
             // Every fault ends by the heal, and every plan's last action falls before it.
             const lastActionMs = Math.max(
@@ -472,6 +540,7 @@ function runArb(
                 ),
               ),
               ...all.map((partition) => partition.endMs),
+              base.serverRestart === undefined ? 0 : base.serverRestart.atMs + base.serverRestart.downMs,
             );
             const healAtMs = lastActionMs;
             const shutdownAtMs = base.shutdownAtMs;
@@ -488,6 +557,7 @@ function runArb(
               faults,
               healAtMs,
               ...(shutdownAtMs === undefined ? {} : { shutdownAtMs }),
+              ...(base.serverRestart === undefined ? {} : { serverRestart: base.serverRestart }),
               endAtMs,
               stepCountMax: stepBudget(endAtMs, clients),
             };
@@ -527,6 +597,15 @@ function runShape(
     wrongPasswords: faults.wrongPasswords,
     burst: false,
   });
+  // Members join early and talk throughout, so that some line is on its way when the server stops
+  // or dies.
+  const talkingThroughout = (activeMs: number): PlanShape => ({
+    ...basePlan(activeMs),
+    joinWindow: 0.3,
+    sayWindow: 0.8,
+    says: messageCountOf(options, 16, 6, 'max'),
+    leave: { stay: 4, quit: 1, crash },
+  });
   const common = {
     shape,
     calmMs,
@@ -535,6 +614,7 @@ function runShape(
     partitionCountMax: Number.POSITIVE_INFINITY,
     joinPartitions: false,
     shutdown: false,
+    restart: false,
     lateCopyWeight: 0,
     replays: false,
   };
@@ -656,16 +736,18 @@ function runShape(
         ...common,
         activeMs,
         clientCount: clientsOf(1, 5),
-        // Members join early and talk throughout, so that some line is on its way as the server stops.
-        plan: {
-          ...basePlan(activeMs),
-          joinWindow: 0.3,
-          sayWindow: 0.8,
-          says: messageCountOf(options, 16, 6, 'max'),
-          leave: { stay: 4, quit: 1, crash },
-        },
+        plan: talkingThroughout(activeMs),
         shutdown: true,
         partitionCountMax: 3,
+      }));
+    case 'restart':
+      return fixed(active, (activeMs) => ({
+        ...common,
+        activeMs,
+        clientCount: clientsOf(1, 5),
+        plan: talkingThroughout(activeMs),
+        restart: true,
+        partitionCountMax: 2,
       }));
   }
 }
@@ -680,6 +762,7 @@ export const SHAPE_WEIGHTS: Readonly<Record<ScenarioShape, number>> = {
   handshake: 14,
   late: 11,
   shutdown: 14,
+  restart: 18,
 };
 
 /** A run of one shape under the given faults. */
