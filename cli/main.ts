@@ -49,10 +49,13 @@ async function main(cli: Cli): Promise<void> {
       return;
     }
     case 'client': {
-      // Exit at once: a terminal left in reading mode must not keep a finished client alive. (Output to
-      // pipes, files and terminals is written synchronously on Linux, so nothing printed is lost.)
+      // Exit as soon as what was printed is out: a terminal left in reading mode must not keep a
+      // finished client alive. A pipe takes 64 KiB; what a slow reader has not taken yet waits in the
+      // stream and would be lost by exiting at once.
       const { clientCommand } = await import('./client-main.ts');
-      process.exit(await clientCommand({ cli, argv, colours }));
+      const code = await clientCommand({ cli, argv, colours });
+      await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+      process.exit(code);
       return;
     }
     case 'sim': {
@@ -89,6 +92,17 @@ try {
     colours.err,
   );
 }
+/** How long an exiting client waits for a reader that has stopped reading its output. */
+const FLUSH_WAIT_MS = 10_000;
+
+/** Settles once everything written to `stream` so far has been handed on, or after FLUSH_WAIT_MS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, FLUSH_WAIT_MS).unref();
+    stream.write('', () => resolve());
+  });
+}
+
 if (cli !== undefined) {
   main(cli).catch((error: unknown) => {
     fail(error, colours.err);
