@@ -2,7 +2,7 @@ import { equalBytes } from '@noble/ciphers/utils.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
-import { COOKIE_BYTES } from './codec/frames.ts';
+import { COOKIE_BYTES, ORIGIN_BYTES, type Origin } from './codec/frames.ts';
 
 /**
  * Deterministic cryptography only: every random byte the engine uses comes from the environment's
@@ -39,6 +39,17 @@ export function makeCookie(
   timeSlot: number,
 ): Uint8Array {
   return mac(secret, 'gaschat v2 cookie', [address, clientNonce, timeSlot]).subarray(0, COOKIE_BYTES);
+}
+
+/**
+ * A client's public origin: the first 8 bytes of SHA-256 over a label and its origin secret. The secret
+ * travels only in the CLAIM, sealed to the server; members see the origin in MESSAGEs, and cannot
+ * make a CLAIM of it (a rejoin of someone else's) without the secret.
+ */
+export function originOf(originSecret: Uint8Array): Origin {
+  return bytesToHex(
+    sha256(concatBytes(utf8.encode('gaschat v2 origin'), originSecret)).subarray(0, ORIGIN_BYTES),
+  );
 }
 
 /** Compares two MACs in time that does not depend on where they differ (@noble's `equalBytes`). */

@@ -177,7 +177,12 @@ export function checkNoWrongfulDeath(run: RunRecord, timeline: Timeline): string
     const closed = closedEvent(client);
     // Every membership: one the server let go before the client rejoined counts as much as the last.
     for (const held of membershipsOf(timeline, client)) {
-      if (held.leftReason !== 'timeout' || held.leftCause === 'send-queue-full') {
+      // Removed for its own sake: too slow, or replaced by its own client's rejoin.
+      if (
+        held.leftReason !== 'timeout' ||
+        held.leftCause === 'send-queue-full' ||
+        held.leftCause === 'rejoined'
+      ) {
         continue;
       }
       const leftAtMs = held.leftAtMs ?? 0;
@@ -308,6 +313,7 @@ export function checkNoDeathWhileHeard(run: RunRecord, timeline: Timeline): stri
     if (
       !everHeard &&
       cause !== 'send-queue-full' &&
+      cause !== 'rejoined' &&
       leftAtMs - membership.joinedAtMs < SIM_SERVER_CONFIG.firstContactTimeoutMs
     ) {
       // Whatever its link says killed it: a client still retrying its JOIN must find its session

@@ -122,8 +122,8 @@ function sameEvent(seen: SeenEvent, truth: RoomRecord): boolean {
  * What a client has shown of each author, as the guarantee that each text is shown at most once
  * states it, written here from the rule rather than taken from the engine: a text is named by its
  * author's name, origin and line; an author's texts come in order, so one at or below the highest line
- * shown of that origin is a repeat (resent after a rejoin), and a name that left starts afresh. The
- * client's own texts are its confirmations: each once.
+ * shown of that origin is a repeat (resent after a rejoin). The client's own texts are its
+ * confirmations: each once.
  */
 class ShownTexts {
   readonly #highest = new Map<string, { origin: string; line: number }>();
@@ -145,10 +145,6 @@ class ShownTexts {
     } else {
       this.#highest.set(sameNameKey(message.from), { origin: message.origin, line: message.line });
     }
-  }
-
-  left(name: string): void {
-    this.#highest.delete(sameNameKey(name));
   }
 }
 
@@ -195,8 +191,6 @@ function transcriptProblems(run: RunRecord, timeline: Timeline, kind: RoomRecord
         }
         if (truth.kind === 'message') {
           shown.show(truth, own.has(truth.sessionId));
-        } else if (truth.kind === 'left') {
-          shown.left(truth.name);
         }
       }
       const last = segmentIndex === segments.length - 1;
@@ -301,7 +295,7 @@ function checkJoinNotices(run: RunRecord, timeline: Timeline): string[] {
  * is lost without a word.
  */
 function checkRelay(run: RunRecord, timeline: Timeline): string[] {
-  const problems = transcriptProblems(run, timeline, 'message');
+  const problems = [...transcriptProblems(run, timeline, 'message'), ...shownTwiceProblems(run, timeline)];
   for (const client of run.clients) {
     const atServer = sequencedTexts(timeline, client);
     const said = client.said.map(({ event }) => event);
@@ -325,6 +319,36 @@ function checkRelay(run: RunRecord, timeline: Timeline): string[] {
       const reported = client.events.some(({ event }) => event.type === 'error' && event.code === 'not-sent');
       if (welcomed || !reported) {
         problems.push(`${client.node} quit with ${unsent} of its messages never sequenced, unreported`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * No client shows one line of one author twice, over all its memberships: the plain statement of "at
+ * most once", on the truth of what each shown message was (its author's origin and line), whatever the
+ * transcripts' rules.
+ */
+function shownTwiceProblems(run: RunRecord, timeline: Timeline): string[] {
+  const problems: string[] = [];
+  for (const client of run.clients) {
+    const shownAt = new Map<string, number>();
+    for (const { membership, seen } of segmentsOf(timeline, client)) {
+      for (const event of seen) {
+        const truth =
+          membership === undefined ? undefined : timeline.bySeq[membership.life]?.get(event.roomSeq);
+        if (event.type !== 'message' || truth?.kind !== 'message') {
+          continue;
+        }
+        const key = `${truth.origin}/${truth.line}`;
+        const earlier = shownAt.get(key);
+        if (earlier !== undefined) {
+          problems.push(
+            `${client.node} was shown line ${truth.line} of ${truth.from} twice (#${earlier}, then #${truth.roomSeq})`,
+          );
+        }
+        shownAt.set(key, truth.roomSeq);
       }
     }
   }

@@ -165,7 +165,10 @@ test('a SESSION packet the run sealed is labelled by its frames, room events wit
   t.is(labelOfFrames(ACK, { type: 'goodbye', msgSeq: 5 }).text, 'ACK+GOODBYE');
   t.is(labelOfFrames({ type: 'shutdown', msgSeq: 6 }).text, 'SHUTDOWN');
   // The frames version 2 adds: the claim of a name, and the room's refusal of it.
-  t.is(labelOfFrames({ type: 'claim', msgSeq: 0, name: 'ana', origin: '0123456789abcdef' }).text, 'CLAIM');
+  t.is(
+    labelOfFrames({ type: 'claim', msgSeq: 0, name: 'ana', originSecret: new Uint8Array(16) }).text,
+    'CLAIM',
+  );
   t.is(labelOfFrames(ACK, { type: 'refused', msgSeq: 0, reason: 'name-taken' }).text, 'ACK+REFUSED');
   // The server's packets are in the book as well as the client's.
   t.is(describeDatagram(sealed([MESSAGE_4], { side: 'server' }), BOOK).text, 'MESSAGE #4');
@@ -258,7 +261,7 @@ test('a CLAIM name, which the server reads unchecked, never reaches the label: n
   // Version 1 showed a JOIN's name, odd characters replaced; version 2's name travels sealed in a
   // CLAIM, which is labelled by its type alone, whatever bytes its name holds.
   for (const name of ['an\u0007', 'caf\u00e9', '<svg>', 'a'.repeat(255)]) {
-    const label = labelOfFrames({ type: 'claim', msgSeq: 0, name, origin: '0123456789abcdef' });
+    const label = labelOfFrames({ type: 'claim', msgSeq: 0, name, originSecret: new Uint8Array(16) });
     t.is(label.text, 'CLAIM', JSON.stringify(name));
   }
   // A JOIN's padding (any bytes) does not reach its label either.

@@ -112,7 +112,7 @@ test('a session sent only forged packets (from its client’s address) still end
 test('a member, its CLAIM heard once, is kept past the first-contact timeout', (t) => {
   const { clock, server, events, speak } = serverWithSession(1);
   // A client that got its ACCEPT claims its name; after that, the idle timeout governs.
-  clock.setTimeout(() => speak({ type: 'claim', name: 'ana', origin: '0123456789abcdef' }), 1000);
+  clock.setTimeout(() => speak({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) }), 1000);
   clock.runUntil(FIRST_CONTACT_MS + 2000, 100_000);
   server.stop();
   t.like(eventsOf(events, 'member.joined')[0], { t: 1000, event: { name: 'ana' } });
@@ -122,7 +122,7 @@ test('a member, its CLAIM heard once, is kept past the first-contact timeout', (
 
 test('a stopping server sends SHUTDOWN to a member that never answers, and stops after shutdownTimeoutMs with 0 confirmed', (t) => {
   const { clock, server, replies, events, speak, peer } = serverWithSession(2);
-  speak({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  speak({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   t.is(eventsOf(events, 'member.joined').length, 1);
   clock.runUntil(100, 10_000);
   const sentBefore = replies.length;

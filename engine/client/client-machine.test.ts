@@ -4,6 +4,7 @@ import { VirtualClock } from '../../adapters/sim/virtual-clock.ts';
 import { decodePacket, encodePacket } from '../codec/codec.ts';
 import type { ChallengePacket, Frame, Packet, ReliableFrame, SessionPacket } from '../codec/frames.ts';
 import { CLIENT_CONFIG_DEFAULT, type ClientConfig, type ConfigOverrides } from '../config.ts';
+import { originOf } from '../crypto.ts';
 import { type ClientActor, type ClientEvent, createClient, describeRefusal, say } from '../index.ts';
 import type { PeerAddress } from '../port.ts';
 import { deriveSessionKeys } from '../secure/keys.ts';
@@ -223,9 +224,11 @@ test('the happy path: a JOIN with the cookie and a key exchange share, an ACCEPT
   const [first, ...others] = sessionPackets();
   t.deepEqual(others, []);
   t.like(first, { sessionId: SESSION_ID, packetNumber: 0 });
-  const origin = client.getSnapshot().context.origin;
-  t.regex(origin, /^[0-9a-f]{16}$/);
-  t.deepEqual(first?.frames, [{ type: 'claim', msgSeq: 0, name: 'ana', origin }]);
+  const { origin, originSecret } = client.getSnapshot().context;
+  t.is(originSecret.length, 16);
+  // Members see the origin; only the server sees the secret it is the hash of.
+  t.is(origin, originOf(originSecret));
+  t.deepEqual(first?.frames, [{ type: 'claim', msgSeq: 0, name: 'ana', originSecret }]);
   t.deepEqual(
     events.filter((event) => event.type === 'welcome'),
     [],
@@ -422,7 +425,8 @@ test('after a RESET the client joins again with the same name and origin, resend
   t.like(events.at(-1), {
     type: 'reconnecting',
     unconfirmed: 2,
-    message: 'the server restarted and lost this session; joining again as "ana" (2 messages to resend)',
+    message:
+      'the server no longer holds this session (it restarted, or ended it); joining again as "ana" (2 messages to resend)',
   });
   t.true(client.getSnapshot().matches('handshaking'));
   t.notDeepEqual(last('hello')?.clientNonce, firstNonce, 'a new handshake, with a new nonce');
@@ -430,7 +434,9 @@ test('after a RESET the client joins again with the same name and origin, resend
   challenge();
   accept();
   t.deepEqual(
-    reliableSent().map((frame) => (frame.type === 'claim' ? `${frame.name} ${frame.origin}` : frame)),
+    reliableSent().map((frame) =>
+      frame.type === 'claim' ? `${frame.name} ${originOf(frame.originSecret)}` : frame,
+    ),
     [
       `ana ${origin}`,
       { type: 'say', msgSeq: 1, line: 2, text: 'dua' },
@@ -601,7 +607,7 @@ test('say returns the verdict the client emits: taken, too long, queue full, lea
   t.deepEqual(
     sessionPackets()[0]?.frames,
     [
-      { type: 'claim', msgSeq: 0, name: 'ana', origin: client.getSnapshot().context.origin },
+      { type: 'claim', msgSeq: 0, name: 'ana', originSecret: client.getSnapshot().context.originSecret },
       { type: 'say', msgSeq: 1, line: 1, text: 'sebelum masuk' },
     ],
     'the first session packet claims the name, then says what waited',
@@ -661,4 +667,22 @@ test('a session whose key sealed packetNumberMax packets, or faced forgeriesMax 
     t.true(client.getSnapshot().matches('handshaking'), spend);
     t.truthy(last('hello'));
   }
+});
+
+test('an author the server dropped, who rejoins and resends a line already shown, is not shown it again: leaving forgets nothing', (t) => {
+  const { events, join, session } = handDriven();
+  join();
+  session(1, [
+    { type: 'joined', msgSeq: 1, roomSeq: 2, name: 'budi' },
+    message(2, 'budi', BUDI, 1, 'halo'),
+    // The server dropped budi (a silence): its RESET sent budi back, and budi resends line 1.
+    { type: 'left', msgSeq: 3, roomSeq: 14, name: 'budi', reason: 'timeout' },
+    { type: 'joined', msgSeq: 4, roomSeq: 15, name: 'budi' },
+    message(5, 'budi', BUDI, 1, 'halo'),
+    message(6, 'budi', BUDI, 2, 'lagi'),
+  ]);
+  t.deepEqual(
+    events.flatMap((event) => (event.type === 'message' ? [event.text] : [])),
+    ['halo', 'lagi'],
+  );
 });

@@ -1,16 +1,10 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import {
-  acceptClearBytes,
-  decodePacket,
-  encodePacket,
-  sessionIdFromBytes,
-  sessionIdToBytes,
-} from '../codec/codec.ts';
+import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
 import {
   type AcceptPacket,
   type ChallengePacket,
   NONCE_BYTES,
-  ORIGIN_BYTES,
+  ORIGIN_SECRET_BYTES,
   type Origin,
   type RefusePacket,
   type ResetPacket,
@@ -18,7 +12,7 @@ import {
   type SealedSessionPacket,
 } from '../codec/frames.ts';
 import type { ClientConfig } from '../config.ts';
-import { macEqual, toHex } from '../crypto.ts';
+import { macEqual, originOf, toHex } from '../crypto.ts';
 import { Link } from '../link/link.ts';
 import { validateName } from '../names.ts';
 import { type DatagramReceived, type Environment, formatAddress, type PeerAddress } from '../port.ts';
@@ -128,9 +122,11 @@ export interface ClientContext {
   /** Created when the server accepts (and again for each rejoin). */
   readonly session: ClientSession | undefined;
   /**
-   * Drawn once: every session of this client claims it, and the server tags the client's texts with
-   * it, so that members recognise a text resent after a rejoin.
+   * Drawn once: every session of this client claims it (sealed, to the server alone), and proves with
+   * it that a rejoin is this client's.
    */
+  readonly originSecret: Uint8Array;
+  /** Its hash, which the server tags the client's texts with: members know a resent text by it. */
   readonly origin: Origin;
   /** The client's texts until the server confirms them: they go out once a session is open. */
   readonly own: OwnLines;
@@ -310,6 +306,16 @@ const FRESH_HANDSHAKE = {
   refusal: undefined,
 } as const satisfies Partial<ClientContext>;
 
+function originFields(originSecret: Uint8Array): { originSecret: Uint8Array; origin: Origin } {
+  return { originSecret, origin: originOf(originSecret) };
+}
+
+/** Why a client that may rejoin no more within the window closes instead. */
+function givingUp(context: ClientContext, what: string): string {
+  const { rejoinCountMax, rejoinWindowMs } = context.config;
+  return `${what} ${rejoinCountMax + 1} times within ${rejoinWindowMs / 1000} s; giving up`;
+}
+
 /** The rejoins within the window that ends now. */
 function recentRejoins(context: ClientContext): readonly number[] {
   const sinceMs = context.env.now() - context.config.rejoinWindowMs;
@@ -472,7 +478,7 @@ export const clientMachine = setup({
       const link = new Link(context.config.link, sessionId, context.env.now(), protection.seal);
       // The first frame claims the name; the texts not yet confirmed follow it: those said while
       // handshaking and, after a rejoin, those the old server never confirmed, under their numbers.
-      link.enqueue({ type: 'claim', name: context.name, origin: context.origin });
+      link.enqueue({ type: 'claim', name: context.name, originSecret: context.originSecret });
       for (const own of context.own.unconfirmed()) {
         link.enqueue({ type: 'say', line: own.line, text: own.text });
       }
@@ -530,9 +536,11 @@ export const clientMachine = setup({
       const message =
         context.session !== undefined
           ? `${texts} not confirmed by the server before the client closed; they may not have reached everyone`
-          : context.resentCount !== undefined
-            ? `${texts} not sent: the client could not join the room again`
-            : `${texts} not sent: the client closed before it joined the room`;
+          : context.resentCount === undefined
+            ? `${texts} not sent: the client closed before it joined the room`
+            : context.closeReason === 'quit'
+              ? `${texts} not sent: the client left before it joined the room again`
+              : `${texts} not sent: the client could not join the room again`;
       enqueue.emit({ type: 'error', code: 'not-sent', message });
     }),
     // The server restarted and lost the session (its RESET token proved that key's holder), or the
@@ -556,7 +564,7 @@ export const clientMachine = setup({
       enqueue.emit({
         type: 'reconnecting',
         unconfirmed,
-        message: `${params.why === 'reset' ? 'the server restarted and lost this session' : "this session's keys are spent"}; joining again as "${context.name}"${toResend}`,
+        message: `${params.why === 'reset' ? 'the server no longer holds this session (it restarted, or ended it)' : "this session's keys are spent"}; joining again as "${context.name}"${toResend}`,
       });
     }),
     sayBye: enqueueActions(({ context, enqueue }) => {
@@ -618,6 +626,10 @@ export const clientMachine = setup({
       closeReason: params.reason,
       closeMessage: params.message,
     })),
+    closeKeysSpent: assign(({ context }) => ({
+      closeReason: 'timeout' as const,
+      closeMessage: givingUp(context, "this session's keys were spent"),
+    })),
     closeServerClosed: assign({
       closeReason: 'server-closed' as const,
       closeMessage: 'the server closed the room',
@@ -626,8 +638,8 @@ export const clientMachine = setup({
       closeReason: 'server-closed' as const,
       closeMessage:
         recentRejoins(context).length >= context.config.rejoinCountMax
-          ? `the server restarted and lost this session ${context.config.rejoinCountMax + 1} times within ${context.config.rejoinWindowMs / 1000} s; giving up`
-          : 'the server restarted and no longer holds this session',
+          ? givingUp(context, 'the server lost this session')
+          : 'the server no longer holds this session (it restarted, or ended it)',
     })),
     emitClosed: enqueueActions(({ context, enqueue }) => {
       enqueue.cancel(CLIENT_TIMER);
@@ -663,6 +675,8 @@ export const clientMachine = setup({
     keysSpentToRejoin: ({ context }) =>
       (context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true) &&
       recentRejoins(context).length < context.config.rejoinCountMax,
+    keysSpent: ({ context }) =>
+      context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true,
     isResetToRejoin: ({ context, event }) =>
       read(context, event).kind === 'reset' && recentRejoins(context).length < context.config.rejoinCountMax,
     isProvedAccept: ({ context, event }) => {
@@ -706,7 +720,7 @@ export const clientMachine = setup({
     crypto: input.env.crypto ?? REAL_CRYPTO,
     clientNonce: input.env.random(NONCE_BYTES),
     ...FRESH_HANDSHAKE,
-    origin: sessionIdFromBytes(input.env.random(ORIGIN_BYTES)),
+    ...originFields(input.env.random(ORIGIN_SECRET_BYTES)),
     own: new OwnLines(),
     heard: new HeardLines(2 * input.config.memberListCountMax),
     rejoinTimesMs: [],
@@ -827,6 +841,7 @@ export const clientMachine = setup({
           target: 'handshaking',
           actions: { type: 'startRejoin', params: { why: 'keys-spent' } },
         },
+        { guard: 'keysSpent', target: 'closed', actions: 'closeKeysSpent' },
         {
           guard: 'linkDead',
           target: 'closed',

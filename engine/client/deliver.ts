@@ -81,7 +81,6 @@ export function applyDelivered(
       case 'left': {
         const key = nameKey(frame.name);
         members = members.filter((member) => nameKey(member) !== key);
-        state.heard.forget(frame.name);
         events.push({ type: 'left', name: frame.name, reason: frame.reason, roomSeq: frame.roomSeq });
         break;
       }

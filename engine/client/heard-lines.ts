@@ -8,9 +8,10 @@ import { nameKey } from '../names.ts';
  * old server never confirmed to it: any the old server did relay come again, at or below the highest
  * shown, and are not shown twice. Mutable, owned by the client actor.
  *
- * One entry per author name (names are unique in a room): a new origin under a name replaces the old,
- * and a name that left is forgotten. At most `countMax` entries; past that the oldest goes (authors who
- * vanished with a restarted server and never came back).
+ * One entry per author name (names are unique in a room): a new origin under a name (another program)
+ * replaces the old. A name that left is not forgotten: the server may have dropped its member (a queue
+ * that overflowed, a silence), whose client then rejoins and resends lines already shown. At most
+ * `countMax` entries; past that the author heard from least recently goes.
  */
 export class HeardLines {
   readonly #byName = new Map<string, { origin: Origin; line: number }>();
@@ -33,6 +34,9 @@ export class HeardLines {
         return false;
       }
       heard.line = line;
+      // Moved to the end: the Map's order is then the order authors were last heard from.
+      this.#byName.delete(key);
+      this.#byName.set(key, heard);
       return true;
     }
     this.#byName.delete(key);
@@ -44,10 +48,5 @@ export class HeardLines {
     }
     this.#byName.set(key, { origin, line });
     return true;
-  }
-
-  /** `name` left the room: a later member of that name starts afresh. */
-  forget(name: string): void {
-    this.#byName.delete(nameKey(name));
   }
 }

@@ -432,27 +432,31 @@ test('emoji and Indonesian text round-trip unchanged', (t) => {
 test('a CLAIM with a name the rules refuse still decodes, so that the server can refuse it with a reason', (t) => {
   // What a JOIN's name was in version 1: the name now travels sealed, in the session's first frame.
   for (const name of ['ana budi', '', 'n'.repeat(33), 'caf\u00e9', 'a\u0007b']) {
-    const frame: Frame = { type: 'claim', msgSeq: 0, name, origin: '0123456789abcdef' };
+    const frame: Frame = { type: 'claim', msgSeq: 0, name, originSecret: new Uint8Array(16) };
     t.deepEqual(decodeFrames(encodeFrames(frame).plaintext), { ok: true, frames: [frame] }, name);
   }
   // A byte over 0x7f is read as it is (Latin-1), not refused: `bad-name` is the server's answer.
-  const origin = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
-  t.deepEqual(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x02, 0x61, 0xff, ...origin)), {
+  t.deepEqual(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x02, 0x61, 0xff, ...new Uint8Array(16))), {
     ok: true,
-    frames: [{ type: 'claim', msgSeq: 0, name: 'a\u00ff', origin: '0123456789abcdef' }],
+    frames: [{ type: 'claim', msgSeq: 0, name: 'a\u00ff', originSecret: new Uint8Array(16) }],
   });
 });
 
 // ---- The new frames. ----
 
 test('CLAIM and REFUSED frames round-trip, with their layout on the wire', (t) => {
-  const claim: Frame = { type: 'claim', msgSeq: 0, name: 'ana', origin: '0123456789abcdef' };
-  // Type, msgSeq, the name with its length, the origin's 8 bytes.
-  t.is(hex(encodeFrames(claim).plaintext), '0b 00 03 61 6e 61 01 23 45 67 89 ab cd ef');
+  const originSecret = Uint8Array.from({ length: 16 }, (_, index) => 0xa0 + index);
+  const claim: Frame = { type: 'claim', msgSeq: 0, name: 'ana', originSecret };
+  // Type, msgSeq, the name with its length, the origin secret's 16 bytes.
   t.is(
-    errorKind(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x03, 0x61, 0x6e, 0x61, 1, 2, 3, 4, 5, 6, 7))),
+    hex(encodeFrames(claim).plaintext),
+    '0b 00 03 61 6e 61 a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af',
+  );
+  t.is(
+    errorKind(decodeFrames(Uint8Array.of(0x0b, 0x00, 0x03, 0x61, 0x6e, 0x61, ...new Uint8Array(15)))),
     'too-short',
   );
+  t.throws(() => encodeFrames({ ...claim, originSecret: new Uint8Array(8) }), { instanceOf: ContractError });
   t.deepEqual(decodeFrames(encodeFrames(claim).plaintext), { ok: true, frames: [claim] });
   const codes = { 'name-taken': '02', 'bad-name': '03', 'room-full': '04' } as const;
   for (const [reason, code] of Object.entries(codes)) {
@@ -653,11 +657,12 @@ test('the encoder asserts on every packet that breaks the contract', (t) => {
     // A CLAIM may carry a name the server will refuse, but only one that fits a byte per character.
     [
       'a CLAIM name with an emoji',
-      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'nama 👋', origin: '0123456789abcdef' }),
+      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'nama 👋', originSecret: new Uint8Array(16) }),
     ],
     [
       'a CLAIM name of 256 characters',
-      () => encodeFrames({ type: 'claim', msgSeq: 0, name: 'a'.repeat(256), origin: '0123456789abcdef' }),
+      () =>
+        encodeFrames({ type: 'claim', msgSeq: 0, name: 'a'.repeat(256), originSecret: new Uint8Array(16) }),
     ],
     ['a JOINED with a bad name', () => encodeFrames({ type: 'joined', msgSeq: 0, roomSeq: 0, name: 'a b' })],
   ];

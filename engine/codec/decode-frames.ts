@@ -9,7 +9,7 @@ import type {
   RefusedFrame,
   RoomRefusal,
 } from './frames.ts';
-import { ORIGIN_BYTES, type Origin, TEXT_BYTES_MAX } from './frames.ts';
+import { ORIGIN_BYTES, ORIGIN_SECRET_BYTES, type Origin, TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   FRAME_TYPE_CODES,
@@ -158,7 +158,7 @@ export function readFrame(reader: ByteReader): Frame | undefined {
         type: 'claim',
         msgSeq: reader.varint(),
         name: readName(reader, true),
-        origin: readOrigin(reader),
+        originSecret: reader.bytes(ORIGIN_SECRET_BYTES),
       };
     case FRAME_TYPE_CODES.refused:
       return readRefused(reader);

@@ -2,7 +2,7 @@ import assert from '../assert.ts';
 import { utf8ByteLength, validateName } from '../names.ts';
 import { ByteWriter, varintSize } from './bytes.ts';
 import type { AckRange, Frame, ReliableFrame, ReliableFrameBody } from './frames.ts';
-import { ORIGIN_BYTES, TEXT_BYTES_MAX } from './frames.ts';
+import { ORIGIN_BYTES, ORIGIN_SECRET_BYTES, TEXT_BYTES_MAX } from './frames.ts';
 import {
   ACK_RANGE_COUNT_MAX,
   FRAME_TYPE_CODES,
@@ -27,6 +27,8 @@ interface FieldSink {
   text(value: string): void;
   /** An origin: its 8 bytes. */
   origin(value: string): void;
+  /** Bytes of a fixed length, as they are. */
+  bytes(value: Uint8Array): void;
 }
 
 /** Adds up the sizes of the fields it is given. One instance, reset before each use (synchronous). */
@@ -53,6 +55,10 @@ class SizeSink implements FieldSink {
 
   origin(): void {
     this.size += ORIGIN_BYTES;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.size += value.length;
   }
 }
 
@@ -86,6 +92,10 @@ class WriteSink implements FieldSink {
     // The session id's form and checks: 16 lowercase hex digits, 8 bytes.
     this.#to().bytesOf(sessionIdToBytes(value));
   }
+
+  bytes(value: Uint8Array): void {
+    this.#to().bytesOf(value);
+  }
 }
 
 const utf8 = new TextEncoder();
@@ -111,7 +121,8 @@ function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink):
   switch (body.type) {
     case 'claim':
       sink.name(body.name, true);
-      sink.origin(body.origin);
+      assert.equal(body.originSecret.length, ORIGIN_SECRET_BYTES, 'an origin secret is 16 bytes');
+      sink.bytes(body.originSecret);
       return;
     case 'refused':
       sink.u8(ROOM_REFUSAL_CODES[body.reason]);

@@ -33,12 +33,15 @@ export const TAG_BYTES = 16;
 /** A session id on the wire is 8 bytes; in the engine it is their 16-digit lowercase hex form. */
 export type SessionId = string;
 /**
- * A client's origin: 8 random bytes it draws once and claims in every session it opens (16 lowercase
- * hex digits in the engine, like a session id). With the client's own line numbers it names each text
- * across sessions, so that members recognise a text resent after a rejoin and show it once.
+ * A client's origin: 8 bytes that name it across its sessions (16 lowercase hex digits in the engine,
+ * like a session id), a hash of the origin secret it draws once and claims in every session it opens.
+ * With the client's own line numbers it names each text, so that members recognise a text resent after
+ * a rejoin and show it once; and the secret proves a rejoin is the client's own.
  */
 export type Origin = string;
 export const ORIGIN_BYTES = 8;
+/** The secret behind an origin: it travels only in the CLAIM, sealed to the server. */
+export const ORIGIN_SECRET_BYTES = 16;
 
 /**
  * Why a login failed, as the client reports it. Only `version` travels in a (plain) REFUSE packet; the
@@ -152,12 +155,15 @@ export interface PingFrame {
   readonly type: 'ping';
 }
 
-/** Client -> server, the first frame of every session: the name the client asks for, and its origin. */
+/**
+ * Client -> server, the first frame of every session: the name the client asks for, and its origin
+ * secret (the same in every session of the client).
+ */
 export interface ClaimFrame {
   readonly type: 'claim';
   readonly msgSeq: number;
   readonly name: string;
-  readonly origin: Origin;
+  readonly originSecret: Uint8Array;
 }
 /** Server -> client: the room refuses the claim; the session ends. */
 export interface RefusedFrame {

@@ -243,10 +243,16 @@ function deliverTo(client: Connected, effects: readonly RoomEffect[], nowMs = 0)
   return frames;
 }
 
+/** An origin secret of the client's own (each test client is another program, unless it passes one). */
+function secretOf(client: Connected): Uint8Array {
+  const id = sessionIdToBytes(client.sessionId);
+  return Uint8Array.from([...id, ...id]);
+}
+
 /** The client claims its name: what the room did, and the frames it sent the client. */
-function claim(it: Harness, client: Connected, name: string) {
+function claim(it: Harness, client: Connected, name: string, originSecret = secretOf(client)) {
   const effects = it.datagram(
-    only(client.peer.send(it.now(), { type: 'claim', name, origin: '0123456789abcdef' })),
+    only(client.peer.send(it.now(), { type: 'claim', name, originSecret })),
     client.from,
   );
   const frames = deliverTo(client, effects, it.now());
@@ -307,7 +313,9 @@ test('a JOIN with the cookie opens a session whose ACCEPT proves the server know
     exchange,
     from: ANA,
   };
-  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' }));
+  const claimDatagram = only(
+    client.peer.send(0, { type: 'claim', name: 'ana', originSecret: new Uint8Array(16) }),
+  );
   t.false(new TextDecoder('latin1').decode(claimDatagram).includes('ana'), 'the name travels sealed');
   const claimed = it.datagram(claimDatagram, ANA);
   t.like(emitted(claimed, 'member.joined')[0], {
@@ -396,7 +404,7 @@ test('a wrong password is not refused (v2: the server cannot tell): the client c
   }
   const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
   const claimed = it.datagram(
-    only(peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' })),
+    only(peer.send(0, { type: 'claim', name: 'ana', originSecret: new Uint8Array(16) })),
     ANA,
   );
   t.deepEqual(sent(claimed), [], 'nothing is said to it');
@@ -453,7 +461,7 @@ test('a claim of a name the rules refuse gets REFUSED bad-name, sealed; the same
   const isk = wrong.finish(accept.share) ?? new Uint8Array(64);
   const peer = new TestPeer(it.crypto, isk, accept.sessionId, LINK, 0);
   const claimed = it.datagram(
-    only(peer.send(0, { type: 'claim', name: 'ana budi', origin: '0123456789abcdef' })),
+    only(peer.send(0, { type: 'claim', name: 'ana budi', originSecret: new Uint8Array(16) })),
     BUDI,
   );
   t.deepEqual(sent(claimed), []);
@@ -610,7 +618,9 @@ test('a JOIN replayed after its session ended, having been spoken on, is dropped
 test('a session packet replayed is dropped as replayed: it changes nothing', (t) => {
   const it = room();
   const client = connect(it, 1, ANA);
-  const claimDatagram = only(client.peer.send(0, { type: 'claim', name: 'ana', origin: '0123456789abcdef' }));
+  const claimDatagram = only(
+    client.peer.send(0, { type: 'claim', name: 'ana', originSecret: new Uint8Array(16) }),
+  );
   const first = it.datagram(claimDatagram, ANA);
   t.is(emitted(first, 'member.joined').length, 1);
   it.endTurn();
@@ -783,5 +793,34 @@ test('a session whose key faced forgeriesMax forgeries ends (RFC 9001 §6.6): it
   t.deepEqual(
     deliverTo(budi, second, it.now()).filter((frame) => frame.type === 'left'),
     [{ type: 'left', msgSeq: 1, roomSeq: 3, name: 'ana', reason: 'timeout' }],
+  );
+});
+
+test("a member's own client rejoining (its CLAIM proves the origin: the secret behind it) takes its name over: the old session leaves, rejoined; another's proof is refused name-taken", (t) => {
+  const it = room();
+  const first = connect(it, 1, ANA);
+  const secret = secretOf(first);
+  claim(it, first, 'ana', secret);
+  const budi = member(it, 2, BUDI, 'budi');
+  // A member who knows ana's public origin but not its secret: refused, as for any taken name.
+  const impostor = connect(it, 3, { host: '10.0.0.9', port: 4000 });
+  const refused = claim(it, impostor, 'ana');
+  t.like(emitted(refused.effects, 'join.refused')[0], { name: 'ana', reason: 'name-taken' });
+  t.is(it.room.members.get('ana')?.sessionId, first.sessionId);
+  // Ana's client again, from another address (a new session after its keys were spent).
+  const again = connect(it, 4, { host: '10.0.0.2', port: 5001 });
+  const claimed = claim(it, again, 'ana', secret);
+  t.like(emitted(claimed.effects, 'member.left')[0], {
+    name: 'ana',
+    sessionId: first.sessionId,
+    reason: 'timeout',
+    cause: 'rejoined',
+  });
+  t.like(emitted(claimed.effects, 'member.joined')[0], { name: 'ana', sessionId: again.sessionId });
+  t.is(it.room.members.get('ana')?.sessionId, again.sessionId);
+  t.false(it.room.sessions.has(first.sessionId));
+  t.deepEqual(
+    deliverTo(budi, claimed.effects, it.now()).map((frame) => frame.type),
+    ['left', 'joined'],
   );
 });

@@ -20,7 +20,7 @@ import {
 } from '../codec/frames.ts';
 import { RESET_BYTES } from '../codec/layout.ts';
 import type { ServerConfig } from '../config.ts';
-import { macEqual, toHex } from '../crypto.ts';
+import { macEqual, originOf, toHex } from '../crypto.ts';
 import { nameKey, utf8ByteLength, validateName } from '../names.ts';
 import { type Environment, formatAddress, type PeerAddress } from '../port.ts';
 import {
@@ -335,7 +335,7 @@ export class Room {
     const input = session.receive(opened.packet, this.#env.now());
     this.#touch(session);
     if (input.claim !== undefined) {
-      this.#claim(session, input.claim.name, input.claim.origin);
+      this.#claim(session, input.claim.name, originOf(input.claim.originSecret));
     }
     for (const say of input.said) {
       this.#relay(session, say);
@@ -653,6 +653,12 @@ export class Room {
     }
     session.name = name;
     session.origin = origin;
+    const holder = this.members.get(nameKey(name));
+    if (holder !== undefined && holder !== session && holder.origin === origin) {
+      // The holder's own client, rejoining (its CLAIM holds the secret behind the holder's origin):
+      // its old session is gone for it (its keys are spent, or it was reset), so it gives way.
+      this.#leave(holder, { reason: 'timeout', cause: 'rejoined' });
+    }
     const refusal: RoomRefusal | undefined = !validateName(name).ok
       ? 'bad-name'
       : this.members.has(nameKey(name))

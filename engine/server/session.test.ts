@@ -94,7 +94,7 @@ function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
 /** A pair whose peer has claimed its name, as every session that is a member has. */
 function claimedPair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
   const it = pair(config);
-  it.client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  it.client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   const claimed = it.exchange();
   if (claimed.claims[0] !== 'ana' || !it.session.claimed) {
     throw new Error('the claim did not reach the session');
@@ -106,7 +106,7 @@ test('open: the first frame claims a name, which the session hands the room once
   const { session, client, exchange } = pair();
   t.false(session.claimed);
   t.is(session.name, '', 'a session has no name before its claim');
-  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   client.enqueue({ type: 'say', line: 1, text: 'halo' });
   t.deepEqual(exchange(), { claims: ['ana'], said: ['halo'], bye: false });
   t.true(session.claimed);
@@ -121,10 +121,10 @@ test('open: frames before a CLAIM are not heard (but acknowledged), and a second
   t.deepEqual(exchange(), { claims: [], said: [], bye: false }, 'a SAY and a BYE before any CLAIM');
   t.false(session.claimed);
   t.is(client.sendQueueCount, 0, 'the link acknowledged them all the same');
-  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   client.enqueue({ type: 'say', line: 1, text: 'sekarang' });
   t.deepEqual(exchange(), { claims: ['ana'], said: ['sekarang'], bye: false });
-  client.enqueue({ type: 'claim', name: 'budi', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'budi', originSecret: new Uint8Array(16) });
   client.enqueue({ type: 'say', line: 1, text: 'masih ana' });
   t.deepEqual(
     exchange(),
@@ -215,7 +215,7 @@ test('a QUIT on a full queue still gets its GOODBYE: the last place is kept for 
 
 test('refuse: the claim is answered with REFUSED and the reason, its last word; the session closes once the peer has it', (t) => {
   const { session, client, atClient, exchange } = pair();
-  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   t.deepEqual(exchange(), { claims: ['ana'], said: [], bye: false });
   session.refuse('name-taken');
   t.is(session.phase, 'closing');
@@ -249,7 +249,7 @@ test('closing: frames from the peer are acknowledged but ignored; deliveries are
 test('closing: a CLAIM that reaches a session closed before it is not reported', (t) => {
   const { session, client, exchange } = pair();
   session.close('shutdown');
-  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   t.deepEqual(exchange(), { claims: [], said: [], bye: false });
   t.false(session.claimed);
 });
@@ -282,7 +282,7 @@ test('open: a peer never heard from is dead at the first-contact timeout, not be
 test('closed: the session takes nothing more, and has no outcome left to report', (t) => {
   const { session, client, serverProtection } = pair();
   session.markClosed();
-  client.enqueue({ type: 'claim', name: 'ana', origin: '0123456789abcdef' });
+  client.enqueue({ type: 'claim', name: 'ana', originSecret: new Uint8Array(16) });
   client.enqueue({ type: 'say', line: 1, text: 'halo' });
   const [datagram] = client.poll(0);
   t.truthy(datagram);

@@ -9,7 +9,7 @@ import type { SessionProtection } from '../secure/session-protection.ts';
  * Why a session ended without a goodbye: its link died, or it fell too far behind (its send queue
  * could not take what the room had for it).
  */
-export type SessionDeath = LinkDeath | 'send-queue-full';
+export type SessionDeath = LinkDeath | 'send-queue-full' | 'rejoined';
 
 /** Where a session is in its life; see {@link ServerSession}. */
 export type SessionPhase = 'open' | 'closing' | 'closed';

@@ -13,6 +13,7 @@ import {
   DATAGRAM_SIZE_MAX,
   NAME_LENGTH_MAX,
   NONCE_BYTES,
+  ORIGIN_SECRET_BYTES,
   RESET_TOKEN_BYTES,
   SERVER_KEY_BYTES,
   SESSION_ID_BYTES,
@@ -138,7 +139,7 @@ export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
     type: fc.constant('claim' as const),
     msgSeq: varintValueArb,
     name: nameArb,
-    origin: sessionIdArb,
+    originSecret: bytesArb(ORIGIN_SECRET_BYTES),
   }),
   fc.record({
     type: fc.constant('refused' as const),
