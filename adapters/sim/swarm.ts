@@ -13,10 +13,9 @@ import type { Scenario } from './scenario.ts';
 export const SHRINK_BUDGET_MS_DEFAULT = 60_000;
 
 /**
- * The share of swarm runs (0 to 1) that draw an on-path adversary (adversary.ts) beside their faults.
- * 0 for now: protocol v1 protects no packet, so every such run would fail (see
- * properties/adversary.test.ts, a `test.failing` until then). Protocol v2 sets it to 0.25, one run in
- * four. At 0 the swarm draws exactly the scenarios it drew before the adversary existed, seed for seed.
+ * The share of swarm runs (0 to 1) that draw an on-path adversary (adversary.ts) beside their faults:
+ * one run in four. At 0 the swarm would draw exactly the scenarios it drew before the adversary
+ * existed, seed for seed.
  */
 export const SWARM_ADVERSARY_SHARE = 0.25;
 

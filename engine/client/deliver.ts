@@ -86,9 +86,7 @@ export function applyDelivered(
       }
       case 'message': {
         const self = frame.origin === state.origin && frame.from === state.name;
-        const fresh = self
-          ? frame.line > confirmedLine
-          : state.heard.take(frame.from, frame.origin, frame.line);
+        const fresh = self ? frame.line > confirmedLine : state.heard.take(frame.origin, frame.line);
         if (!fresh) {
           break;
         }

@@ -1,20 +1,19 @@
 import type { Origin } from '../codec/frames.ts';
-import { nameKey } from '../names.ts';
 
 /**
- * What a client has shown of each author: the origin its texts came from and the highest line number
- * shown. A member's texts come in order (the server relays them as it receives them, and a link
- * delivers in order), and an author that rejoins after a server restart resends, in order, those the
- * old server never confirmed to it: any the old server did relay come again, at or below the highest
- * shown, and are not shown twice. Mutable, owned by the client actor.
+ * What a client has shown of each author: the highest line number shown of each origin. An origin is
+ * one client's (the server tags each message with the hash of the secret its author's CLAIM holds), and
+ * a client's texts come in order (the server relays them as it receives them, and a link delivers in
+ * order); a client that rejoins after a server restart, or after the server dropped it, resends in
+ * order those the old session never confirmed: any that were relayed come again, at or below the
+ * highest shown, and are not shown twice. Mutable, owned by the client actor.
  *
- * One entry per author name (names are unique in a room): a new origin under a name (another program)
- * replaces the old. A name that left is not forgotten: the server may have dropped its member (a queue
- * that overflowed, a silence), whose client then rejoins and resends lines already shown. At most
- * `countMax` entries; past that the author heard from least recently goes.
+ * An author that left is not forgotten: the server may have dropped it (a silence, a full queue), and
+ * it then rejoins and resends. At most `countMax` origins; past that the one first heard goes (an
+ * author gone with a restarted server, or long since).
  */
 export class HeardLines {
-  readonly #byName = new Map<string, { origin: Origin; line: number }>();
+  readonly #highest = new Map<Origin, number>();
   readonly #countMax: number;
 
   constructor(countMax: number) {
@@ -22,31 +21,26 @@ export class HeardLines {
   }
 
   get size(): number {
-    return this.#byName.size;
+    return this.#highest.size;
   }
 
-  /** Whether `line` of `from`'s `origin` is new (to be shown); records it if so. */
-  take(from: string, origin: Origin, line: number): boolean {
-    const key = nameKey(from);
-    const heard = this.#byName.get(key);
-    if (heard !== undefined && heard.origin === origin) {
-      if (line <= heard.line) {
+  /** Whether `line` of `origin` is new (to be shown); records it if so. */
+  take(origin: Origin, line: number): boolean {
+    const highest = this.#highest.get(origin);
+    if (highest !== undefined) {
+      if (line <= highest) {
         return false;
       }
-      heard.line = line;
-      // Moved to the end: the Map's order is then the order authors were last heard from.
-      this.#byName.delete(key);
-      this.#byName.set(key, heard);
+      this.#highest.set(origin, line);
       return true;
     }
-    this.#byName.delete(key);
-    if (this.#byName.size >= this.#countMax) {
-      const oldest = this.#byName.keys().next();
-      if (oldest.done !== true) {
-        this.#byName.delete(oldest.value);
+    if (this.#highest.size >= this.#countMax) {
+      const first = this.#highest.keys().next();
+      if (first.done !== true) {
+        this.#highest.delete(first.value);
       }
     }
-    this.#byName.set(key, { origin, line });
+    this.#highest.set(origin, line);
     return true;
   }
 }

@@ -380,28 +380,44 @@ function restartAmidTalkArb(
 }
 
 /**
- * Most of the time, the server's last words before it is killed are lost (a one-way cut from the server
- * to every client): the confirmations of the lines it relayed last never arrive.
+ * Most of the time, some of the server's last words before it is killed are lost: a one-way cut from
+ * the server to the author of the last line said before the kill (so the others show it, and the
+ * author, unconfirmed, resends it after rejoining), or to every client.
  */
 function restartPartitionArb(
   restart: ServerRestart | undefined,
-  clientCount: number,
+  clients: readonly ClientPlan[],
 ): fc.Arbitrary<Partition | undefined> {
-  if (restart === undefined || clientCount === 0) {
+  if (restart === undefined || clients.length === 0) {
     return fc.constant(undefined);
   }
-  const clients = Array.from({ length: clientCount }, (_, index) => clientNodeName(index));
+  const nodes = clients.map((_, index) => clientNodeName(index));
+  let lastSayMs = Number.NEGATIVE_INFINITY;
+  let author = nodes[0] ?? SERVER_NODE;
+  clients.forEach((plan, index) => {
+    for (const say of plan.says) {
+      if (say.atMs < restart.atMs && say.atMs > lastSayMs) {
+        lastSayMs = say.atMs;
+        author = nodes[index] ?? author;
+      }
+    }
+  });
   return fc.option(
-    fc.integer({ min: 20, max: 400 }).map(
-      (beforeMs): Partition => ({
-        startMs: Math.max(0, restart.atMs - beforeMs),
-        endMs: restart.atMs + 1,
-        kind: 'one-way',
-        groupA: [SERVER_NODE],
-        groupB: clients,
-      }),
-    ),
-    { freq: 3, nil: undefined },
+    fc
+      .record({
+        beforeMs: fc.integer({ min: 20, max: 400 }),
+        onlyAuthor: fc.oneof(fc.constant(true), fc.boolean()),
+      })
+      .map(
+        ({ beforeMs, onlyAuthor }): Partition => ({
+          startMs: Math.max(0, restart.atMs - beforeMs),
+          endMs: restart.atMs + 1,
+          kind: 'one-way',
+          groupA: [SERVER_NODE],
+          groupB: onlyAuthor ? [author] : nodes,
+        }),
+      ),
+    { freq: 4, nil: undefined },
   );
 }
 
@@ -518,7 +534,7 @@ function runArb(
             }),
             joinPartitions,
             aroundShutdown: shutdownPartitionArb(base.shutdownAtMs, clients.length),
-            aroundRestart: restartPartitionArb(base.serverRestart, clients.length),
+            aroundRestart: restartPartitionArb(base.serverRestart, clients),
             replays: run.replays ? replaysArb(clients) : fc.constant([]),
           })
           .map(({ partitions, joinPartitions: aroundJoins, aroundShutdown, aroundRestart, replays }) => {
