@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
 import { createServer, formatAddress, type ServerEvent, serverKeyOf } from '../engine/index.ts';
+import { DROP_INTERVAL_MS, DropSummary, type DropTally } from './drop-summary.ts';
 import { linkForIdleTimeout } from './idle-timeout.ts';
 import { jsonLine } from './json-line.ts';
-import { formatServerEvent, serverEventJson } from './server-log.ts';
+import { dropTallyJson, formatDropTally, formatServerEvent, serverEventJson } from './server-log.ts';
 import { fingerprint, loadIdentity } from './state-dir.ts';
 
 export interface ServerCommandOptions {
@@ -59,11 +60,32 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
   );
   const address = formatAddress(endpoint.local);
   let dropped = 0;
+  // A flood of hostile datagrams is a few lines per interval, not one per datagram (see drop-summary.ts).
+  const drops = new DropSummary();
+  const printTallies = (tallies: readonly DropTally[], now: number) => {
+    for (const tally of tallies) {
+      if (options.output === 'json') {
+        io.out(dropTallyJson(tally, now));
+      } else if (options.output === 'text') {
+        io.out(formatDropTally(tally, io.chalk, now));
+      }
+    }
+  };
+  const tallyTimer = setInterval(() => {
+    const now = Date.now();
+    printTallies(drops.due(now), now);
+  }, DROP_INTERVAL_MS);
+  tallyTimer.unref();
   server.on('*', (event: ServerEvent) => {
+    const now = Date.now();
     if (event.type === 'datagram.dropped') {
       dropped += 1;
+      const { show, due } = drops.drop(event.reason, event.address, now);
+      printTallies(due, now);
+      if (!show) {
+        return;
+      }
     }
-    const now = Date.now();
     if (options.output === 'json') {
       io.out(serverEventJson(event, now));
     } else if (options.output === 'text') {
@@ -130,6 +152,9 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
         server.send({ type: 'server.shutdown' });
       }).then(async () => {
         server.stop();
+        clearInterval(tallyTimer);
+        const now = Date.now();
+        printTallies(drops.due(Number.POSITIVE_INFINITY), now);
         await endpoint.close();
       });
       return stopped;

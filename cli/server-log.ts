@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { type DropReason, type ServerEvent, sanitizeForTerminal } from '../engine/index.ts';
+import type { DropTally } from './drop-summary.ts';
 import { jsonLine } from './json-line.ts';
 
 /** Local wall-clock time as HH:MM:SS, the stamp in front of every line. */
@@ -73,6 +74,30 @@ export function formatServerEvent(
       return `${stamp} ${chalk.red('dropped')}  datagram from ${event.address}: ${DROP_WORDS[event.reason]}${detail}; ${droppedSoFar} dropped so far`;
     }
   }
+}
+
+/** A count as people read it: 40,512. */
+export function countWords(count: number): string {
+  return count.toLocaleString('en-US');
+}
+
+/** The summary of a reason's drops that were not shown one by one in the last interval. */
+export function formatDropTally(tally: DropTally, chalk: ChalkInstance, nowMs: number): string {
+  const from = `${tally.addressesCapped ? 'more than ' : ''}${tally.addressCount} ${tally.addressCount === 1 ? 'address' : 'addresses'}`;
+  return `${chalk.dim(clockStamp(nowMs))} ${chalk.red('dropped')}  ${countWords(tally.count)} more ${tally.count === 1 ? 'datagram' : 'datagrams'} from ${from} in the last ${tally.intervalMs / 1000} s: ${DROP_WORDS[tally.reason]}`;
+}
+
+/** The same summary as one JSON object. */
+export function dropTallyJson(tally: DropTally, nowMs: number): string {
+  return jsonLine({
+    time: new Date(nowMs).toISOString(),
+    type: 'drops.summary',
+    reason: tally.reason,
+    count: tally.count,
+    addresses: tally.addressCount,
+    addressesCapped: tally.addressesCapped,
+    intervalMs: tally.intervalMs,
+  });
 }
 
 /** The same event as one JSON object (the `--json` log): the event's own fields, with an ISO time. */

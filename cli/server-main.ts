@@ -1,6 +1,9 @@
 import { expectArguments, passwordFlag, portArgument, UsageError, wholeNumber } from './arguments.ts';
+import { BoundedWriter } from './bounded-output.ts';
 import type { CommandContext } from './command-line.ts';
+import { jsonLine } from './json-line.ts';
 import { runServer } from './server-command.ts';
+import { countWords } from './server-log.ts';
 import { stateDirectory } from './state-dir.ts';
 import { EXIT_INTERRUPTED } from './terminal-client.ts';
 
@@ -12,6 +15,14 @@ export async function serverCommand({ cli, colours }: CommandContext): Promise<v
   }
   const port = portArgument(cli.flags.port ?? '8080', '--port', true, 'server');
   const idleTimeoutMs = wholeNumber(cli.flags.idleTimeoutMs, '--idle-timeout-ms', 100, 'server');
+  // A reader that stops reading the log costs lines, counted, never memory (bounded-output.ts).
+  const log = new BoundedWriter(process.stdout, (count) =>
+    cli.flags.json
+      ? jsonLine({ time: new Date().toISOString(), type: 'log.dropped', count })
+      : colours.out.yellow(
+          `… ${countWords(count)} log ${count === 1 ? 'line' : 'lines'} dropped: the output was not read fast enough`,
+        ),
+  );
   const server = await runServer(
     {
       host,
@@ -21,7 +32,7 @@ export async function serverCommand({ cli, colours }: CommandContext): Promise<v
       idleTimeoutMs,
       stateDir: stateDirectory(cli.flags.stateDir, process.env),
     },
-    { chalk: colours.out, out: (line) => console.log(line), err: (line) => console.error(line) },
+    { chalk: colours.out, out: (line) => log.line(line), err: (line) => console.error(line) },
   );
   process.title = `gaschat server ${server.address}`;
   let stopping = false;
