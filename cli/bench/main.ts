@@ -2,6 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVER_CONFIG_DEFAULT } from '../../engine/index.ts';
+import { floodUnreadLog, wrongPasswordRate } from './abuse-bench.ts';
 import { benchCrypto, benchPake, formatCryptoBench } from './crypto-bench.ts';
 import { countRelayEvents } from './events-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
@@ -21,7 +22,8 @@ import { benchSimulator } from './sim-bench.ts';
 
 // `npm run bench`: prints tables of figures, side by side with a baseline measured in the same run.
 // It never fails on a timing; it fails only if a load could not run at all. `--quick` runs small loads.
-// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,events,sim,idle,crypto]
+// Usage: npm run bench [-- --quick] [-- --only relay,latency,lossy,events,sim,idle,crypto,abuse]
+// [-- --server-main PATH] (the abuse section's server: another tree's cli/main.ts, to compare)
 
 const quick = process.argv.includes('--quick');
 const CLIENT_COUNTS = quick ? [2, 5] : [2, 5, 10, 50];
@@ -486,6 +488,43 @@ console.log(
 // `--only relay,latency` runs some sections (relay, latency, lossy, events, sim, idle, crypto); all by default.
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex < 0 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
+/** The abuse section (abuse-bench.ts): a flood at a server whose log nobody reads, and wrong passwords. */
+async function abuse(): Promise<void> {
+  const serverMainIndex = process.argv.indexOf('--server-main');
+  const serverMain = serverMainIndex < 0 ? undefined : process.argv[serverMainIndex + 1];
+  console.log(
+    `## Abuse: a real server process, its log on a pipe${serverMain === undefined ? '' : ` (server: ${serverMain})`}\n`,
+  );
+  const count = quick ? 10_000 : 100_000;
+  const flood = await floodUnreadLog(count, serverMain);
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  table(
+    [
+      'hostile datagrams',
+      'log read',
+      'server RSS before (MiB)',
+      'after (MiB)',
+      'server CPU µs per hostile datagram',
+    ],
+    [
+      [
+        flood.datagrams,
+        'never',
+        mib(flood.rssBeforeBytes),
+        mib(flood.rssAfterBytes),
+        flood.cpuUsPerDatagram.toFixed(1),
+      ],
+    ],
+  );
+  const durationMs = quick ? 2000 : 5000;
+  const rows: (string | number)[][] = [];
+  for (const sockets of [1, 64]) {
+    const rate = await wrongPasswordRate(sockets, durationMs, serverMain);
+    rows.push([sockets, rate.attemptsPerS.toFixed(0), rate.acceptsPerS.toFixed(0)]);
+  }
+  table(['attacker addresses', 'handshakes tried per s', 'key exchanges answered per s (ACCEPTs)'], rows);
+}
+
 const sections: [string, () => unknown][] = [
   ['relay', relayOnLoopback],
   ['latency', latencyAtLightLoad],
@@ -494,6 +533,7 @@ const sections: [string, () => unknown][] = [
   ['sim', simulator],
   ['idle', idleSessions],
   ['crypto', cryptography],
+  ['abuse', abuse],
 ];
 for (const [name, section] of sections) {
   if (only === undefined || only.has(name)) {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { processFigures, wrongPasswordRate } from '../bench/abuse-bench.ts';
 import { LossyProxy } from '../bench/lossy-proxy.ts';
 import { BENCH_PASSWORD, benchGaschat, benchRaw, percentile } from '../bench/relay-bench.ts';
 import { startServerThread } from '../bench/server-thread.ts';
@@ -46,4 +47,15 @@ test('on loopback the raw relay and gaschat deliver the whole load, and latencie
       await server.stop();
     }
   }
+});
+
+test('the abuse figures measure what they say: /proc figures of a process, and wrong-password handshakes the server answers with ACCEPTs', async (t) => {
+  const own = processFigures(process.pid);
+  t.true(own.rssBytes > 10 * 2 ** 20, `${own.rssBytes} bytes resident`);
+  t.true(own.cpuMs > 0);
+  const rate = await wrongPasswordRate(1, 1500);
+  t.true(rate.attemptsPerS > 0);
+  // Each ACCEPT is a key exchange the server ran for someone without the password: what the figure counts.
+  t.true(rate.acceptsPerS > 0, JSON.stringify(rate));
+  t.true(rate.acceptsPerS <= rate.attemptsPerS);
 });
