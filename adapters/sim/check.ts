@@ -24,7 +24,6 @@ import {
   readTimeline,
   type SeenEvent,
   sameNameKey,
-  seenEvents,
   segmentsOf,
   sequencedTexts,
   type Timeline,

@@ -227,16 +227,6 @@ export function readTimeline(
 /** The room events a client saw, in the order it saw them (welcome excluded). */
 export type SeenEvent = Extract<ClientEvent, { type: 'joined' | 'message' | 'left' }>;
 
-export function seenEvents(client: ClientRecord): SeenEvent[] {
-  const seen: SeenEvent[] = [];
-  for (const { event } of client.events) {
-    if (event.type === 'joined' || event.type === 'message' || event.type === 'left') {
-      seen.push(event);
-    }
-  }
-  return seen;
-}
-
 /** The welcome of a membership: the first one, or the one after a rejoin. */
 export type WelcomeEvent = Extract<ClientEvent, { type: 'welcome' | 'rejoined' }>;
 
