@@ -251,10 +251,11 @@ function arrivals(
   }
   if (options.lateCopies === true) {
     // An adversary's exact replay of one of these packets that never arrived itself is that packet,
-    // late: the first copy to arrive is news (it sits halfway, so it lands within the latency).
+    // late: the first copy to arrive is news (it sits halfway, so it lands within the latency). So is
+    // a reflection of it to where it was going, as from its sender (the same bytes, the same path).
     for (const injection of run.adversary?.injections ?? []) {
       if (
-        injection.kind === 'replay' &&
+        (injection.kind === 'replay' || injection.kind === 'reflect') &&
         injection.reached === (to === SERVER_NODE ? 'server' : 'client') &&
         sendTimes.has(injection.source) &&
         !arrived.has(injection.source)
