@@ -562,7 +562,8 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
     const rejected = events.find((event) => event.type === 'rejected');
     const closed = events.find((event) => event.type === 'closed');
     if (
-      events.some((event) => event.type === 'welcome') ||
+      // Welcomed, or welcomed back: a server killed before the first welcome lets it in on a rejoin.
+      events.some((event) => isWelcome(event)) ||
       (rejected?.type === 'rejected' &&
         (rejected.reason === 'name-taken' || rejected.reason === 'room-full')) ||
       (closed?.type === 'closed' && closed.reason === 'quit')
