@@ -191,10 +191,14 @@ function refusals(client: ClientRecord, mine: Fate, honest: Fate, run: RunRecord
   const crowded = run.clients.length > run.scenario.room.memberCountMax;
   const lostRace =
     (racing && mine.rejections.includes('name-taken')) || (crowded && mine.rejections.includes('room-full'));
+  // A client without the password told so is told the truth, however soon: an adversary's copy of its
+  // HELLO may bring the verdict an attempt earlier, before the run without it ended.
+  const truth = (reason: string) => reason === 'bad-password' && !client.plan.knowsPassword;
   const problems = mine.rejections
     .filter(
       (reason) =>
         !honest.rejections.includes(reason) &&
+        !truth(reason) &&
         !(lostRace && (reason === 'name-taken' || reason === 'room-full')),
     )
     .map(
