@@ -39,8 +39,8 @@ export interface ClientConfig {
   /** The longest wait between retries: with the count, it bounds how soon "unreachable" is said. */
   readonly handshakeRetryMaxMs: number;
   /**
-   * Fresh CHALLENGEs a handshake takes at most (the server renews a cookie whose time slot passed
-   * while the JOIN was retried); each starts the JOIN's retries afresh.
+   * Fresh CHALLENGEs (the server renews a cookie whose time slot passed while the JOIN was retried)
+   * that start the JOIN's retries afresh; later ones are taken too, one per retry, without.
    */
   readonly handshakeRenewCountMax: number;
   /**

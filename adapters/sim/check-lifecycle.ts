@@ -1,5 +1,5 @@
 import { formatAddress } from '../../engine/index.ts';
-import type { ClientRecord, RunRecord } from './run.ts';
+import { type ClientRecord, type RunRecord, SERVER_ADDRESS } from './run.ts';
 import { SERVER_NODE, SIM_CLIENT_CONFIG, SIM_LINK_CONFIG, SIM_SERVER_CONFIG } from './scenario.ts';
 import {
   clientsBySession,
@@ -233,39 +233,48 @@ function arrivals(
 ): number[] {
   const ordinaryMs = options.lateCopies === true ? Number.POSITIVE_INFINITY : maxNetworkDelayMs(run);
   const sendTimes = new Map<number, number>();
-  const arrived = new Set<number>();
-  const times: number[] = [];
+  /** The first arrival of each of those datagrams at `to`, by its send. */
+  const first = new Map<number, number>();
+  const arrive = (send: number, atMs: number) => {
+    const earlier = first.get(send);
+    if (earlier === undefined || atMs < earlier) {
+      first.set(send, atMs);
+    }
+  };
   for (const entry of run.trace.entries) {
     if (entry.kind === 'event' || entry.from !== from) {
       continue;
     }
     if (entry.kind === 'send' && entry.packet === 'session' && entry.session === session) {
       sendTimes.set(entry.send, entry.t);
-    } else if (entry.kind === 'deliver' && entry.to === to && !arrived.has(entry.send)) {
-      arrived.add(entry.send);
-      const sentAt = sendTimes.get(entry.send);
-      if (sentAt !== undefined && entry.t - sentAt <= ordinaryMs) {
-        times.push(entry.t);
-      }
+    } else if (entry.kind === 'deliver' && entry.to === to && sendTimes.has(entry.send)) {
+      arrive(entry.send, entry.t);
     }
   }
-  if (options.lateCopies === true) {
-    // An adversary's exact replay of one of these packets that never arrived itself is that packet,
-    // late: the first copy to arrive is news (it sits halfway, so it lands within the latency). So is
-    // a reflection of it to where it was going, as from its sender (the same bytes, the same path).
-    for (const injection of run.adversary?.injections ?? []) {
-      if (
-        (injection.kind === 'replay' || injection.kind === 'reflect') &&
-        injection.reached === (to === SERVER_NODE ? 'server' : 'client') &&
-        sendTimes.has(injection.source) &&
-        !arrived.has(injection.source)
-      ) {
-        arrived.add(injection.source);
-        times.push(injection.t + run.scenario.latencyMs);
-      }
+  // An adversary's exact replay of one of these packets is that packet: if it arrives first (the
+  // adversary sits halfway, so its copy takes half the latency), the network's copy is no news. So is
+  // a reflection of it to where it was going, as from its sender (the same bytes, the same path).
+  const transitMs = Math.floor(run.scenario.latencyMs / 2);
+  const sender =
+    from === SERVER_NODE ? SERVER_ADDRESS : run.clients.find((client) => client.node === from)?.address;
+  for (const injection of run.adversary?.injections ?? []) {
+    if (
+      (injection.kind === 'replay' || injection.kind === 'reflect') &&
+      sender !== undefined &&
+      formatAddress(injection.from) === formatAddress(sender) &&
+      injection.reached === (to === SERVER_NODE ? 'server' : 'client') &&
+      sendTimes.has(injection.source)
+    ) {
+      arrive(injection.source, injection.t + transitMs);
     }
   }
-  return times;
+  const times: number[] = [];
+  for (const [send, atMs] of first) {
+    if (atMs - (sendTimes.get(send) ?? atMs) <= ordinaryMs) {
+      times.push(atMs);
+    }
+  }
+  return times.sort((a, b) => a - b);
 }
 
 /**

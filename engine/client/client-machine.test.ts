@@ -686,3 +686,21 @@ test('an author the server dropped, who rejoins and resends a line already shown
     ['halo', 'lagi'],
   );
 });
+
+test('a forged CHALLENGE with a bogus cookie costs one attempt, not the handshake: the real one is taken at the next retry, however many came before', (t) => {
+  const { clock, client, deliver, challenge, accept, last, events } = handDriven();
+  const genuine = challenge();
+  const fresh = (byte: number) => ({ ...genuine, cookie: new Uint8Array(16).fill(byte) });
+  // Forgeries (and renewals) beyond the count that restarts retries: each is taken, one per attempt.
+  for (let round = 0; round < CLIENT_CONFIG_DEFAULT.handshakeRenewCountMax + 2; round += 1) {
+    deliver(fresh(0x60 + round));
+    t.deepEqual(last('join')?.cookie, fresh(0x60 + round).cookie, `round ${round}: a fresh cookie is taken`);
+    deliver(fresh(0x70 + round));
+    t.deepEqual(last('join')?.cookie, fresh(0x60 + round).cookie, 'but only one an attempt');
+    clock.step();
+  }
+  deliver(fresh(0x7f));
+  accept();
+  t.true(client.getSnapshot().matches('joined'));
+  t.false(events.some((event) => event.type === 'closed'));
+});

@@ -119,6 +119,11 @@ export interface ClientContext {
   readonly keyMismatches: number;
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
   readonly cookieRenewals: number;
+  /**
+   * Whether the attempt under way took a fresh CHALLENGE already: one per attempt at most, so that
+   * forged ones (a CHALLENGE is not authenticated) cost at most an attempt each, never the handshake.
+   */
+  readonly attemptRenewed: boolean;
   /** Created when the server accepts (and again for each rejoin). */
   readonly session: ClientSession | undefined;
   /**
@@ -299,6 +304,7 @@ const FRESH_HANDSHAKE = {
   versionRefusals: 0,
   keyMismatches: 0,
   cookieRenewals: 0,
+  attemptRenewed: false,
   session: undefined,
   welcomeNames: [],
   members: [],
@@ -405,7 +411,10 @@ export const clientMachine = setup({
       const join = { type: 'join', clientNonce, timeSlot, cookie, share: exchange.share } as const;
       context.env.port.send(encodePacket(join), context.server);
     },
-    countAttempt: assign({ handshakeAttempt: ({ context }) => context.handshakeAttempt + 1 }),
+    countAttempt: assign({
+      handshakeAttempt: ({ context }) => context.handshakeAttempt + 1,
+      attemptRenewed: false,
+    }),
     // After countAttempt: says which attempt goes out now, so a user waiting on a silent server
     // knows that something is happening and for how long it will go on.
     emitRetrying: emit(({ context }, params: { readonly step: HandshakeStep }): ClientEvent => {
@@ -447,9 +456,13 @@ export const clientMachine = setup({
       return reading.kind === 'challenge'
         ? {
             exchange: startExchange(context, reading.packet),
-            handshakeAttempt: 0,
+            // Its retries counted afresh the first few times; after that the count goes on, so that a
+            // server that only ever challenges (or a forger) cannot keep the client for ever.
+            handshakeAttempt:
+              context.cookieRenewals < context.config.handshakeRenewCountMax ? 0 : context.handshakeAttempt,
             exchangeTries: 0,
             cookieRenewals: context.cookieRenewals + 1,
+            attemptRenewed: true,
           }
         : {};
     }),
@@ -703,7 +716,7 @@ export const clientMachine = setup({
       return (
         reading.kind === 'challenge' &&
         keyExpected(context, reading.packet) &&
-        context.cookieRenewals < context.config.handshakeRenewCountMax &&
+        !context.attemptRenewed &&
         (cookie === undefined || !macEqual(cookie, reading.packet.cookie))
       );
     },
@@ -794,10 +807,11 @@ export const clientMachine = setup({
                 actions: ['countUnverified', { type: 'closeUnanswered', params: { step: 'join' } }],
               },
 
-              // The cookie expired while the JOIN was retried: join again with the fresh one, its
-              // retries counted afresh (the server is there, the path was slow, even on the last
-              // attempt). A bounded number of renewals, so a server that only ever challenges cannot
-              // keep the client.
+              // The cookie expired while the JOIN was retried (or the server restarted): join again
+              // with the fresh one, its retries counted afresh a bounded number of times (the server
+              // is there, the path was slow). At most one a retry: a forged CHALLENGE (on the path,
+              // with a bogus cookie) costs the client an attempt, and the server's own answer to the
+              // JOIN it spoiled, a CHALLENGE with a real cookie, is taken at the next.
               { guard: 'isUsableFreshCookie', target: 'joining', reenter: true, actions: 'takeFreshCookie' },
             ],
           },
