@@ -322,6 +322,16 @@ function givingUp(context: ClientContext, what: string): string {
   return `${what} ${rejoinCountMax + 1} times within ${rejoinWindowMs / 1000} s; giving up`;
 }
 
+/** Whether the client may rejoin once more: fewer than `rejoinCountMax` rejoins in the window. */
+function mayRejoin(context: ClientContext): boolean {
+  return recentRejoins(context).length < context.config.rejoinCountMax;
+}
+
+/** Whether the session's key sealed as many packets, or faced as many forgeries, as it may. */
+function keysSpent(context: ClientContext): boolean {
+  return context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true;
+}
+
 /** The rejoins within the window that ends now. */
 function recentRejoins(context: ClientContext): readonly number[] {
   const sinceMs = context.env.now() - context.config.rejoinWindowMs;
@@ -649,10 +659,9 @@ export const clientMachine = setup({
     }),
     closeReset: assign(({ context }) => ({
       closeReason: 'server-closed' as const,
-      closeMessage:
-        recentRejoins(context).length >= context.config.rejoinCountMax
-          ? givingUp(context, 'the server lost this session')
-          : 'the server no longer holds this session (it restarted, or ended it)',
+      closeMessage: !mayRejoin(context)
+        ? givingUp(context, 'the server lost this session')
+        : 'the server no longer holds this session (it restarted, or ended it)',
     })),
     emitClosed: enqueueActions(({ context, enqueue }) => {
       enqueue.cancel(CLIENT_TIMER);
@@ -685,13 +694,9 @@ export const clientMachine = setup({
     isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
     isReset: ({ context, event }) => read(context, event).kind === 'reset',
     // The session's key sealed as many packets, or faced as many forgeries, as it may.
-    keysSpentToRejoin: ({ context }) =>
-      (context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true) &&
-      recentRejoins(context).length < context.config.rejoinCountMax,
-    keysSpent: ({ context }) =>
-      context.session?.link.dead === 'keys-spent' || context.session?.protection.spent === true,
-    isResetToRejoin: ({ context, event }) =>
-      read(context, event).kind === 'reset' && recentRejoins(context).length < context.config.rejoinCountMax,
+    keysSpentToRejoin: ({ context }) => keysSpent(context) && mayRejoin(context),
+    keysSpent: ({ context }) => keysSpent(context),
+    isResetToRejoin: ({ context, event }) => read(context, event).kind === 'reset' && mayRejoin(context),
     isProvedAccept: ({ context, event }) => {
       const reading = read(context, event);
       return reading.kind === 'accept' && reading.accept !== undefined;
