@@ -24,7 +24,19 @@ export function formatUsageError(error: UsageError, chalk: ChalkInstance): strin
 
 /** The flags each command takes, by their long names; anything else on its command line is refused. */
 export const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
-  server: ['port', 'password', 'json', 'quiet', 'idle-timeout-ms', 'state-dir'],
+  server: [
+    'port',
+    'password',
+    'json',
+    'quiet',
+    'idle-timeout-ms',
+    'state-dir',
+    'max-members',
+    'sessions-per-host',
+    'logins-per-second',
+    'say-rate',
+    'say-burst',
+  ],
   client: ['username', 'password', 'json', 'idle-timeout-ms', 'server-key', 'state-dir'],
   sim: ['runs', 'seed', 'clients', 'messages', 'time-ms', 'replay', 'diagram', 'check-determinism', 'json'],
 };

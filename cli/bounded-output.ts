@@ -49,6 +49,15 @@ export class BoundedWriter {
     this.#sink.write(`${text}\n`);
   }
 
+  /**
+   * Writes the count of lines dropped since the last notice now, drained or not: a writer about to
+   * stop (an exiting client) would otherwise take it along unsaid. It goes after every line written,
+   * one line past the bound, once; a later drain has nothing left to say.
+   */
+  finish(): void {
+    this.#flushNotice();
+  }
+
   #awaitDrain(): void {
     if (this.#waiting) {
       return;

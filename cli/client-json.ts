@@ -44,6 +44,20 @@ export function clientEventJson(event: ClientEvent): Record<string, unknown> {
         attemptCountMax: event.attemptCountMax,
         message: event.message,
       };
+    case 'slowed':
+      return {
+        type: 'slowed',
+        ratePerSecond: event.ratePerSecond,
+        burst: event.burst,
+        message: event.message,
+      };
+    case 'waiting':
+      return {
+        type: 'waiting',
+        reason: event.reason,
+        retryAfterMs: event.retryAfterMs,
+        message: event.message,
+      };
     case 'closed':
       return { type: 'closed', reason: event.reason, message: event.message };
     case 'error':

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import { openUdp, realEnvironment } from '../adapters/udp/index.ts';
-import { createServer, formatAddress, type ServerEvent, serverKeyOf } from '../engine/index.ts';
+import {
+  createServer,
+  formatAddress,
+  type ServerConfig,
+  type ServerEvent,
+  serverKeyOf,
+} from '../engine/index.ts';
 import { DROP_INTERVAL_MS, DropSummary, type DropTally } from './drop-summary.ts';
 import { linkForIdleTimeout } from './idle-timeout.ts';
 import { jsonLine } from './json-line.ts';
@@ -16,9 +22,25 @@ export interface ServerCommandOptions {
   readonly output: 'text' | 'json' | 'quiet';
   /** Overrides the link's idle timeout (how soon a silent member is announced as left). */
   readonly idleTimeoutMs: number | undefined;
+  /** The room's limits given on the command line; the rest are the engine's defaults. */
+  readonly limits?: ServerLimits;
   /** Where the server's identity is kept (see state-dir.ts). */
   readonly stateDir: string;
 }
+
+/** The limits `gaschat server` sets from its options. */
+export type ServerLimits = Partial<
+  Pick<
+    ServerConfig,
+    | 'memberCountMax'
+    | 'sessionCountMax'
+    | 'sessionsPerHostMax'
+    | 'keyExchangesPerSecond'
+    | 'keyExchangeBurst'
+    | 'sayRatePerSecond'
+    | 'sayBurst'
+  >
+>;
 
 export interface Output {
   readonly chalk: ChalkInstance;
@@ -52,9 +74,10 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     {
       password,
       identitySecret: identity.secret,
-      ...(options.idleTimeoutMs === undefined
-        ? {}
-        : { config: { link: linkForIdleTimeout(options.idleTimeoutMs) } }),
+      config: {
+        ...options.limits,
+        ...(options.idleTimeoutMs === undefined ? {} : { link: linkForIdleTimeout(options.idleTimeoutMs) }),
+      },
     },
     realEnvironment(endpoint.port),
   );
@@ -136,6 +159,12 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
         `room password: ${io.chalk.bold(password)}  (made up for this run; set one with --password or GASCHAT_PASSWORD)`,
       );
     }
+    const config = server.getSnapshot().context.room.config;
+    io.out(
+      io.chalk.dim(
+        `limits: ${config.memberCountMax} members, ${config.sessionsPerHostMax} sessions per address, ${config.keyExchangesPerSecond} logins a second, ${config.sayRatePerSecond} messages a second per member (${config.sayBurst} at once)`,
+      ),
+    );
     io.out(io.chalk.dim('press Ctrl-C to stop'));
   }
   let stopped: Promise<void> | undefined;

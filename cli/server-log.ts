@@ -1,5 +1,10 @@
 import type { ChalkInstance } from 'chalk';
-import { type DropReason, type ServerEvent, sanitizeForTerminal } from '../engine/index.ts';
+import {
+  type DropReason,
+  type ServerEvent,
+  type SessionDeath,
+  sanitizeForTerminal,
+} from '../engine/index.ts';
 import type { DropTally } from './drop-summary.ts';
 import { jsonLine } from './json-line.ts';
 
@@ -21,11 +26,21 @@ const DROP_WORDS: Record<DropReason, string> = {
   unexpected: 'a packet only a server sends',
   busy: 'a JOIN while the table of recent joins is full',
   full: 'a JOIN while the session table is full',
+  throttled: 'a JOIN from an address with too many logins that did not prove the password',
+  overloaded: 'a JOIN while the server is at its budget of key exchanges',
+  'host-quota': 'a JOIN from an address that holds as many sessions as it may',
   'shutting-down': 'a HELLO or JOIN while the server is stopping',
   'bad-share': 'a JOIN whose key exchange share is invalid',
   unauthentic: 'a session packet that does not verify (forged, corrupted or misdirected)',
   replayed: 'a session packet seen before (a replay)',
   'malformed-frames': 'a session packet that verified but does not decode',
+};
+
+/** The causes that need more words than their name. */
+const CAUSE_WORDS: Partial<Record<SessionDeath, string>> = {
+  'send-queue-full':
+    "send-queue-full: it could not take the room's messages as fast as the members' shares let them come",
+  flooding: 'flooding: it sent more messages than a client may have unconfirmed, past its share',
 };
 
 function plural(count: number, word: string): string {
@@ -54,9 +69,13 @@ export function formatServerEvent(
       return `${stamp} ${chalk.cyan('received')} #${event.roomSeq} from ${chalk.bold(event.from)}, ${plural(event.byteCount, 'byte')}: ${sanitizeForTerminal(event.text)}`;
     case 'message.relayed':
       return `${stamp} ${chalk.cyan('relayed')}  #${event.roomSeq} to ${plural(event.recipientCount, 'member')}`;
+    case 'member.paced':
+      return `${stamp} ${chalk.yellow('paced')}    ${chalk.bold(event.name)} from ${event.address}: sends faster than a member's share (${event.burst} at once, then ${event.ratePerSecond} a second); its messages wait their turn`;
     case 'member.left': {
       const why =
-        event.reason === 'quit' ? 'QUIT' : `timeout${event.cause === undefined ? '' : ` (${event.cause})`}`;
+        event.reason === 'quit'
+          ? 'QUIT'
+          : `timeout${event.cause === undefined ? '' : ` (${CAUSE_WORDS[event.cause] ?? event.cause})`}`;
       return `${stamp} ${chalk.magenta('left')}     ${chalk.bold(event.name)} from ${event.address}: ${why} (${plural(event.memberCount, 'member')} now)`;
     }
     case 'session.opened':

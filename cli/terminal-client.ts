@@ -65,6 +65,8 @@ export function formatChatEvent(event: ClientEvent, chalk: ChalkInstance, nowMs:
     case 'rejected':
       return chalk.yellow(`refused: ${event.message}`);
     case 'retrying':
+    case 'waiting':
+    case 'slowed':
       return chalk.yellow(event.message);
     case 'error':
       return chalk.red(event.message);
@@ -115,9 +117,9 @@ export async function runTerminalClient(
   // Every event from the moment a login starts: those that come with the welcome are kept until the
   // chat screen is ready for them.
   const early: ClientEvent[] = [];
-  // While logging in, a retry is shown at once (the user is waiting on it); the rest waits for the chat.
+  // While logging in, a retry or a wait is shown at once (the user is waiting on it); the rest waits for the chat.
   let onEvent: (event: ClientEvent) => void = (event) => {
-    if (event.type === 'retrying') {
+    if (event.type === 'retrying' || event.type === 'waiting') {
       output.write(`${formatChatEvent(event, chalk, Date.now())}\n`);
     } else {
       early.push(event);

@@ -52,6 +52,15 @@ const SERVER = `
                             $XDG_STATE_HOME/gaschat, else ~/.local/state/gaschat)
 ${COLOUR_OPTIONS}
 
+  Limits (a flood, a password guesser or one greedy member cannot take the room)
+    --max-members N         members at most (default 256)
+    --sessions-per-host N   sessions one IP address may hold, members or logging in (default 8)
+    --logins-per-second N   key exchanges the server runs per second for everyone (default 32);
+                            one address whose logins never prove the password waits 1, 2, 4 ... 60 s
+    --say-rate N            messages a second one member may send, sustained (default 20)
+    --say-burst N           messages one member may send at once (default 40, at most 64); past
+                            its share a member's messages wait their turn, in order, and it is told
+
   The server prints its key's fingerprint (server key: SHA256:...) at start. It keeps the key in its
   state directory, so that a restarted server is the same server to its clients.
 

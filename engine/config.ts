@@ -1,4 +1,5 @@
 import { ACK_RANGE_COUNT_MAX } from './codec/codec.ts';
+import { SAYS_UNCONFIRMED_MAX } from './codec/frames.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from './link/link-config.ts';
 
 /** Every limit of the server, named. */
@@ -27,6 +28,33 @@ export interface ServerConfig {
    * longer member list is split over several frames.
    */
   readonly membersPerFrameMax: number;
+  /**
+   * Key exchanges the server runs per second, sustained, for everyone together (each costs a CPace step
+   * and a signature: milliseconds of CPU); `keyExchangeBurst` of them at once. Once half the burst is
+   * spent the server is under load and serves only hosts with no unproven exchange (LoginThrottle).
+   */
+  readonly keyExchangesPerSecond: number;
+  readonly keyExchangeBurst: number;
+  /**
+   * Key exchanges one host (an IP address) may have that have not proved the password (no packet of
+   * the session has opened yet); each one past this blocks the host for a backoff that doubles from
+   * `loginBackoffInitialMs` to `loginBackoffMaxMs`. A host quiet for `unprovenForgetMs` starts afresh.
+   */
+  readonly unprovenPerHostBurst: number;
+  readonly loginBackoffInitialMs: number;
+  readonly loginBackoffMaxMs: number;
+  readonly unprovenForgetMs: number;
+  /** Hosts the login throttle remembers at most (the oldest are forgotten first). */
+  readonly throttledHostCountMax: number;
+  /** Sessions one host (an IP address) may hold at once, members or not; a JOIN past it gets WAIT `host-quota`. */
+  readonly sessionsPerHostMax: number;
+  /**
+   * A member's share of the room: `sayBurst` texts at once, then `sayRatePerSecond`. Texts past it wait
+   * their turn at the server (at most SAYS_UNCONFIRMED_MAX, what a client may have unconfirmed) and
+   * the client is told; no member's flood delays another's texts at the server.
+   */
+  readonly sayRatePerSecond: number;
+  readonly sayBurst: number;
   readonly link: LinkConfig;
 }
 
@@ -61,6 +89,12 @@ export interface ClientConfig {
    */
   readonly rejoinCountMax: number;
   readonly rejoinWindowMs: number;
+  /**
+   * WAITs (the server will not run a key exchange yet, and says when to come back) a handshake takes
+   * at most, each waited for at most `waitMaxMs`: they are not authenticated, so a forger gets no more.
+   */
+  readonly waitCountMax: number;
+  readonly waitMaxMs: number;
   readonly link: LinkConfig;
 }
 
@@ -78,6 +112,19 @@ export const SERVER_CONFIG_DEFAULT = {
   firstContactTimeoutMs: 15_000,
   shutdownTimeoutMs: 1000,
   membersPerFrameMax: 30,
+  // About a tenth of one core's time at most on key exchanges; a room of 64 gets in at once.
+  keyExchangesPerSecond: 32,
+  keyExchangeBurst: 64,
+  // A few mistyped passwords cost nothing; then 1, 2, 4 ... 60 s between tries.
+  unprovenPerHostBurst: 5,
+  loginBackoffInitialMs: 1000,
+  loginBackoffMaxMs: 60_000,
+  unprovenForgetMs: 600_000,
+  throttledHostCountMax: 4096,
+  sessionsPerHostMax: 8,
+  // Far above anyone typing; a bot pasting a page is paced, not cut off.
+  sayRatePerSecond: 20,
+  sayBurst: 40,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ServerConfig;
 
@@ -92,6 +139,9 @@ export const CLIENT_CONFIG_DEFAULT = {
   memberListCountMax: 1024,
   rejoinCountMax: 3,
   rejoinWindowMs: 60_000,
+  waitCountMax: 5,
+  // The server's longest login backoff.
+  waitMaxMs: 60_000,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ClientConfig;
 
@@ -117,7 +167,12 @@ export function resolveConfig<T extends { readonly link: LinkConfig }>(
       `config ackRangeCountMax is ${merged.link.ackRangeCountMax}; an ACK frame carries at most ${ACK_RANGE_COUNT_MAX} ranges`,
     );
   }
-  const server = merged as Partial<Record<'cookieSlotMs' | 'firstContactTimeoutMs', number>>;
+  const server = merged as Partial<Record<'cookieSlotMs' | 'firstContactTimeoutMs' | 'sayBurst', number>>;
+  if (server.sayBurst !== undefined && server.sayBurst > SAYS_UNCONFIRMED_MAX) {
+    throw new RangeError(
+      `config sayBurst is ${server.sayBurst}; a client has at most ${SAYS_UNCONFIRMED_MAX} messages unconfirmed, so a burst above that is never used`,
+    );
+  }
   if (
     server.cookieSlotMs !== undefined &&
     server.firstContactTimeoutMs !== undefined &&

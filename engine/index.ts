@@ -62,6 +62,7 @@ export type { CryptoSuite, KeyExchange, SignatureScheme } from './secure/suite.t
 export { REAL_CRYPTO } from './secure/suite.ts';
 export type { RoomEvent, ServerCommand } from './server/room-machine.ts';
 export type { DropReason, ServerEvent, ServerStats } from './server/server-events.ts';
+export type { SessionDeath } from './server/session.ts';
 export { COMBINING_MARK_RUN_MAX, sanitizeForTerminal } from './terminal-text.ts';
 export { clientMachine, roomMachine };
 

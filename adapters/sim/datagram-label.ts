@@ -77,6 +77,8 @@ export function labelOfPacket(packet: Packet, book?: SealedBook): DatagramLabel 
       return { text: `REFUSE ${packet.reason}`, ackOrPingOnly: false, packetType };
     case 'reset':
       return { text: 'RESET', ackOrPingOnly: false, packetType };
+    case 'wait':
+      return { text: `WAIT ${packet.reason} ${packet.retryAfterMs} ms`, ackOrPingOnly: false, packetType };
     case 'session': {
       // Sealed: its frames are known only if this run sealed it (the book); a forgery is just sealed.
       const plaintext = book?.plaintextOf(packet.header, packet.sealed);

@@ -1,4 +1,4 @@
-import type { LeaveReason, RefuseReason } from '../codec/frames.ts';
+import type { LeaveReason, RefuseReason, WaitReason } from '../codec/frames.ts';
 
 /** Why a client stopped. */
 export type CloseReason = 'quit' | 'timeout' | 'unreachable' | 'rejected' | 'server-closed';
@@ -62,6 +62,23 @@ export type ClientEvent =
       readonly attemptCountMax: number;
       readonly message: string;
     }
+  /**
+   * The server paces this member's texts (PACED): they are sent, in order, as fast as the room takes
+   * them from one member; nothing is lost.
+   */
+  | {
+      readonly type: 'slowed';
+      readonly ratePerSecond: number;
+      readonly burst: number;
+      readonly message: string;
+    }
+  /** The server would not run the key exchange yet (a WAIT): the client tries again after `retryAfterMs`. */
+  | {
+      readonly type: 'waiting';
+      readonly reason: WaitReason;
+      readonly retryAfterMs: number;
+      readonly message: string;
+    }
   | { readonly type: 'closed'; readonly reason: CloseReason; readonly message: string }
   | { readonly type: 'error'; readonly code: ClientErrorCode; readonly message: string };
 
@@ -81,5 +98,11 @@ export function describeRefusal(reason: RefuseReason, name: string): string {
       return 'the server speaks another version of the gaschat protocol; upgrade one of the two';
     case 'server-key':
       return "the server's identity key is not the one expected: another server may be posing as it, or it was given a new key";
+    case 'load':
+      return 'the server is busy with other logins';
+    case 'throttled':
+      return 'the server is slowing logins from this address: too many tries that did not prove the password';
+    case 'host-quota':
+      return 'the server holds as many sessions from this address as it allows; close one, or ask its operator to raise --sessions-per-host';
   }
 }

@@ -2,7 +2,14 @@ import test from 'ava';
 import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
 import { VirtualClock } from '../../adapters/sim/virtual-clock.ts';
 import { decodePacket, encodePacket } from '../codec/codec.ts';
-import type { ChallengePacket, Frame, Packet, ReliableFrame, SessionPacket } from '../codec/frames.ts';
+import {
+  type ChallengePacket,
+  type Frame,
+  type Packet,
+  type ReliableFrame,
+  SAYS_UNCONFIRMED_MAX,
+  type SessionPacket,
+} from '../codec/frames.ts';
 import { CLIENT_CONFIG_DEFAULT, type ClientConfig, type ConfigOverrides } from '../config.ts';
 import { originOf } from '../crypto.ts';
 import { type ClientActor, type ClientEvent, createClient, describeRefusal, say } from '../index.ts';
@@ -703,4 +710,125 @@ test('a forged CHALLENGE with a bogus cookie costs one attempt, not the handshak
   accept();
   t.true(client.getSnapshot().matches('joined'));
   t.false(events.some((event) => event.type === 'closed'));
+});
+
+test('a WAIT for its JOIN makes the client wait as long as it says, tell its user, then start the handshake afresh and get in', (t) => {
+  const { client, events, challenge, deliver, last, count, clock, join } = handDriven();
+  const sentChallenge = challenge();
+  deliver({ type: 'wait', clientNonce: sentChallenge.clientNonce, reason: 'throttled', retryAfterMs: 4000 });
+  // A WAIT for another handshake is not this client's.
+  deliver({ type: 'wait', clientNonce: new Uint8Array(16).fill(0xaa), reason: 'load', retryAfterMs: 60_000 });
+  t.like(
+    events.filter((event) => event.type === 'waiting'),
+    [{ type: 'waiting', reason: 'throttled', retryAfterMs: 4000 }],
+  );
+  t.regex(
+    events.find((event) => event.type === 'waiting')?.message ?? '',
+    /slowing logins.*4 s \(wait 1 of 5\)/,
+  );
+  const hellos = count('hello');
+  clock.runUntil(clock.now() + 3999, 100);
+  t.is(count('hello'), hellos, 'nothing is sent while it waits');
+  clock.runUntil(clock.now() + 1, 100);
+  t.is(count('hello'), hellos + 1);
+  t.truthy(last('hello'));
+  join();
+  t.is(client.getSnapshot().value, 'joined');
+});
+
+test('a genuine ACCEPT that comes while the client waits is taken: a forged WAIT costs no more than the wait', (t) => {
+  const { client, challenge, deliver, accept, session } = handDriven();
+  const sentChallenge = challenge();
+  deliver({ type: 'wait', clientNonce: sentChallenge.clientNonce, reason: 'load', retryAfterMs: 60_000 });
+  t.true(client.getSnapshot().matches({ handshaking: 'waiting' }));
+  accept();
+  session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+  t.is(client.getSnapshot().value, 'joined');
+});
+
+test('WAITs are taken at most waitCountMax times, each for at most waitMaxMs; the next one rejects the client with its reason', (t) => {
+  const { events, challenge, deliver, clock } = handDriven();
+  const config = CLIENT_CONFIG_DEFAULT;
+  const started = clock.now();
+  for (let i = 0; i <= config.waitCountMax; i += 1) {
+    const sentChallenge = challenge();
+    deliver({
+      type: 'wait',
+      clientNonce: sentChallenge.clientNonce,
+      reason: 'host-quota',
+      retryAfterMs: 0xffff_ffff,
+    });
+    clock.runUntil(clock.now() + config.waitMaxMs, 1000);
+  }
+  t.deepEqual(
+    events
+      .filter((event) => event.type === 'waiting')
+      .map((event) => event.type === 'waiting' && event.retryAfterMs),
+    Array.from({ length: config.waitCountMax }, () => config.waitMaxMs),
+  );
+  t.like(
+    events.find((event) => event.type === 'rejected'),
+    { reason: 'host-quota' },
+  );
+  t.like(closedEvent(events), { reason: 'rejected' });
+  t.regex(closedEvent(events)?.message ?? '', /sessions-per-host.*gave up after waiting 5 times/);
+  t.true(clock.now() - started <= (config.waitCountMax + 1) * config.waitMaxMs);
+});
+
+test('at most SAYS_UNCONFIRMED_MAX texts are out unconfirmed; the rest wait, in order, and go as confirmations come; a QUIT goes after the last of them', (t) => {
+  const { clock, client, join, session, reliableSent } = handDriven();
+  join();
+  const origin = client.getSnapshot().context.origin;
+  const total = SAYS_UNCONFIRMED_MAX + 10;
+  for (let line = 1; line <= total; line += 1) {
+    t.true(say(client, `line ${line}`).ok);
+  }
+  clock.runUntil(clock.now(), 100);
+  const saidLines = () => reliableSent().flatMap((frame) => (frame.type === 'say' ? [frame.line] : []));
+  t.is(saidLines().length, SAYS_UNCONFIRMED_MAX);
+  client.send({ type: 'chat.quit' });
+  clock.runUntil(clock.now(), 100);
+  t.false(
+    reliableSent().some((frame) => frame.type === 'bye'),
+    'the BYE waits for the texts held back',
+  );
+  // The server confirms the first 6: as many more go out.
+  session(
+    1,
+    Array.from({ length: 6 }, (_, index) =>
+      message(1 + index, 'ana', origin, 1 + index, `line ${1 + index}`),
+    ),
+  );
+  clock.runUntil(clock.now(), 100);
+  t.deepEqual(
+    saidLines(),
+    Array.from({ length: SAYS_UNCONFIRMED_MAX + 6 }, (_, index) => index + 1),
+  );
+  t.false(reliableSent().some((frame) => frame.type === 'bye'));
+  session(
+    2,
+    Array.from({ length: 4 }, (_, index) =>
+      message(7 + index, 'ana', origin, 7 + index, `line ${7 + index}`),
+    ),
+  );
+  clock.runUntil(clock.now(), 100);
+  const sent = reliableSent();
+  t.deepEqual(
+    saidLines(),
+    Array.from({ length: total }, (_, index) => index + 1),
+    'each once, in order',
+  );
+  t.is(sent.at(-1)?.type, 'bye', 'the BYE after the last text');
+});
+
+test('a PACED frame tells the user their texts wait their turn', (t) => {
+  const { events, join, session } = handDriven();
+  join();
+  session(1, [{ type: 'paced', msgSeq: 1, ratePerSecond: 20, burst: 40 }]);
+  t.like(
+    events.filter((event) => event.type === 'slowed'),
+    [{ type: 'slowed', ratePerSecond: 20, burst: 40 }],
+  );
+  const slowed = events.at(-1);
+  t.regex(slowed?.type === 'slowed' ? slowed.message : '', /40 at once, then 20 a second/);
 });

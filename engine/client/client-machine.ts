@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
 import {
   type AcceptPacket,
@@ -9,7 +9,9 @@ import {
   type RefusePacket,
   type ResetPacket,
   type RoomRefusal,
+  SAYS_UNCONFIRMED_MAX,
   type SealedSessionPacket,
+  type WaitPacket,
 } from '../codec/frames.ts';
 import type { ClientConfig } from '../config.ts';
 import { macEqual, originOf, toHex } from '../crypto.ts';
@@ -115,6 +117,12 @@ export interface ClientContext {
   readonly attemptUnverified: boolean;
   /** REFUSE 'version' answers: not authenticated, so believed only when nothing else answered. */
   readonly versionRefusals: number;
+  /**
+   * WAITs taken in this handshake (the server would not run the key exchange yet): at most
+   * `waitCountMax`, since they are not authenticated; `waitMs` is how long the one under way lasts.
+   */
+  readonly waits: number;
+  readonly waitMs: number;
   /** CHALLENGEs whose server key is not the one expected: ignored, and reported if nothing else came. */
   readonly keyMismatches: number;
   /** Fresh CHALLENGEs taken in this handshake, for cookies that expired while the JOIN was retried. */
@@ -160,6 +168,7 @@ type Reading =
   | { readonly kind: 'challenge'; readonly packet: ChallengePacket }
   | { readonly kind: 'accept'; readonly accept: ProvedAccept | undefined }
   | { readonly kind: 'refuse'; readonly packet: RefusePacket }
+  | { readonly kind: 'wait'; readonly packet: WaitPacket }
   | { readonly kind: 'session'; readonly packet: SealedSessionPacket }
   | { readonly kind: 'reset'; readonly packet: ResetPacket }
   | { readonly kind: 'none' };
@@ -260,14 +269,21 @@ function readDatagram(context: ClientContext, datagram: Uint8Array, from: PeerAd
     case 'challenge':
     case 'refuse':
     case 'accept':
+    case 'wait':
       if (!macEqual(packet.clientNonce, context.clientNonce)) {
         return NOT_OURS;
       }
-      return packet.type === 'accept'
-        ? { kind: 'accept', accept: proveAccept(context, packet, from) }
-        : packet.type === 'challenge'
-          ? { kind: 'challenge', packet }
-          : { kind: 'refuse', packet };
+      switch (packet.type) {
+        case 'accept':
+          return { kind: 'accept', accept: proveAccept(context, packet, from) };
+        case 'challenge':
+          return { kind: 'challenge', packet };
+        case 'refuse':
+          return { kind: 'refuse', packet };
+        case 'wait':
+          return { kind: 'wait', packet };
+      }
+      return NOT_OURS;
     case 'hello':
     case 'join':
       return NOT_OURS;
@@ -302,6 +318,8 @@ const FRESH_HANDSHAKE = {
   unverifiedAttempts: 0,
   attemptUnverified: false,
   versionRefusals: 0,
+  waits: 0,
+  waitMs: 0,
   keyMismatches: 0,
   cookieRenewals: 0,
   attemptRenewed: false,
@@ -358,6 +376,31 @@ function unreachableMessage(context: ClientContext, step: HandshakeStep): string
   );
 }
 
+/**
+ * Sends what the window lets go of the client's own texts: at most SAYS_UNCONFIRMED_MAX of them out and
+ * unconfirmed on the session (the server holds no more of a member's texts waiting their turn), the
+ * rest held here, in order, until confirmations come back. Once every text has gone, a BYE the user
+ * asked for goes after them.
+ */
+function sendOwn(session: ClientSession, own: OwnLines): void {
+  const upTo = Math.min(own.lastLine, own.confirmedLine + SAYS_UNCONFIRMED_MAX);
+  if (upTo > session.sentLine) {
+    for (const line of own.between(session.sentLine, upTo)) {
+      session.link.enqueue({ type: 'say', line: line.line, text: line.text });
+    }
+    session.sentLine = upTo;
+  }
+  if (session.byePending && session.sentLine >= own.lastLine) {
+    session.byePending = false;
+    session.link.enqueue({ type: 'bye' });
+  }
+}
+
+/** A wait for people: "1.5 s", "60 s". */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 function handshakeDelayMs(context: ClientContext): number {
   const config = context.config;
   return Math.min(config.handshakeRetryMaxMs, config.handshakeRetryInitialMs * 2 ** context.handshakeAttempt);
@@ -403,6 +446,7 @@ export const clientMachine = setup({
   delays: {
     handshakeRetry: ({ context }) => handshakeDelayMs(context),
     quitTimeout: ({ context }) => context.config.quitTimeoutMs,
+    handshakeWait: ({ context }) => context.waitMs,
   },
   actions: {
     countIgnored: assign({ datagramsIgnored: ({ context }) => context.datagramsIgnored + 1 }),
@@ -483,6 +527,32 @@ export const clientMachine = setup({
       attemptUnverified: true,
     })),
     startAttempt: assign({ attemptUnverified: false }),
+    // The server will not run the key exchange yet: wait as long as it says (within bounds), then start
+    // the handshake afresh. The exchange under way is kept, so that a genuine ACCEPT still counts.
+    takeWait: enqueueActions(({ context, event, enqueue }) => {
+      const reading = read(context, event);
+      if (reading.kind !== 'wait') {
+        return;
+      }
+      const config = context.config;
+      const { reason, retryAfterMs } = reading.packet;
+      const waitMs = Math.min(config.waitMaxMs, Math.max(config.handshakeRetryInitialMs, retryAfterMs));
+      const waits = context.waits + 1;
+      enqueue.assign({ waits, waitMs, handshakeAttempt: 0 });
+      enqueue.emit({
+        type: 'waiting',
+        reason,
+        retryAfterMs: waitMs,
+        message: `${describeRefusal(reason, context.name)}; trying again in ${formatSeconds(waitMs)} (wait ${waits} of ${config.waitCountMax})`,
+      });
+    }),
+    closeWaited: enqueueActions(({ context, event, enqueue }) => {
+      const reading = read(context, event);
+      const reason = reading.kind === 'wait' ? reading.packet.reason : 'load';
+      const message = `${describeRefusal(reason, context.name)}; gave up after waiting ${context.waits} times`;
+      enqueue.emit({ type: 'rejected', reason, message });
+      enqueue.assign({ closeReason: 'rejected', closeMessage: message });
+    }),
     countVersionRefusal: assign({ versionRefusals: ({ context }) => context.versionRefusals + 1 }),
     countKeyMismatch: assign({ keyMismatches: ({ context }) => context.keyMismatches + 1 }),
     openSession: assign(({ context, event, self }) => {
@@ -499,12 +569,10 @@ export const clientMachine = setup({
         context.config.link.forgeriesMax,
       );
       const link = new Link(context.config.link, sessionId, context.env.now(), protection.seal);
-      // The first frame claims the name; the texts not yet confirmed follow it: those said while
-      // handshaking and, after a rejoin, those the old server never confirmed, under their numbers.
+      // The first frame claims the name; the texts not yet confirmed follow it (as many as the window
+      // lets go): those said while handshaking and, after a rejoin, those the old server never
+      // confirmed, under their numbers.
       link.enqueue({ type: 'claim', name: context.name, originSecret: context.originSecret });
-      for (const own of context.own.unconfirmed()) {
-        link.enqueue({ type: 'say', line: own.line, text: own.text });
-      }
       // The session's peer is the address the ACCEPT came from: a server on several addresses may
       // answer from another than the one the client wrote to.
       const session: ClientSession = new ClientSession(
@@ -518,6 +586,7 @@ export const clientMachine = setup({
         context.env,
         closeTurn(self, () => session.endTurn(), { type: 'client.flush' } as const),
       );
+      sendOwn(session, context.own);
       return { session };
     }),
     rejectBadName: enqueueActions(({ context, enqueue }) => {
@@ -541,11 +610,11 @@ export const clientMachine = setup({
         enqueue.emit({ type: 'error', code: verdict.code, message: verdict.message });
         return;
       }
-      const own = context.own.add(event.text);
+      context.own.add(event.text);
       if (context.session === undefined) {
         return;
       }
-      context.session.link.enqueue({ type: 'say', line: own.line, text: own.text });
+      sendOwn(context.session, context.own);
       finishLinkTurn(context, enqueue, false);
     }),
     // Texts the server never confirmed, when the client closes: not sent (no session took them), or
@@ -591,7 +660,12 @@ export const clientMachine = setup({
       });
     }),
     sayBye: enqueueActions(({ context, enqueue }) => {
-      context.session?.link.enqueue({ type: 'bye' });
+      const session = context.session;
+      if (session === undefined) {
+        return;
+      }
+      session.byePending = true;
+      sendOwn(session, context.own);
       finishLinkTurn(context, enqueue, false);
     }),
     receive: enqueueActions(({ context, event, enqueue }) => {
@@ -622,6 +696,7 @@ export const clientMachine = setup({
         context.config.memberListCountMax,
       );
       context.own.confirm(outcome.confirmedLine);
+      sendOwn(session, context.own);
       if (outcome.welcomeNames !== context.welcomeNames || outcome.members !== context.members) {
         enqueue.assign({ welcomeNames: outcome.welcomeNames, members: outcome.members });
       }
@@ -691,6 +766,8 @@ export const clientMachine = setup({
       const reading = read(context, event);
       return reading.kind === 'refuse' && reading.packet.reason === 'version';
     },
+    isWait: ({ context, event }) => read(context, event).kind === 'wait',
+    waitsLeft: ({ context }) => context.waits < context.config.waitCountMax,
     isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
     isReset: ({ context, event }) => read(context, event).kind === 'reset',
     // The session's key sealed as many packets, or faced as many forgeries, as it may.
@@ -818,6 +895,9 @@ export const clientMachine = setup({
               // with a bogus cookie) costs the client an attempt, and the server's own answer to the
               // JOIN it spoiled, a CHALLENGE with a real cookie, is taken at the next.
               { guard: 'isUsableFreshCookie', target: 'joining', reenter: true, actions: 'takeFreshCookie' },
+              // The server is throttling or under load: it says when to come back.
+              { guard: and(['isWait', 'waitsLeft']), target: 'waiting', actions: 'takeWait' },
+              { guard: 'isWait', target: '#client.closed', actions: 'closeWaited' },
             ],
           },
           after: {
@@ -831,6 +911,15 @@ export const clientMachine = setup({
               { target: '#client.closed', actions: { type: 'closeUnanswered', params: { step: 'join' } } },
             ],
           },
+        },
+        waiting: {
+          on: {
+            // The WAIT may have been someone else's: the server's own ACCEPT, if it comes, is taken.
+            'datagram.received': [
+              { guard: 'isProvedAccept', target: '#client.joined', actions: 'openSession' },
+            ],
+          },
+          after: { handshakeWait: { target: 'hello' } },
         },
       },
     },

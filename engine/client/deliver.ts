@@ -111,6 +111,14 @@ export function applyDelivered(
         end = 'refused';
         refusal = frame.reason;
         break;
+      case 'paced':
+        events.push({
+          type: 'slowed',
+          ratePerSecond: frame.ratePerSecond,
+          burst: frame.burst,
+          message: `you are sending faster than the room takes from one member (${frame.burst} at once, then ${frame.ratePerSecond} a second): your messages wait their turn, in order`,
+        });
+        break;
       case 'claim':
       case 'say':
       case 'bye':

@@ -8,7 +8,8 @@ export interface OwnLine {
  * The client's own texts: numbered from 1 as the client takes them, and held until the server confirms
  * them (its own message comes back), so that a rejoin after a server restart can resend those the old
  * server never confirmed, under the same numbers. Confirmations come in order. Mutable, owned by the
- * client actor; at most the send queue's worth (the client refuses texts beyond that).
+ * client actor; at most the send queue's worth (the client refuses texts beyond that). Of them, at most
+ * SAYS_UNCONFIRMED_MAX are out on a session at once (the client machine's window); the rest wait here.
  */
 export class OwnLines {
   #lines: OwnLine[] = [];
@@ -51,6 +52,23 @@ export class OwnLines {
       this.#lines = this.#lines.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** The number of the last text taken (0 before any). */
+  get lastLine(): number {
+    return this.#nextLine - 1;
+  }
+
+  /** The unconfirmed lines numbered above `after` and at most `upTo`, oldest first. */
+  between(after: number, upTo: number): readonly OwnLine[] {
+    const first = this.#lines[this.#head];
+    if (first === undefined) {
+      return [];
+    }
+    // Numbers are consecutive: a line's place follows from its number.
+    const start = this.#head + Math.max(0, after + 1 - first.line);
+    const end = this.#head + Math.max(0, upTo + 1 - first.line);
+    return this.#lines.slice(start, end);
   }
 
   /** The lines not confirmed yet, oldest first. */

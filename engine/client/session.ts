@@ -29,6 +29,10 @@ export class ClientSession {
   readonly serverKeyHex: string;
   /** The address the ACCEPT came from: the only one this session takes packets from. */
   readonly server: PeerAddress;
+  /** The highest of the client's own lines this session has sent (queued on its link). */
+  sentLine = 0;
+  /** The user quit while texts were held back by the window: the BYE goes once the last has gone. */
+  byePending = false;
   readonly #serverKey: string;
   readonly #env: Environment;
   /** The deadline the timer is armed for, if any. */

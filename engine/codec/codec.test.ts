@@ -90,6 +90,7 @@ const ACCEPT: HandshakePacket = {
 };
 const REFUSE: HandshakePacket = { type: 'refuse', clientNonce: NONCE, reason: 'version' };
 const RESET: HandshakePacket = { type: 'reset', sessionId: SESSION_ID, token: NONCE };
+const WAIT: HandshakePacket = { type: 'wait', clientNonce: NONCE, reason: 'throttled', retryAfterMs: 70_000 };
 
 /**
  * A SESSION packet as the link hands it to the encoder. `frames` must be in the link's wire order: at
@@ -500,7 +501,7 @@ test('a REFUSE with a byte after its reason is refused as trailing-bytes', (t) =
 });
 
 test('every fixed-size handshake packet refuses a byte more (trailing-bytes) or a byte less (too-short)', (t) => {
-  for (const packet of [CHALLENGE, ACCEPT, REFUSE, RESET]) {
+  for (const packet of [CHALLENGE, ACCEPT, REFUSE, RESET, WAIT]) {
     const datagram = encodePacket(packet);
     t.is(errorKind(decodePacket(Uint8Array.of(...datagram, 0))), 'trailing-bytes', packet.type);
     t.is(errorKind(decodePacket(datagram.subarray(0, datagram.length - 1))), 'too-short', packet.type);
@@ -508,12 +509,18 @@ test('every fixed-size handshake packet refuses a byte more (trailing-bytes) or 
 });
 
 test('an unknown packet type is refused as unknown-packet-type, an unknown REFUSE reason as bad-field', (t) => {
-  for (const type of [0x00, 0x08, 0xff]) {
+  for (const type of [0x00, 0x09, 0xff]) {
     const datagram = Uint8Array.of(PROTOCOL_VERSION, type, ...new Uint8Array(200));
     t.is(errorKind(decodePacket(datagram)), 'unknown-packet-type', `type ${type}`);
   }
   for (const code of [0, 6]) {
     t.is(errorKind(decodePacket(Uint8Array.of(PROTOCOL_VERSION, 0x05, ...NONCE, code))), 'bad-field');
+  }
+  for (const code of [0, 4]) {
+    t.is(
+      errorKind(decodePacket(Uint8Array.of(PROTOCOL_VERSION, 0x08, ...NONCE, code, 0, 0, 0, 1))),
+      'bad-field',
+    );
   }
 });
 
@@ -543,11 +550,11 @@ test('a SESSION packet with no room for a frame and its tag is refused as too-sh
 });
 
 test('an unknown frame type is refused as unknown-frame-type', (t) => {
-  for (const type of [0x00, 0x0d, 0xff]) {
+  for (const type of [0x00, 0x0e, 0xff]) {
     t.is(errorKind(decodeFrames(Uint8Array.of(type, 0x00))), 'unknown-frame-type', `type ${type}`);
   }
   // After a good frame too: the rest of the packet cannot be parsed, so the whole packet is refused.
-  t.is(errorKind(decodeFrames(Uint8Array.of(0x02, 0x0d))), 'unknown-frame-type');
+  t.is(errorKind(decodeFrames(Uint8Array.of(0x02, 0x0e))), 'unknown-frame-type');
 });
 
 test('an unknown reason or a boolean other than 0 and 1 is refused as bad-field', (t) => {
@@ -584,8 +591,8 @@ test('every decode error kind is still reachable, from a datagram or from an ope
     'too-short': decodePacket(encodePacket(HELLO).subarray(0, HELLO_SIZE_MIN - 1)),
     'too-long': decodePacket(new Uint8Array(DATAGRAM_SIZE_MAX + 1)),
     version: decodePacket(Uint8Array.of(PROTOCOL_VERSION_1, 0x01, ...new Uint8Array(62))),
-    'unknown-packet-type': decodePacket(Uint8Array.of(PROTOCOL_VERSION, 0x08)),
-    'unknown-frame-type': decodeFrames(Uint8Array.of(0x0d)),
+    'unknown-packet-type': decodePacket(Uint8Array.of(PROTOCOL_VERSION, 0x09)),
+    'unknown-frame-type': decodeFrames(Uint8Array.of(0x0e)),
     'bad-varint': decodeFrames(Uint8Array.of(0x04, 0xc0, 0x20, 0, 0, 0, 0, 0, 0)),
     'bad-utf8': decodeFrames(Uint8Array.of(0x03, 0x00, 0x01, 0x01, 0xff)),
     'bad-name': decodeFrames(Uint8Array.of(0x06, 0x00, 0x00, 0x00)),

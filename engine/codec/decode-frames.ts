@@ -162,6 +162,13 @@ export function readFrame(reader: ByteReader): Frame | undefined {
       };
     case FRAME_TYPE_CODES.refused:
       return readRefused(reader);
+    case FRAME_TYPE_CODES.paced:
+      return {
+        type: 'paced',
+        msgSeq: reader.varint(),
+        ratePerSecond: reader.varint(),
+        burst: reader.varint(),
+      };
     default:
       reader.fail('unknown-frame-type', `the frame at byte ${start} has unknown type ${code}`, start);
       return undefined;

@@ -23,6 +23,7 @@ import {
   reasonOf,
   SESSION_HEADER_BYTES,
   sessionIdFromBytes,
+  WAIT_REASONS,
 } from './layout.ts';
 
 /**
@@ -73,16 +74,34 @@ function readSession(reader: ByteReader, datagram: Uint8Array): DecodeResult {
   return finish(reader, { type: 'session', sessionId, packetNumber, header, sealed });
 }
 
-function readRefuse(reader: ByteReader): DecodeResult {
-  const clientNonce = reader.bytes(NONCE_BYTES);
+/** A reason byte of a handshake packet: a code this version knows, or a `bad-field` failure. */
+function readReason<R extends string>(
+  reader: ByteReader,
+  reasons: readonly R[],
+  what: string,
+): R | undefined {
   const reasonAt = reader.offset;
   const code = reader.u8();
-  const reason = reasonOf(REFUSE_REASONS, code);
+  const reason = reasonOf(reasons, code);
   if (reason === undefined) {
-    reader.fail('bad-field', `the REFUSE reason ${code} at byte ${reasonAt} is unknown`, reasonAt);
+    reader.fail('bad-field', `the ${what} reason ${code} at byte ${reasonAt} is unknown`, reasonAt);
   }
+  return reason;
+}
+
+function readRefuse(reader: ByteReader): DecodeResult {
+  const clientNonce = reader.bytes(NONCE_BYTES);
+  const reason = readReason(reader, REFUSE_REASONS, 'REFUSE');
   expectEnd(reader, 'REFUSE');
   return finish(reader, { type: 'refuse', clientNonce, reason: reason ?? 'version' });
+}
+
+function readWait(reader: ByteReader): DecodeResult {
+  const clientNonce = reader.bytes(NONCE_BYTES);
+  const reason = readReason(reader, WAIT_REASONS, 'WAIT');
+  const retryAfterMs = reader.u32();
+  expectEnd(reader, 'WAIT');
+  return finish(reader, { type: 'wait', clientNonce, reason: reason ?? 'load', retryAfterMs });
 }
 
 /** Everything after the version and type bytes. */
@@ -123,6 +142,8 @@ function readBody(reader: ByteReader, typeCode: number, datagram: Uint8Array): D
     }
     case PACKET_TYPE_CODES.refuse:
       return readRefuse(reader);
+    case PACKET_TYPE_CODES.wait:
+      return readWait(reader);
     case PACKET_TYPE_CODES.reset: {
       const sessionId = readSessionId(reader);
       const token = reader.bytes(RESET_TOKEN_BYTES);

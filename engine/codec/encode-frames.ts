@@ -160,6 +160,10 @@ function describeBody(body: ReliableFrameBody | ReliableFrame, sink: FieldSink):
       sink.u8(reasonCode(LEAVE_REASONS, body.reason));
       sink.name(body.name);
       return;
+    case 'paced':
+      sink.varint(body.ratePerSecond);
+      sink.varint(body.burst);
+      return;
   }
 }
 

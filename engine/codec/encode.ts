@@ -35,6 +35,8 @@ import {
   SESSION_HEADER_BYTES,
   SESSION_OVERHEAD_BYTES,
   sessionIdToBytes,
+  WAIT_BYTES,
+  WAIT_REASONS,
 } from './layout.ts';
 
 /**
@@ -60,6 +62,8 @@ function packetSize(packet: HandshakePacket): number {
       return REFUSE_BYTES;
     case 'reset':
       return RESET_BYTES;
+    case 'wait':
+      return WAIT_BYTES;
   }
 }
 
@@ -102,6 +106,11 @@ function writeBody(writer: ByteWriter, packet: HandshakePacket): void {
     case 'reset':
       writer.bytesOf(sessionIdToBytes(packet.sessionId));
       writeFixedBytes(writer, packet.token, RESET_TOKEN_BYTES);
+      return;
+    case 'wait':
+      writeFixedBytes(writer, packet.clientNonce, NONCE_BYTES);
+      writer.u8(reasonCode(WAIT_REASONS, packet.reason));
+      writer.u32(packet.retryAfterMs);
       return;
   }
 }

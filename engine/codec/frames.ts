@@ -54,7 +54,14 @@ export type RefuseReason =
   | 'bad-name'
   | 'room-full'
   | 'version'
-  | 'server-key';
+  | 'server-key'
+  | WaitReason;
+/**
+ * Why the server will not run a key exchange for a JOIN now (a WAIT packet): its budget of key
+ * exchanges is spent (`load`), the JOIN's address has run too many that never proved the password
+ * (`throttled`), or it holds as many sessions as one address may (`host-quota`).
+ */
+export type WaitReason = 'load' | 'throttled' | 'host-quota';
 /** The refusals a REFUSED frame carries, after the key exchange proved both sides. */
 export type RoomRefusal = 'name-taken' | 'bad-name' | 'room-full';
 export type LeaveReason = 'quit' | 'timeout';
@@ -103,6 +110,17 @@ export interface RefusePacket {
   readonly clientNonce: Uint8Array;
   readonly reason: RefuseReason;
 }
+/**
+ * Server -> client: the server will not run the key exchange for this JOIN now; the client may try
+ * again after `retryAfterMs`. Not authenticated (nothing is shared yet), so a client waits at most a
+ * bounded number of times, and takes a genuine ACCEPT that comes meanwhile.
+ */
+export interface WaitPacket {
+  readonly type: 'wait';
+  readonly clientNonce: Uint8Array;
+  readonly reason: WaitReason;
+  readonly retryAfterMs: number;
+}
 /** Server -> client: the server holds no session with this id (it restarted); the token proves it. */
 export interface ResetPacket {
   readonly type: 'reset';
@@ -136,6 +154,7 @@ export type Packet =
   | AcceptPacket
   | RefusePacket
   | ResetPacket
+  | WaitPacket
   | SealedSessionPacket;
 
 // ---- Frames inside a session packet. ----
@@ -231,6 +250,24 @@ export interface GoodbyeFrame {
   readonly msgSeq: number;
 }
 
+/**
+ * Server -> client: the member's texts are coming faster than the room takes them from one member:
+ * at most `burst` at once, then `ratePerSecond`. The rest wait their turn at the server (and the client
+ * holds back what is beyond its window of {@link SAYS_UNCONFIRMED_MAX}).
+ */
+export interface PacedFrame {
+  readonly type: 'paced';
+  readonly msgSeq: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+/**
+ * Texts a client has sent on a session and not yet seen confirmed, at most: the server holds as many
+ * of a member's texts waiting for their turn, and takes a member past it for a flooder.
+ */
+export const SAYS_UNCONFIRMED_MAX = 64;
+
 /** Server -> client: the server is stopping and closes the room; the session ends. */
 export interface ShutdownFrame {
   readonly type: 'shutdown';
@@ -248,7 +285,8 @@ export type ReliableFrame =
   | MessageFrame
   | LeftFrame
   | GoodbyeFrame
-  | ShutdownFrame;
+  | ShutdownFrame
+  | PacedFrame;
 export type Frame = AckFrame | PingFrame | ReliableFrame;
 
 /** A reliable frame before the link has given it a `msgSeq`. */

@@ -1,5 +1,13 @@
 import assert from '../assert.ts';
-import type { Frame, LeaveReason, Packet, RefuseReason, RoomRefusal, SessionId } from './frames.ts';
+import type {
+  Frame,
+  LeaveReason,
+  Packet,
+  RefuseReason,
+  RoomRefusal,
+  SessionId,
+  WaitReason,
+} from './frames.ts';
 import {
   COOKIE_BYTES,
   NONCE_BYTES,
@@ -25,6 +33,7 @@ export const PACKET_TYPE_CODES = {
   refuse: 0x05,
   session: 0x06,
   reset: 0x07,
+  wait: 0x08,
 } as const satisfies Record<Packet['type'], number>;
 
 /** The first byte of every frame inside a SESSION packet. */
@@ -41,6 +50,7 @@ export const FRAME_TYPE_CODES = {
   shutdown: 0x0a,
   claim: 0x0b,
   refused: 0x0c,
+  paced: 0x0d,
 } as const satisfies Record<Frame['type'], number>;
 
 /** REFUSE reasons; the code on the wire is the index plus one, so that 0 is never valid. */
@@ -51,6 +61,9 @@ export const REFUSE_REASONS = [
   'room-full',
   'version',
 ] as const satisfies readonly RefuseReason[];
+
+/** WAIT reasons; the code on the wire is the index plus one. */
+export const WAIT_REASONS = ['load', 'throttled', 'host-quota'] as const satisfies readonly WaitReason[];
 
 /** REFUSED reasons: the same codes as REFUSE's for the same reasons. */
 export const ROOM_REFUSAL_CODES = {
@@ -97,6 +110,8 @@ export const ACCEPT_CLEAR_BYTES = PREFIX_BYTES + NONCE_BYTES + SESSION_ID_BYTES 
 export const ACCEPT_BYTES = ACCEPT_CLEAR_BYTES + ACCEPT_SECRET_BYTES + TAG_BYTES;
 export const REFUSE_BYTES = PREFIX_BYTES + NONCE_BYTES + 1;
 export const RESET_BYTES = PREFIX_BYTES + SESSION_ID_BYTES + RESET_TOKEN_BYTES;
+/** A WAIT: the nonce, the reason and a u32 retry-after in milliseconds. */
+export const WAIT_BYTES = PREFIX_BYTES + NONCE_BYTES + 1 + 4;
 
 const SESSION_ID_PATTERN = /^[0-9a-f]{16}$/;
 

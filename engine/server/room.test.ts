@@ -3,6 +3,7 @@ import test from 'ava';
 import { SealedBook, simCrypto } from '../../adapters/sim/sim-crypto.ts';
 import { acceptClearBytes, decodePacket, encodePacket, sessionIdToBytes } from '../codec/codec.ts';
 import type { AcceptPacket, ChallengePacket, Packet, ReliableFrame, SessionId } from '../codec/frames.ts';
+import { JOIN_SIZE_MIN, SAYS_UNCONFIRMED_MAX } from '../codec/frames.ts';
 import { RESET_BYTES } from '../codec/layout.ts';
 import { SERVER_CONFIG_DEFAULT, type ServerConfig } from '../config.ts';
 import { macEqual, toHex } from '../crypto.ts';
@@ -822,5 +823,181 @@ test("a member's own client rejoining (its CLAIM proves the origin: the secret b
   t.deepEqual(
     deliverTo(budi, claimed.effects, it.now()).map((frame) => frame.type),
     ['left', 'joined'],
+  );
+});
+
+/** The one WAIT the room sent, or a failure. */
+function waitOf(effects: readonly RoomEffect[]) {
+  const packets = sent(effects);
+  const [wait] = packets;
+  if (wait?.type !== 'wait' || packets.length !== 1) {
+    throw new Error(`expected one WAIT, got ${JSON.stringify(packets.map((packet) => packet.type))}`);
+  }
+  return wait;
+}
+
+test('a host whose key exchanges never prove the password gets, past its burst, a WAIT throttled with a backoff that doubles, and no key exchange; another host is served', (t) => {
+  const config = { ...SERVER_CONFIG_DEFAULT, unprovenPerHostBurst: 3 };
+  const it = room({ config });
+  const guess = (i: number): readonly RoomEffect[] => {
+    const from = { host: ANA.host, port: 7000 + i };
+    const { challenge } = hello(it, nonce(i + 1), from);
+    return it.datagram(join(it, challenge, WRONG_PASSWORD).datagram, from);
+  };
+  for (let i = 0; i < 3; i += 1) {
+    t.is(sent(guess(i))[0]?.type, 'accept', `guess ${i + 1}`);
+  }
+  t.is(it.exchanges(), 3);
+  const refused = guess(3);
+  const wait = waitOf(refused);
+  t.like(wait, { reason: 'throttled', retryAfterMs: 1000, clientNonce: nonce(4) });
+  t.is(it.exchanges(), 3, 'no key exchange for a throttled JOIN');
+  t.like(emitted(refused, 'datagram.dropped')[0], { reason: 'throttled', address: `${ANA.host}:7003` });
+  t.true(encodePacket(wait).length <= JOIN_SIZE_MIN, 'smaller than the JOIN it answers');
+  t.is(it.room.stats.datagramsDropped.throttled, 1);
+  // Another host is served meanwhile.
+  connect(it, 50, BUDI);
+  t.is(it.exchanges(), 4);
+  // After the backoff, one more try, and a backoff twice as long.
+  it.setNow(1000);
+  t.is(sent(guess(4))[0]?.type, 'accept');
+  t.like(waitOf(guess(5)), { reason: 'throttled', retryAfterMs: 2000 });
+});
+
+test('a session whose first packet opens proves the password: its host is not held up however many of its people log in', (t) => {
+  const config = { ...SERVER_CONFIG_DEFAULT, unprovenPerHostBurst: 2, sessionsPerHostMax: 20 };
+  const it = room({ config });
+  for (let i = 0; i < 10; i += 1) {
+    member(it, i + 1, { host: ANA.host, port: 7000 + i }, `user${i}`);
+  }
+  t.is(it.room.members.size, 10);
+  t.is(it.room.stats.datagramsDropped.throttled, 0);
+});
+
+test('a host that holds sessionsPerHostMax sessions gets a WAIT host-quota, members or not; once one of them ends, it gets in', (t) => {
+  const config = { ...SERVER_CONFIG_DEFAULT, sessionsPerHostMax: 2 };
+  const it = room({ config });
+  const first = member(it, 1, { host: ANA.host, port: 7000 }, 'ana');
+  connect(it, 2, { host: ANA.host, port: 7001 });
+  const from = { host: ANA.host, port: 7002 };
+  const { challenge } = hello(it, nonce(3), from);
+  const exchange = join(it, challenge);
+  const refused = it.datagram(exchange.datagram, from);
+  t.like(waitOf(refused), { reason: 'host-quota', retryAfterMs: config.firstContactTimeoutMs });
+  t.like(emitted(refused, 'datagram.dropped')[0], { reason: 'host-quota' });
+  t.is(it.exchanges(), 2);
+  t.is(it.room.sessions.size, 2);
+  // Another host is not counted against this one.
+  connect(it, 4, BUDI);
+  // Ana quits; her goodbye confirmed, her session ends, and the third client gets in.
+  const quit = it.datagram(only(first.peer.send(it.now(), { type: 'bye' })), first.from);
+  const goodbye = deliverTo(first, quit, it.now());
+  t.true(goodbye.some((frame) => frame.type === 'goodbye'));
+  it.endTurn();
+  it.datagram(only(first.peer.send(it.now())), first.from);
+  t.false(it.room.sessions.has(first.sessionId));
+  t.is(sent(it.datagram(exchange.datagram, from))[0]?.type, 'accept');
+});
+
+test('with the key exchange budget half spent, hosts with an unproven exchange are told to WAIT load; a newcomer is still served; once spent, nobody is', (t) => {
+  const config = {
+    ...SERVER_CONFIG_DEFAULT,
+    keyExchangesPerSecond: 4,
+    keyExchangeBurst: 4,
+    unprovenPerHostBurst: 10,
+  };
+  const it = room({ config });
+  const attempt = (byte: number, from: PeerAddress, password = WRONG_PASSWORD) => {
+    const { challenge } = hello(it, nonce(byte), from);
+    return it.datagram(join(it, challenge, password).datagram, from);
+  };
+  const stranger = { host: '10.0.9.1', port: 9000 };
+  t.is(sent(attempt(1, stranger))[0]?.type, 'accept');
+  t.is(sent(attempt(2, { ...stranger, port: 9001 }))[0]?.type, 'accept');
+  // Half the budget spent: the stranger, with two unproven exchanges, waits until it is refilled.
+  t.like(waitOf(attempt(3, { ...stranger, port: 9002 })), { reason: 'load', retryAfterMs: 250 });
+  t.is(it.room.stats.datagramsDropped.overloaded, 1);
+  // A newcomer is served; after it and one more, nobody is.
+  t.is(sent(attempt(4, BUDI, PASSWORD))[0]?.type, 'accept');
+  t.is(sent(attempt(5, { host: '10.0.9.2', port: 9000 }))[0]?.type, 'accept');
+  t.like(waitOf(attempt(6, { host: '10.0.9.3', port: 9000 })), { reason: 'load', retryAfterMs: 250 });
+  t.is(it.exchanges(), 4);
+});
+
+/** A member sends `bodies` now: every datagram they fill goes to the room; what the room did. */
+function sendAll(it: Harness, client: Connected, ...bodies: Parameters<TestPeer['send']>[1][]): RoomEffect[] {
+  const effects: RoomEffect[] = [];
+  for (const datagram of client.peer.send(it.now(), ...bodies)) {
+    effects.push(...it.datagram(datagram, client.from));
+  }
+  effects.push(...it.endTurn());
+  return effects;
+}
+
+function says(from: number, to: number) {
+  return Array.from({ length: to - from + 1 }, (_, index) => ({
+    type: 'say' as const,
+    line: from + index,
+    text: `line ${from + index}`,
+  }));
+}
+
+const PACED_CONFIG = { ...SERVER_CONFIG_DEFAULT, sayRatePerSecond: 2, sayBurst: 3 };
+
+test('a member over its share has its texts wait their turn, in order, none lost; it is told once (PACED, and the log); another member is relayed at once meanwhile', (t) => {
+  const it = room({ config: PACED_CONFIG });
+  // Budi first: everything the room sends ana reaches her in order.
+  const budi = member(it, 2, BUDI, 'budi');
+  const ana = member(it, 1, ANA, 'ana');
+  const flood = sendAll(it, ana, ...says(1, 6));
+  t.deepEqual(
+    emitted(flood, 'message.received').map((event) => event.type === 'message.received' && event.line),
+    [1, 2, 3],
+  );
+  t.like(emitted(flood, 'member.paced'), [{ name: 'ana', ratePerSecond: 2, burst: 3 }]);
+  t.like(
+    deliverTo(ana, flood).filter((frame) => frame.type === 'paced'),
+    [{ type: 'paced', ratePerSecond: 2, burst: 3 }],
+  );
+  const budiSays = sendAll(it, budi, { type: 'say', line: 1, text: 'halo' });
+  t.like(emitted(budiSays, 'message.received'), [{ from: 'budi', text: 'halo' }], 'not behind ana');
+  const lines = (effects: readonly RoomEffect[]) =>
+    emitted(effects, 'message.received').map((event) => event.type === 'message.received' && event.line);
+  t.deepEqual(lines(it.runTimersUntil(499)), []);
+  t.deepEqual(lines(it.runTimersUntil(500)), [4], "the room's timer fires at ana's next turn");
+  const later = it.runTimersUntil(1500);
+  t.deepEqual(lines(later), [5, 6]);
+  t.deepEqual(emitted(later, 'member.paced'), [], 'told once');
+  t.is(it.room.members.size, 2);
+});
+
+test('a member with more texts waiting than a client may have unconfirmed is a flooder: removed (flooding), the others stay', (t) => {
+  const it = room({ config: { ...PACED_CONFIG, sayBurst: 1 } });
+  const ana = member(it, 1, ANA, 'ana');
+  member(it, 2, BUDI, 'budi');
+  const flood = sendAll(it, ana, ...says(1, 1 + SAYS_UNCONFIRMED_MAX + 1));
+  t.like(emitted(flood, 'member.left'), [{ name: 'ana', reason: 'timeout', cause: 'flooding' }]);
+  t.is(emitted(flood, 'message.received').length, 1);
+  t.deepEqual(
+    [...it.room.members.values()].map((session) => session.name),
+    ['budi'],
+  );
+});
+
+test('a QUIT relays first every text still waiting its turn, in order, then the member leaves', (t) => {
+  const it = room({ config: PACED_CONFIG });
+  const ana = member(it, 1, ANA, 'ana');
+  member(it, 2, BUDI, 'budi');
+  const effects = sendAll(it, ana, ...says(1, 6), { type: 'bye' });
+  t.deepEqual(
+    effects
+      .filter((effect) => effect.kind === 'emit')
+      .flatMap((effect) =>
+        effect.kind === 'emit' &&
+        (effect.event.type === 'message.received' || effect.event.type === 'member.left')
+          ? [effect.event.type === 'message.received' ? effect.event.line : 'left']
+          : [],
+      ),
+    [1, 2, 3, 4, 5, 6, 'left'],
   );
 });

@@ -17,6 +17,7 @@ import {
   SESSION_ID_BYTES,
   type SealedSessionPacket,
   type SessionId,
+  type WaitReason,
 } from '../codec/frames.ts';
 import { RESET_BYTES } from '../codec/layout.ts';
 import type { ServerConfig } from '../config.ts';
@@ -44,6 +45,7 @@ import {
   cookieIsValid,
   rotateSecrets,
 } from './handshake.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { createServerStats, type DropReason, type ServerEvent, type ServerStats } from './server-events.ts';
 import { ServerSession, type SessionDeath } from './session.ts';
 
@@ -77,6 +79,9 @@ export interface ShutdownProgress {
 }
 
 const NO_EFFECTS: readonly RoomEffect[] = Object.freeze([]);
+
+/** A member paced again and again is told (PACED, and the log) at most this often. */
+export const PACED_NOTICE_INTERVAL_MS = 10_000;
 
 /** What the room needs to know that nobody else may: the password and its identity. */
 export interface RoomSecrets {
@@ -117,6 +122,9 @@ export class Room {
   readonly recentJoins = new Map<string, RecentJoin>();
   /** Member sessions by the client nonce of the JOIN that opened them: a repeated JOIN finds its own. */
   readonly #byNonce = new Map<string, ServerSession>();
+  /** Sessions held per source host (IP address), for `sessionsPerHostMax`; a host with none is absent. */
+  readonly #sessionsByHost = new Map<string, number>();
+  readonly #throttle: LoginThrottle;
   /** The number of the last room event (joined, message, left); the room's single order. */
   #roomSeq = 0;
   readonly stats: ServerStats = createServerStats();
@@ -148,6 +156,7 @@ export class Room {
     this.#channel = channelId(this.serverKey);
     this.#resetKey = resetKeyOf(secrets.identitySecret);
     this.#env = env;
+    this.#throttle = new LoginThrottle(config, env.now());
     this.#secrets = {
       slot: Math.floor(env.now() / config.cookieSlotMs),
       current: env.random(COOKIE_SECRET_BYTES),
@@ -248,6 +257,9 @@ export class Room {
     const nowMs = this.#env.now();
     for (const session of this.#deadlines.takeDue(nowMs)) {
       session.link.handleTimeout(nowMs);
+      for (const say of session.pacer.due(nowMs)) {
+        this.#relay(session, say);
+      }
       this.#touch(session);
     }
   }
@@ -280,7 +292,7 @@ export class Room {
         // Its deadline is looked at once it has sent (a send arms the retransmission timer).
         this.#unflushed.add(session);
       } else {
-        deadlines.set(session, session.link.timerDeadlineMs());
+        deadlines.set(session, session.deadlineMs());
       }
     }
     this.#touched.clear();
@@ -295,7 +307,7 @@ export class Room {
         for (const datagram of session.link.poll(nowMs)) {
           this.#effects.push({ kind: 'send', datagram, to: session.address });
         }
-        deadlines.set(session, session.link.timerDeadlineMs());
+        deadlines.set(session, session.deadlineMs());
       }
       this.#unflushed.clear();
     }
@@ -332,15 +344,26 @@ export class Room {
       }
       return;
     }
+    if (!session.proven) {
+      // Only a client with the room password could seal this: its key exchange is no longer unproven.
+      session.proven = true;
+      this.#throttle.prove(session.address.host);
+    }
     const input = session.receive(opened.packet, this.#env.now());
     this.#touch(session);
     if (input.claim !== undefined) {
       this.#claim(session, input.claim.name, originOf(input.claim.originSecret));
     }
     for (const say of input.said) {
-      this.#relay(session, say);
+      if (!this.#offer(session, say)) {
+        return;
+      }
     }
     if (input.bye) {
+      // What the member said before its QUIT is relayed before it leaves, however fast it came.
+      for (const say of session.pacer.takeAll()) {
+        this.#relay(session, say);
+      }
       this.#leave(session, { reason: 'quit' });
     }
   }
@@ -356,6 +379,45 @@ export class Room {
     }
     const token = resetTokenOf(this.#resetKey, sessionIdToBytes(packet.sessionId));
     this.#send(encodePacket({ type: 'reset', sessionId: packet.sessionId, token }), from);
+  }
+
+  /**
+   * A member's text, paced to its share of the room (SayPacer): relayed now, or when its turn comes.
+   * The first to wait tells the client, once in a while (a PACED frame, and the log). A member with
+   * more texts waiting than a client may have unconfirmed is a flooder: it is removed. False then.
+   */
+  #offer(author: ServerSession, say: SayFrame): boolean {
+    if (!author.member || this.#shutdown !== undefined) {
+      return true;
+    }
+    const nowMs = this.#env.now();
+    const waitingBefore = author.pacer.waitingCount;
+    switch (author.pacer.offer(say, nowMs)) {
+      case 'relay':
+        this.#relay(author, say);
+        return true;
+      case 'wait':
+        if (
+          waitingBefore === 0 &&
+          (author.pacedToldAtMs === undefined || nowMs - author.pacedToldAtMs >= PACED_NOTICE_INTERVAL_MS)
+        ) {
+          author.pacedToldAtMs = nowMs;
+          const { sayRatePerSecond: ratePerSecond, sayBurst: burst } = this.config;
+          this.#deliver(author, [prepareFrame({ type: 'paced', ratePerSecond, burst })]);
+          this.#emit({
+            type: 'member.paced',
+            name: author.name,
+            address: author.addressKey,
+            sessionId: author.sessionId,
+            ratePerSecond,
+            burst,
+          });
+        }
+        return true;
+      case 'overflow':
+        this.#leave(author, { reason: 'timeout', cause: 'flooding' });
+        return false;
+    }
   }
 
   /** A member said something: it is sequenced and relayed to every member, its author included. */
@@ -473,6 +535,13 @@ export class Room {
     if (this.#byNonce.get(session.nonceKey) === session) {
       this.#byNonce.delete(session.nonceKey);
     }
+    const host = session.address.host;
+    const hostSessions = (this.#sessionsByHost.get(host) ?? 1) - 1;
+    if (hostSessions > 0) {
+      this.#sessionsByHost.set(host, hostSessions);
+    } else {
+      this.#sessionsByHost.delete(host);
+    }
     session.markClosed();
     this.#touched.delete(session);
     this.#unflushed.delete(session);
@@ -534,27 +603,50 @@ export class Room {
       this.#drop(from, 'bad-cookie');
       return;
     }
-    if (opened !== undefined && opened.addressKey === address) {
-      if (opened.claimed) {
+    const replacing = opened !== undefined && opened.addressKey === address ? opened : undefined;
+    if (replacing !== undefined) {
+      if (replacing.claimed) {
         this.#drop(from, 'replayed-join');
         return;
       }
-      // A new exchange on the same handshake, with a cookie this server gave that address (a fresh one
-      // after the first expired): the session the first opened can never be used by that client; it
-      // gives way. Only after the cookie: whoever saw the nonce cannot end a session with a made-up one.
-      this.#end(opened, false);
     } else if (this.recentJoins.has(nonceKey)) {
       this.#drop(from, 'replayed-join');
       return;
     }
-    if (this.sessions.size >= this.config.sessionCountMax) {
-      this.#drop(from, 'full');
+    // The JOIN's cookie proved its address: what that host may have is asked now, and only now (nobody
+    // can spend another host's budget), before any key exchange work.
+    const host = from.host;
+    const nowMs = this.#env.now();
+    const hostSessions = (this.#sessionsByHost.get(host) ?? 0) - (replacing === undefined ? 0 : 1);
+    if (hostSessions >= this.config.sessionsPerHostMax) {
+      this.#wait(join, from, 'host-quota', this.config.firstContactTimeoutMs, 'host-quota');
+      return;
+    }
+    const verdict = this.#throttle.admit(host, nowMs);
+    if (!verdict.ok) {
+      this.#wait(
+        join,
+        from,
+        verdict.reason,
+        verdict.retryAfterMs,
+        verdict.reason === 'throttled' ? 'throttled' : 'overloaded',
+      );
+      return;
+    }
+    if (this.sessions.size - (replacing === undefined ? 0 : 1) >= this.config.sessionCountMax) {
+      this.#wait(join, from, 'load', this.config.cookieSlotMs, 'full');
       return;
     }
     this.#pruneRecentJoins();
     if (this.recentJoins.size >= this.config.recentJoinCountMax) {
-      this.#drop(from, 'busy');
+      this.#wait(join, from, 'load', this.config.cookieSlotMs, 'busy');
       return;
+    }
+    if (replacing !== undefined) {
+      // A new exchange on the same handshake, with a cookie this server gave that address (a fresh one
+      // after the first expired): the session the first opened can never be used by that client; it
+      // gives way. Only after the cookie: whoever saw the nonce cannot end a session with a made-up one.
+      this.#end(replacing, false);
     }
     this.#open(join, from, nonceKey);
   }
@@ -630,8 +722,11 @@ export class Room {
       this.config.link,
       nowMs,
       this.config.firstContactTimeoutMs,
+      this.config,
     );
     this.sessions.set(sessionId, session);
+    this.#sessionsByHost.set(from.host, (this.#sessionsByHost.get(from.host) ?? 0) + 1);
+    this.#throttle.charge(from.host, nowMs);
     this.#byNonce.set(nonceKey, session);
     this.recentJoins.set(nonceKey, { sessionId, expiresAtMs: nowMs + 2 * this.config.cookieSlotMs });
     this.#touch(session);
@@ -704,6 +799,21 @@ export class Room {
 
   #emit(event: ServerEvent): void {
     this.#effects.push({ kind: 'emit', event });
+  }
+
+  /**
+   * No key exchange for this JOIN now: the client is told why and when to try again (a WAIT, smaller
+   * than the JOIN), and the JOIN is counted as dropped, so that a flood of them is summed in the log.
+   */
+  #wait(
+    join: JoinPacket,
+    from: PeerAddress,
+    reason: WaitReason,
+    retryAfterMs: number,
+    dropReason: DropReason,
+  ): void {
+    this.#send(encodePacket({ type: 'wait', clientNonce: join.clientNonce, reason, retryAfterMs }), from);
+    this.#drop(from, dropReason, `${reason}: retry after ${retryAfterMs} ms`);
   }
 
   #drop(from: PeerAddress, reason: DropReason, detail?: string): void {

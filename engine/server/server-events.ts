@@ -18,10 +18,16 @@ export type DropReason =
   | 'amplification'
   /** A packet only a server sends, arriving at the server. */
   | 'unexpected'
-  /** The table of recent joins is full; the client will retry. */
+  /** The table of recent joins is full: a WAIT `load`, no key exchange. */
   | 'busy'
-  /** The session table is full (`sessionCountMax`): no key exchange for this JOIN; the client will retry. */
+  /** The session table is full (`sessionCountMax`): a WAIT `load`, no key exchange. */
   | 'full'
+  /** The JOIN's host has too many unproven key exchanges: a WAIT `throttled` with its backoff. */
+  | 'throttled'
+  /** The key exchange budget is spent (under load): a WAIT `load`. */
+  | 'overloaded'
+  /** The JOIN's host holds `sessionsPerHostMax` sessions: a WAIT `host-quota`. */
+  | 'host-quota'
   /** A HELLO or JOIN while the server is stopping. */
   | 'shutting-down'
   /** A JOIN whose key exchange share is not a valid one (the exchange refuses it). */
@@ -85,6 +91,15 @@ export type ServerEvent =
       readonly timeMs: number;
     }
   | { readonly type: 'message.relayed'; readonly roomSeq: number; readonly recipientCount: number }
+  /** A member sends faster than its share (`sayRatePerSecond`, `sayBurst`): its texts wait their turn. */
+  | {
+      readonly type: 'member.paced';
+      readonly name: string;
+      readonly address: string;
+      readonly sessionId: SessionId;
+      readonly ratePerSecond: number;
+      readonly burst: number;
+    }
   | {
       readonly type: 'member.left';
       readonly roomSeq: number;
@@ -139,6 +154,9 @@ export function createServerStats(): ServerStats {
       unexpected: 0,
       busy: 0,
       full: 0,
+      throttled: 0,
+      overloaded: 0,
+      'host-quota': 0,
       'shutting-down': 0,
       'bad-share': 0,
       unauthentic: 0,

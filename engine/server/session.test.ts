@@ -1,6 +1,7 @@
 import test from 'ava';
 import { decodePacket, prepareFrame } from '../codec/codec.ts';
 import type { ReliableFrame, SealedSessionPacket, SessionPacket } from '../codec/frames.ts';
+import { SERVER_CONFIG_DEFAULT } from '../config.ts';
 import { Link } from '../link/link.ts';
 import { LINK_CONFIG_DEFAULT, type LinkConfig } from '../link/link-config.ts';
 import { nobleChaCha20Poly1305 } from '../secure/aead.ts';
@@ -52,6 +53,7 @@ function pair(config: LinkConfig = LINK_CONFIG_DEFAULT) {
     config,
     0,
     FIRST_CONTACT_MS,
+    SERVER_CONFIG_DEFAULT,
   );
   const clientProtection = new SessionProtection(
     TEST_SESSION_KEYS,

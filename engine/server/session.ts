@@ -4,12 +4,14 @@ import { Link, type LinkDeath } from '../link/link.ts';
 import type { LinkConfig } from '../link/link-config.ts';
 import type { PeerAddress } from '../port.ts';
 import type { SessionProtection } from '../secure/session-protection.ts';
+import { type PaceLimits, SayPacer } from './say-pacer.ts';
 
 /**
- * Why a session ended without a goodbye: its link died, or it fell too far behind (its send queue
- * could not take what the room had for it).
+ * Why a session ended without a goodbye: its link died, it fell too far behind (its send queue
+ * could not take what the room had for it), its client rejoined, or it sent more texts than a client
+ * may have unconfirmed (`flooding`: see SayPacer).
  */
-export type SessionDeath = LinkDeath | 'send-queue-full' | 'rejoined';
+export type SessionDeath = LinkDeath | 'send-queue-full' | 'rejoined' | 'flooding';
 
 /** Where a session is in its life; see {@link ServerSession}. */
 export type SessionPhase = 'open' | 'closing' | 'closed';
@@ -66,6 +68,12 @@ export class ServerSession {
   #phase: SessionPhase = 'open';
   /** Whether the peer's CLAIM has come (the first reliable frame it sends, and only that one). */
   #claimed = false;
+  /** Its member's texts, paced to its share of the room. */
+  readonly pacer: SayPacer;
+  /** When its client was last told it is paced (a PACED frame), if ever. */
+  pacedToldAtMs: number | undefined;
+  /** Whether a packet of its peer has opened: its client holds the room password (the throttle is told). */
+  proven = false;
   /** True once admitted (its claim granted); false again once it has quit or been dropped. */
   member = false;
 
@@ -82,6 +90,7 @@ export class ServerSession {
     linkConfig: LinkConfig,
     nowMs: number,
     firstContactTimeoutMs: number,
+    paceLimits: PaceLimits,
   ) {
     this.sessionId = init.sessionId;
     this.address = init.address;
@@ -91,6 +100,14 @@ export class ServerSession {
     this.accept = init.accept;
     this.protection = init.protection;
     this.link = new Link(linkConfig, init.sessionId, nowMs, init.protection.seal, { firstContactTimeoutMs });
+    this.pacer = new SayPacer(paceLimits, nowMs);
+  }
+
+  /** When the room must next look at this session: its link's timers, or its next paced text's turn. */
+  deadlineMs(): number | undefined {
+    const link = this.link.timerDeadlineMs();
+    const paced = this.pacer.nextAtMs();
+    return paced === undefined || link === undefined ? link : Math.min(link, paced);
   }
 
   /** Whether its peer has claimed a name yet. */

@@ -185,6 +185,12 @@ export const reliableFrameArb: fc.Arbitrary<ReliableFrame> = fc.oneof(
   }),
   fc.record({ type: fc.constant('goodbye' as const), msgSeq: varintValueArb }),
   fc.record({ type: fc.constant('shutdown' as const), msgSeq: varintValueArb }),
+  fc.record({
+    type: fc.constant('paced' as const),
+    msgSeq: varintValueArb,
+    ratePerSecond: varintValueArb,
+    burst: varintValueArb,
+  }),
 );
 
 /** Any frame; each one alone fits in a SESSION packet. */
@@ -252,5 +258,11 @@ export const packetArb: fc.Arbitrary<Exclude<Packet, { readonly type: 'session' 
     type: fc.constant('reset' as const),
     sessionId: sessionIdArb,
     token: bytesArb(RESET_TOKEN_BYTES),
+  }),
+  fc.record({
+    type: fc.constant('wait' as const),
+    clientNonce: bytesArb(NONCE_BYTES),
+    reason: fc.constantFrom('load' as const, 'throttled' as const, 'host-quota' as const),
+    retryAfterMs: fc.nat({ max: 0xffff_ffff }),
   }),
 );

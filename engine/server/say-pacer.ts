@@ -1,0 +1,91 @@
+import { SAYS_UNCONFIRMED_MAX, type SayFrame } from '../codec/frames.ts';
+import type { ServerConfig } from '../config.ts';
+
+/** A member's share of the room: `sayBurst` texts at once, then `sayRatePerSecond` (ServerConfig). */
+export type PaceLimits = Pick<ServerConfig, 'sayRatePerSecond' | 'sayBurst'>;
+
+/** What becomes of a text a member sent. */
+export type PaceVerdict =
+  /** Its turn is now: relay it. */
+  | 'relay'
+  /** It waits for its turn (the member is over its rate); it is relayed when {@link SayPacer.due} says. */
+  | 'wait'
+  /**
+   * More texts wait than a client may have unconfirmed ({@link SAYS_UNCONFIRMED_MAX}): no client that
+   * follows the protocol sends this, so the member is a flooder, and is removed.
+   */
+  | 'overflow';
+
+/**
+ * One member's texts, paced to its fair share of the room: a token bucket of `sayBurst` that refills at
+ * `sayRatePerSecond`, and the texts over it waiting in order, never dropped. A client keeps at most
+ * {@link SAYS_UNCONFIRMED_MAX} texts unconfirmed (a text is confirmed when it comes back relayed), so
+ * no more ever wait here for an honest one: that bounds the server's memory for a member, and makes
+ * one member's flood its own problem. Its texts wait; nobody else's do.
+ */
+export class SayPacer {
+  readonly #limits: PaceLimits;
+  #tokens: number;
+  #tokensAtMs: number;
+  #waiting: SayFrame[] = [];
+
+  constructor(limits: PaceLimits, nowMs: number) {
+    this.#limits = limits;
+    this.#tokens = limits.sayBurst;
+    this.#tokensAtMs = nowMs;
+  }
+
+  /** Texts waiting for their turn. */
+  get waitingCount(): number {
+    return this.#waiting.length;
+  }
+
+  /** Takes a text the member sent, in order. */
+  offer(say: SayFrame, nowMs: number): PaceVerdict {
+    if (this.#waiting.length === 0 && this.#refill(nowMs) >= 1) {
+      this.#tokens -= 1;
+      return 'relay';
+    }
+    if (this.#waiting.length >= SAYS_UNCONFIRMED_MAX) {
+      return 'overflow';
+    }
+    this.#waiting.push(say);
+    return 'wait';
+  }
+
+  /** The waiting texts whose turn has come by `nowMs`, oldest first (taken out). */
+  due(nowMs: number): SayFrame[] {
+    // A hair over, so that the turn computed by nextAtMs is never missed by a rounding.
+    const tokens = Math.floor(this.#refill(nowMs) + 1e-9);
+    const count = Math.min(tokens, this.#waiting.length);
+    if (count === 0) {
+      return [];
+    }
+    this.#tokens -= count;
+    return this.#waiting.splice(0, count);
+  }
+
+  /** Every waiting text, whatever the rate (the member quits: what it said before goes first). */
+  takeAll(): SayFrame[] {
+    const all = this.#waiting;
+    this.#waiting = [];
+    return all;
+  }
+
+  /** When the next waiting text's turn comes; undefined when none waits. */
+  nextAtMs(): number | undefined {
+    if (this.#waiting.length === 0) {
+      return undefined;
+    }
+    const missing = Math.max(0, 1 - this.#tokens);
+    return this.#tokensAtMs + Math.ceil((missing * 1000) / this.#limits.sayRatePerSecond);
+  }
+
+  #refill(nowMs: number): number {
+    const limits = this.#limits;
+    const elapsedMs = Math.max(0, nowMs - this.#tokensAtMs);
+    this.#tokensAtMs = Math.max(this.#tokensAtMs, nowMs);
+    this.#tokens = Math.min(limits.sayBurst, this.#tokens + (elapsedMs * limits.sayRatePerSecond) / 1000);
+    return this.#tokens;
+  }
+}
