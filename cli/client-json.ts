@@ -1,4 +1,5 @@
 import type { ClientEvent } from '../engine/index.ts';
+import { countWords } from './server-log.ts';
 import { fingerprint } from './state-dir.ts';
 
 /**
@@ -68,4 +69,16 @@ export function clientEventJson(event: ClientEvent): Record<string, unknown> {
 /** An error the command itself reports in JSON mode (not one of the engine's events). */
 export function errorJson(message: string): Record<string, unknown> {
   return { type: 'error', message };
+}
+
+/**
+ * What the JSON client writes in place of the lines a reader too slow for its output cost it (its
+ * output is bounded, bounded-output.ts): how many were dropped, once the output drains or before exit.
+ */
+export function outputDroppedJson(count: number): Record<string, unknown> {
+  return {
+    type: 'output.dropped',
+    count,
+    message: `${countWords(count)} output ${count === 1 ? 'line was' : 'lines were'} dropped: standard output was not read fast enough`,
+  };
 }

@@ -9,7 +9,7 @@ import {
 } from './arguments.ts';
 import type { CommandContext } from './command-line.ts';
 import { Connection } from './connection.ts';
-import { runJsonClient } from './json-client.ts';
+import { jsonOutput, runJsonClient } from './json-client.ts';
 import { jsonLine } from './json-line.ts';
 import { isFingerprint, stateDirectory } from './state-dir.ts';
 import { EXIT_INTERRUPTED, runTerminalClient } from './terminal-client.ts';
@@ -98,18 +98,20 @@ export async function clientCommand({ cli, colours }: CommandContext): Promise<n
   connection.onLogin((loginName) => {
     process.title = `gaschat client ${loginName}@${where}`;
   });
+  // A reader that stops reading the JSON lines costs lines, counted, never memory (json-client.ts).
+  const output = interactive ? undefined : jsonOutput(process.stdout);
   connection.onWarning((message) =>
-    interactive
+    output === undefined
       ? console.error(colours.err.yellow(`gaschat: ${message}`))
-      : console.log(jsonLine({ type: 'error', message })),
+      : output.line(jsonLine({ type: 'error', message })),
   );
   try {
-    if (!interactive && name !== undefined && password !== undefined) {
+    if (output !== undefined && name !== undefined && password !== undefined) {
       return await runJsonClient(
         connection,
         { name, password },
         process.stdin,
-        (line) => console.log(line),
+        (line) => output.line(line),
         setLeave,
       );
     }
@@ -122,5 +124,8 @@ export async function clientCommand({ cli, colours }: CommandContext): Promise<n
     );
   } finally {
     await connection.close();
+    // The count of lines a stalled reader cost is the last line, written now rather than at a drain
+    // that may come after the exit; main.ts then waits for it to be read, as for every line before it.
+    output?.finish();
   }
 }

@@ -1,9 +1,27 @@
 import type { Readable } from 'node:stream';
 import { type ClientEvent, say, TEXT_BYTES_MAX } from '../engine/index.ts';
-import { clientEventJson } from './client-json.ts';
+import { BoundedWriter, type LineSink, PENDING_BYTES_MAX_DEFAULT } from './bounded-output.ts';
+import { clientEventJson, outputDroppedJson } from './client-json.ts';
 import { type Connection, exitCodeFor } from './connection.ts';
 import { type InputLine, readInputLines } from './input-lines.ts';
 import { jsonLine } from './json-line.ts';
+
+/** What the JSON client keeps of its output at most for a reader that stops reading: 1 MiB. */
+export const JSON_OUTPUT_PENDING_BYTES_MAX = PENDING_BYTES_MAX_DEFAULT;
+
+/**
+ * Where every line of the JSON client goes: a reader that stops reading (a stalled pipe) costs lines,
+ * in order, never memory, and an `output.dropped` line says how many once the output drains. Input is
+ * paced by the server's confirmations, not by the reader, so without a bound a script that stopped
+ * reading would grow the client without limit. The caller `finish`es it before exit, so the count
+ * goes out even if the output never drained.
+ */
+export function jsonOutput(
+  sink: LineSink,
+  pendingBytesMax: number = JSON_OUTPUT_PENDING_BYTES_MAX,
+): BoundedWriter {
+  return new BoundedWriter(sink, (count) => jsonLine(outputDroppedJson(count)), pendingBytesMax);
+}
 
 /** Messages sent but not yet confirmed, at most: input waits beyond this, so no line is ever dropped. */
 export const JSON_IN_FLIGHT_MAX = 32;

@@ -124,7 +124,9 @@ export async function floodUnreadLog(count: number, serverMain?: string): Promis
 /**
  * Key exchanges a server completes per second for a client that never knew the password: HELLO,
  * CHALLENGE, then a JOIN with a valid cookie and a CPace share of a wrong password, answered with an
- * ACCEPT the attacker cannot open. From `sockets` source addresses at once, for `durationMs`.
+ * ACCEPT the attacker cannot open (or with a WAIT, when the server throttles). From `sockets` sockets
+ * at once, for `durationMs`: on one address (127.0.0.1, a port each), or each on an address of its own
+ * (127.0.1.x: every 127/8 address is this machine's on Linux).
  */
 export async function wrongPasswordRate(
   sockets: number,
@@ -132,15 +134,21 @@ export async function wrongPasswordRate(
   serverMain?: string,
   /** How long an attempt waits for each answer before it is given up (a lost datagram). */
   replyTimeoutMs = 1000,
-): Promise<{ readonly attemptsPerS: number; readonly acceptsPerS: number }> {
+  addresses: 'one' | 'each' = 'one',
+  /** Attempts each socket makes at least, however long they take (a test asks for the throttle to show). */
+  attemptsMin = 0,
+): Promise<{ readonly attemptsPerS: number; readonly acceptsPerS: number; readonly waitsPerS: number }> {
   const server = await startServerProcess({ readLog: true, ...(serverMain && { serverMain }) });
   const endpoints = await Promise.all(
-    Array.from({ length: sockets }, () => openUdp({ host: '127.0.0.1', port: 0 })),
+    Array.from({ length: sockets }, (_, index) =>
+      openUdp({ host: addresses === 'one' ? '127.0.0.1' : `127.0.1.${(index % 250) + 1}`, port: 0 }),
+    ),
   );
   const crypto = REAL_CRYPTO;
   let share: Uint8Array | undefined;
   let attempts = 0;
   let accepts = 0;
+  let waits = 0;
   try {
     await sleep(300);
     const startedAt = Date.now();
@@ -158,7 +166,7 @@ export async function wrongPasswordRate(
               resolve(datagram);
             };
           });
-        while (Date.now() < stopAt) {
+        for (let mine = 0; Date.now() < stopAt || mine < attemptsMin; mine += 1) {
           nonce = randomBytes(NONCE_BYTES);
           endpoint.port.send(encodePacket({ type: 'hello', clientNonce: nonce }), server.address);
           attempts += 1;
@@ -184,13 +192,20 @@ export async function wrongPasswordRate(
           const accept = accepted === undefined ? undefined : decodePacket(accepted);
           if (accept?.ok === true && accept.packet.type === 'accept') {
             accepts += 1;
+          } else if (accept?.ok === true && accept.packet.type === 'wait') {
+            // A throttled attacker is not slowed by a WAIT it ignores: it tries again at once.
+            waits += 1;
           }
         }
       }),
     );
     // Over the time it took: an attempt under way at the end is waited for.
     const elapsedMs = Date.now() - startedAt;
-    return { attemptsPerS: (attempts * 1000) / elapsedMs, acceptsPerS: (accepts * 1000) / elapsedMs };
+    return {
+      attemptsPerS: (attempts * 1000) / elapsedMs,
+      acceptsPerS: (accepts * 1000) / elapsedMs,
+      waitsPerS: (waits * 1000) / elapsedMs,
+    };
   } finally {
     for (const endpoint of endpoints) {
       await endpoint.close();

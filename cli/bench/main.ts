@@ -5,6 +5,7 @@ import { SERVER_CONFIG_DEFAULT } from '../../engine/index.ts';
 import { floodUnreadLog, wrongPasswordRate } from './abuse-bench.ts';
 import { benchCrypto, benchPake, formatCryptoBench } from './crypto-bench.ts';
 import { countRelayEvents } from './events-bench.ts';
+import { honestUnderFlood } from './flood-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
 import { LossyProxy, type ProxyFaults } from './lossy-proxy.ts';
 import {
@@ -518,11 +519,68 @@ async function abuse(): Promise<void> {
   );
   const durationMs = quick ? 2000 : 5000;
   const rows: (string | number)[][] = [];
-  for (const sockets of [1, 64]) {
-    const rate = await wrongPasswordRate(sockets, durationMs, serverMain);
-    rows.push([sockets, rate.attemptsPerS.toFixed(0), rate.acceptsPerS.toFixed(0)]);
+  for (const [sockets, addresses] of [
+    [1, 'one'],
+    [64, 'one'],
+    [64, 'each'],
+  ] as const) {
+    const rate = await wrongPasswordRate(sockets, durationMs, serverMain, 1000, addresses);
+    rows.push([
+      `${sockets} socket${sockets === 1 ? '' : 's'}, ${addresses === 'one' ? 'one address' : 'an address each'}`,
+      rate.attemptsPerS.toFixed(0),
+      rate.acceptsPerS.toFixed(0),
+      rate.waitsPerS.toFixed(0),
+    ]);
   }
-  table(['attacker addresses', 'handshakes tried per s', 'key exchanges answered per s (ACCEPTs)'], rows);
+  table(
+    [
+      'attacker without the password',
+      'handshakes tried per s',
+      'key exchanges answered per s (ACCEPTs)',
+      'WAITs per s',
+    ],
+    rows,
+  );
+  console.log(
+    'Honest members (2, a line every 100 ms each) while a third member floods. full-speed: a client that follows the protocol, saying as fast as it takes lines; window-ignored: 40 SAYs per datagram, 400 datagrams/s, put on its link directly.\n',
+  );
+  const floodRows: (string | number)[][] = [];
+  for (const kind of ['none', 'full-speed', 'window-ignored'] as const) {
+    const result = await honestUnderFlood(kind, quick ? 3000 : 10_000, 100, serverMain);
+    floodRows.push([
+      kind,
+      result.honestLines,
+      result.lost,
+      result.p50Ms.toFixed(1),
+      result.p99Ms.toFixed(1),
+      result.maxMs.toFixed(1),
+      result.floodShownPerS.toFixed(0),
+      result.troubles.length === 0 ? 'none' : summariseTroubles(result.troubles),
+    ]);
+  }
+  table(
+    [
+      'flooder',
+      'honest lines',
+      'lost',
+      'honest p50 (ms)',
+      'p99 (ms)',
+      'max (ms)',
+      "flooder's lines shown per s",
+      'what happened',
+    ],
+    floodRows,
+  );
+}
+
+/** Troubles as counts of their kinds: "banjir: reconnecting × 12". */
+function summariseTroubles(troubles: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const trouble of troubles) {
+    const kind = trouble.replace(/ \(.*$/, '');
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts].map(([kind, count]) => `${kind} × ${count}`).join('; ');
 }
 
 const sections: [string, () => unknown][] = [

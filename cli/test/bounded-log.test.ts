@@ -1,25 +1,7 @@
-import { EventEmitter } from 'node:events';
 import test from 'ava';
 import { BoundedWriter } from '../bounded-output.ts';
 import { DROP_ADDRESSES_COUNTED_MAX, DropSummary } from '../drop-summary.ts';
-
-/** A stream whose reader reads only when told: what it was given, and how much waits in it. */
-class StalledSink extends EventEmitter {
-  written: string[] = [];
-  writableLength = 0;
-
-  write(chunk: string): boolean {
-    this.written.push(chunk);
-    this.writableLength += chunk.length;
-    return false;
-  }
-
-  /** The reader takes everything: the stream drains. */
-  read(): void {
-    this.writableLength = 0;
-    this.emit('drain');
-  }
-}
+import { StalledSink } from './stalled-sink.ts';
 
 test('a log whose reader stalls keeps at most its bound in memory, counts what it dropped, and says so once it drains', (t) => {
   const sink = new StalledSink();

@@ -914,9 +914,11 @@ export const clientMachine = setup({
         },
         waiting: {
           on: {
-            // The WAIT may have been someone else's: the server's own ACCEPT, if it comes, is taken.
+            // The WAIT may have been someone else's: the server's own answer, if it comes, is taken: an
+            // ACCEPT, or a fresh CHALLENGE (the JOIN's cookie had expired).
             'datagram.received': [
               { guard: 'isProvedAccept', target: '#client.joined', actions: 'openSession' },
+              { guard: 'isUsableFreshCookie', target: 'joining', actions: 'takeFreshCookie' },
             ],
           },
           after: { handshakeWait: { target: 'hello' } },
