@@ -1,6 +1,6 @@
 import type { Actor } from 'xstate';
 import type { clientMachine } from './client/client-machine.ts';
-import type { SessionId } from './codec/frames.ts';
+import { SAYS_UNCONFIRMED_MAX, type SessionId } from './codec/frames.ts';
 import type { Link, LinkStats, LinkTableSizes } from './link/link.ts';
 import type { roomMachine } from './server/room-machine.ts';
 
@@ -47,7 +47,11 @@ export function visitServerTables(server: Actor<typeof roomMachine>, visit: Tabl
   visit('room.sessions', room.sessions.size, room.config.sessionCountMax, 'room');
   visit('room.members', room.members.size, room.config.memberCountMax, 'room');
   visit('room.recentJoins', room.recentJoins.size, room.config.recentJoinCountMax, 'room');
+  visit('room.throttledHosts', room.throttledHostCount, room.config.throttledHostCountMax, 'room');
+  // Every host counted holds a session.
+  visit('room.hostsWithSessions', room.hostsWithSessions, room.config.sessionCountMax, 'room');
   for (const [sessionId, session] of room.sessions) {
+    visit('session.pacedSays', session.pacer.waitingCount, SAYS_UNCONFIRMED_MAX, `session ${sessionId}`);
     visitLink(sessionId, session.link, visit);
   }
 }

@@ -168,6 +168,16 @@ export class Room {
     return this.#roomSeq;
   }
 
+  /** Hosts the login throttle remembers now (at most `throttledHostCountMax`). */
+  get throttledHostCount(): number {
+    return this.#throttle.hostCount;
+  }
+
+  /** Hosts holding a session now (each counted against `sessionsPerHostMax`). */
+  get hostsWithSessions(): number {
+    return this.#sessionsByHost.size;
+  }
+
   /** Set once the server is stopping: how many members were told, and how many have confirmed. */
   get shutdownProgress(): ShutdownProgress | undefined {
     return this.#shutdown;
