@@ -38,6 +38,7 @@ export const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
     'say-burst',
   ],
   client: ['username', 'password', 'json', 'idle-timeout-ms', 'server-key', 'state-dir'],
+  gui: ['open', 'server-key', 'state-dir'],
   sim: ['runs', 'seed', 'clients', 'messages', 'time-ms', 'replay', 'diagram', 'check-determinism', 'json'],
 };
 /** Flags every command takes. */

@@ -35,6 +35,7 @@ export function parseArguments() {
       replay: { type: 'string' },
       diagram: { type: 'string' },
       checkDeterminism: { type: 'boolean', default: false },
+      open: { type: 'boolean', default: true },
     },
   });
 }

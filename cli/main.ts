@@ -58,6 +58,11 @@ async function main(cli: Cli): Promise<void> {
       process.exit(code);
       return;
     }
+    case 'gui': {
+      const { guiCommand } = await import('./gui-main.ts');
+      await guiCommand({ cli, argv, colours });
+      return;
+    }
     case 'sim': {
       const { simMain } = await import('./sim-main.ts');
       simMain({ cli, argv, colours });

@@ -1,5 +1,5 @@
 /** The commands of `gaschat`, in the order the help lists them. */
-export const COMMANDS = ['server', 'client', 'sim'] as const;
+export const COMMANDS = ['server', 'client', 'gui', 'sim'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export function isCommandName(word: string | undefined): word is CommandName {
@@ -15,6 +15,7 @@ const GENERAL = `
   Usage
     $ gaschat server [host] [-p port]                     run a chat room (127.0.0.1, UDP port 8080)
     $ gaschat client <host> <server-port> [client-port]   join a room
+    $ gaschat gui [host] [server-port] [client-port]      join a room in a browser window
     $ gaschat sim [--runs N] [--seed S]                   simulate rooms under faults, check every guarantee
     $ gaschat help <command>                              the options of one command (or: <command> --help)
 
@@ -105,6 +106,29 @@ ${COLOUR_OPTIONS}
     $ echo halo | gaschat client 127.0.0.1 8080 --json -u bot --password rahasia
 `;
 
+const GUI = `
+  gaschat gui: join a chat room in a browser window
+
+  Usage
+    $ gaschat gui [host] [server-port] [client-port] [--no-open]
+
+  The client runs in this process (a browser cannot speak UDP); its window is a page this process
+  serves to your own browser only: it listens on 127.0.0.1, and the address it prints carries a
+  random token. The Server field is filled with host:port (127.0.0.1:8080 by default).
+
+  Options
+    --no-open               only print the page's address; do not open a browser
+    --server-key SHA256:... join only the server with this key fingerprint (see gaschat client)
+    --state-dir DIR         where known servers are remembered (as for gaschat client)
+${COLOUR_OPTIONS}
+
+  Ctrl-C (or SIGTERM) leaves the room with QUIT and stops; a second one stops at once.
+
+  Examples
+    $ gaschat gui 192.168.1.10 8080
+    $ gaschat gui --no-open
+`;
+
 const SIM = `
   gaschat sim: simulate chat rooms under faults and check every guarantee
 
@@ -145,6 +169,8 @@ export function helpText(command?: CommandName): string {
       return SERVER;
     case 'client':
       return CLIENT;
+    case 'gui':
+      return GUI;
     case 'sim':
       return SIM;
     case undefined:
