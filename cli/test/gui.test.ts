@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
-import { GaschatProcess, PASSWORD, startClient, startServer } from './processes.ts';
+import { GaschatProcess, PASSWORD, startClient, startServer, WAIT_MS } from './processes.ts';
 
 /**
  * `gaschat gui` in real Chromium: the page a user's browser shows, driven by its roles and labels as
@@ -40,6 +40,20 @@ async function logIn(page: Page, name: string, password = PASSWORD): Promise<voi
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/**
+ * Waits until `check` holds, polling: for what a page shows that no locator waits for (its title).
+ * (The page's policy forbids eval, so Playwright's waitForFunction cannot run in it.)
+ */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function say(page: Page, text: string): Promise<void> {
@@ -164,4 +178,68 @@ test('a page without the token gets nothing, and the room closing is shown with 
   server.kill('SIGTERM');
   await page.getByText('The room is closed for you: the server closed the room.').waitFor();
   t.is(await page.getByRole('status').textContent(), 'the server closed the room');
+});
+
+test('keyboard alone, "sending" until confirmed, the new-messages marker, unread messages in the title, dark colours, and Ctrl-C leaving with QUIT', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const b = await browser(t);
+  const { gui, url } = await startGui(t, { host, port });
+  const page = await open(b, url, 900, 500);
+  // Tab from the top of the page reaches each field, and Enter logs in.
+  await page.getByLabel('Server').focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('ana');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByRole('log').getByText('welcome, ana!').waitFor();
+  const citra = await startClient(t, { host, port }, 'citra');
+
+  // A message is "sending" until the server confirms it: the server is paused meanwhile.
+  server.child.kill('SIGSTOP');
+  await say(page, 'tunggu sebentar');
+  const mine = page.getByRole('log').locator('li.self', { hasText: 'tunggu sebentar' });
+  await mine.getByText('… sending').waitFor();
+  server.child.kill('SIGCONT');
+  await mine.getByText('✓ delivered').waitFor();
+
+  // Scrolled up, new messages do not move the list: a marker says they came.
+  for (let index = 0; index < 30; index += 1) {
+    citra.send(`baris ${index}`);
+  }
+  await page.getByRole('log').getByText('baris 29', { exact: true }).waitFor();
+  await page.evaluate("document.getElementById('messages').scrollTop = 0");
+  citra.send('yang baru');
+  const marker = page.getByRole('button', { name: 'New messages ↓' });
+  await marker.waitFor();
+  await marker.click();
+  await marker.waitFor({ state: 'hidden' });
+
+  // While the tab is hidden, the title counts what came.
+  await page.evaluate(
+    "Object.defineProperty(document, 'hidden', { value: true, configurable: true }); document.dispatchEvent(new Event('visibilitychange'))",
+  );
+  citra.send('satu lagi');
+  citra.send('dan lagi');
+  await until('the title counting 2', async () => (await page.title()) === '(2) gaschat');
+  await page.evaluate(
+    "Object.defineProperty(document, 'hidden', { value: false, configurable: true }); document.dispatchEvent(new Event('visibilitychange'))",
+  );
+  await until('the title back', async () => (await page.title()) === 'gaschat');
+
+  // The system's dark scheme.
+  const background = () => page.evaluate('getComputedStyle(document.documentElement).backgroundColor');
+  await page.emulateMedia({ colorScheme: 'light' });
+  const light = await background();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  t.not(await background(), light);
+
+  // Ctrl-C in the terminal leaves the room with QUIT, and the command exits 0.
+  gui.kill('SIGINT');
+  await citra.waitFor('ana left', (line) => line.type === 'left' && line.name === 'ana');
+  t.like(
+    citra.json.find((line) => line.type === 'left' && line.name === 'ana'),
+    { reason: 'quit' },
+  );
+  t.is(await gui.exitCode(), 0);
 });
