@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
@@ -242,4 +243,46 @@ test('keyboard alone, "sending" until confirmed, the new-messages marker, unread
     { reason: 'quit' },
   );
   t.is(await gui.exitCode(), 0);
+});
+
+/** A server on a given port (after another died there); `stateDir` gives it another identity. */
+async function serverOn(t: ExecutionContext, port: number, stateDir?: string): Promise<GaschatProcess> {
+  const server = new GaschatProcess(
+    ['server', '127.0.0.1', '-p', String(port), '--json', '--password', PASSWORD],
+    stateDir === undefined ? {} : { GASCHAT_STATE_DIR: stateDir },
+  );
+  t.teardown(() => server.kill('SIGKILL'));
+  await server.waitFor('listening', (line) => line.type === 'listening');
+  return server;
+}
+
+test('the window shows a server restart (reconnecting, then back in the room), and refuses a server whose key changed, saying so', async (t) => {
+  const { server, port, host } = await startServer(t);
+  const b = await browser(t);
+  const { url } = await startGui(t, { host, port });
+  const page = await open(b, url);
+  await logIn(page, 'ana');
+  await page.getByRole('log').getByText('welcome, ana!').waitFor();
+  server.kill('SIGKILL');
+  await server.exited;
+  const restarted = await serverOn(t, port);
+  // The next packet of the window's client gets a RESET: it joins again by itself.
+  await say(page, 'masih di sini?');
+  await page.getByRole('log').getByText('the server no longer holds this session').waitFor();
+  await page.getByRole('log').getByText('back in the room').waitFor();
+  t.is(await page.getByRole('status').textContent(), 'in the room as ana');
+  await page
+    .getByRole('log')
+    .locator('li.self[data-state="confirmed"]', { hasText: 'masih di sini?' })
+    .waitFor();
+
+  // A server with another identity on the same address: the window says so and keeps the form.
+  await page.getByRole('button', { name: 'Leave' }).click();
+  await page.getByRole('button', { name: 'Log in again' }).click();
+  restarted.kill('SIGKILL');
+  await restarted.exited;
+  await serverOn(t, port, mkdtempSync(join(tmpdir(), 'gaschat-other-')));
+  await logIn(page, 'ana');
+  await page.getByRole('alert').getByText("the server's identity key is not the one expected").waitFor();
+  t.is(await page.getByLabel('Username').inputValue(), 'ana');
 });
