@@ -125,6 +125,9 @@ button:disabled { opacity: 0.5; cursor: not-allowed; }
   #side { order: -1; border-left: none; border-bottom: 1px solid var(--line); display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; padding: 0.4rem 1rem; }
   #side h2 { margin: 0; }
   #members { display: flex; flex-wrap: wrap; gap: 0.2rem 0.6rem; margin: 0; flex: 1; }
-  #messages { max-height: calc(100vh - 14rem); }
+  #messages { max-height: calc(100vh - 16rem); }
+  #say-form { grid-template-columns: 1fr auto; }
+  #say-form label { grid-column: 1 / -1; }
+  #byte-count { grid-column: 1 / -1; }
 }
 `;
