@@ -19,6 +19,8 @@ import type { GuiAnswer, GuiRoom, GuiUpdate } from './gui-room.ts';
 export const GUI_STREAM_COUNT_MAX = 8;
 /** The largest request body taken: a message is at most 1000 bytes, the login form less. */
 const BODY_BYTES_MAX = 16 * 1024;
+/** What waits for one page's event stream at most before the page is cut off (it reconnects). */
+const STREAM_PENDING_BYTES_MAX = 1 << 20;
 /** A comment down every event stream this often, so that a proxy or the browser keeps it open. */
 const HEARTBEAT_MS = 15_000;
 
@@ -70,6 +72,13 @@ export async function startGuiServer(
   const room = createRoom((update) => {
     const chunk = `data: ${JSON.stringify(update)}\n\n`;
     for (const stream of streams) {
+      if (stream.writableLength > STREAM_PENDING_BYTES_MAX) {
+        // A page that stopped reading (a suspended tab) is cut off rather than buffered for: its
+        // browser connects again by itself and is sent the whole view.
+        streams.delete(stream);
+        stream.destroy();
+        continue;
+      }
       stream.write(chunk);
     }
   });
