@@ -31,7 +31,10 @@ export function clientEventJson(event: ClientEvent): Record<string, unknown> {
         from: event.from,
         text: event.text,
         seq: event.roomSeq,
-        time: new Date(event.timeMs).toISOString(),
+        // A time no date can hold (a hostile server's) is given as the number it was.
+        time: Number.isNaN(new Date(event.timeMs).getTime())
+          ? event.timeMs
+          : new Date(event.timeMs).toISOString(),
         self: event.self,
       };
     case 'left':

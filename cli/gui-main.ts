@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatAddress } from '../engine/index.ts';
 import { expectArguments, hostArgument, portArgument } from './arguments.ts';
 import type { CommandContext } from './command-line.ts';
@@ -57,7 +60,6 @@ export async function guiCommand({ cli, colours }: CommandContext): Promise<void
     asked = true;
     void gui.room
       .leave()
-      .then(() => gui.room.close())
       .then(() => gui.close())
       .then(() => process.exit(0));
   };
@@ -66,14 +68,28 @@ export async function guiCommand({ cli, colours }: CommandContext): Promise<void
   }
 }
 
-/** The system's way to open a URL in the default browser; a failure only says how to open it by hand. */
+/**
+ * The system's way to open the page in the default browser; a failure only says how to open it by
+ * hand. What is opened is a file in a directory only this user can read, which sends the browser on to
+ * the page: the address with its token never appears in another process's arguments, which every user
+ * of the machine can read.
+ */
 function openInBrowser(url: string, warn: (message: string) => void): void {
+  const directory = mkdtempSync(join(tmpdir(), 'gaschat-gui-'));
+  chmodSync(directory, 0o700);
+  const file = join(directory, 'open.html');
+  writeFileSync(
+    file,
+    `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>gaschat</title><a href="${url}">gaschat</a>\n`,
+    { mode: 0o600 },
+  );
+  process.on('exit', () => rmSync(directory, { recursive: true, force: true }));
   const [command, ...args] =
     process.platform === 'darwin'
-      ? ['open', url]
+      ? ['open', file]
       : process.platform === 'win32'
-        ? ['cmd', '/c', 'start', '""', url]
-        : ['xdg-open', url];
+        ? ['cmd', '/c', 'start', '""', file]
+        : ['xdg-open', file];
   try {
     const child = spawn(command ?? 'xdg-open', args, { stdio: 'ignore', detached: true });
     child.on('error', () => warn(`could not open a browser (${command} is missing); open the address above`));

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { decodePacket, encodePacket } from '../../engine/index.ts';
 import type { PeerAddress } from '../../engine/port.ts';
 import {
   ADVERSARY_NODE,
@@ -11,6 +12,7 @@ import {
   isAdversaryPlan,
   type Knowledge,
   type MoveTiming,
+  RETRY_AFTER_MS_MAX,
   type SeenDatagram,
   strangerAddress,
   WIRE_ANATOMY,
@@ -156,6 +158,109 @@ test("forgeries: the tape's own bytes; a seen header with the tape's body; a see
   );
 });
 
+/** A client nonce, and a HELLO and a CHALLENGE of its handshake as the codec writes them. */
+const NONCE = new Uint8Array(16).map((_, index) => 0xc0 + index);
+const HELLO = encodePacket({ type: 'hello', clientNonce: NONCE });
+const CHALLENGE = encodePacket({
+  type: 'challenge',
+  clientNonce: NONCE,
+  timeSlot: 9,
+  cookie: new Uint8Array(16).fill(7),
+  serverKey: new Uint8Array(32).fill(8),
+});
+
+function decodedWait(bytes: Uint8Array) {
+  const decoded = decodePacket(bytes);
+  if (!decoded.ok || decoded.packet.type !== 'wait') {
+    throw new Error(`not a WAIT: ${hexOf(bytes)}`);
+  }
+  return decoded.packet;
+}
+
+test("a forged WAIT carries the seen handshake's nonce and the tape's reason and retry-after, to its client as from its server", (t) => {
+  const move: AdversaryMove = { ...AT_ONCE, kind: 'forge-wait', reason: 1, retryAfterMs: 60_000, ...AS_SEEN };
+  // Whichever end sent the datagram seen, as seen it goes to the client, as from the server.
+  for (const source of [seen(HELLO, ANA, SERVER), seen(CHALLENGE, SERVER, ANA)]) {
+    const crafted = made(move, source);
+    t.deepEqual(crafted.from, SERVER);
+    t.deepEqual(crafted.to, ANA);
+    const wait = decodedWait(crafted.bytes);
+    t.deepEqual(wait.clientNonce, NONCE);
+    t.is(wait.reason, 'throttled');
+    t.is(wait.retryAfterMs, 60_000);
+  }
+  // The reason wraps around the three; the retry-after goes up to a u32's largest.
+  const wrapped = decodedWait(
+    made({ ...move, reason: 5, retryAfterMs: RETRY_AFTER_MS_MAX }, seen(HELLO)).bytes,
+  );
+  t.is(wrapped.reason, 'host-quota');
+  t.is(wrapped.retryAfterMs, RETRY_AFTER_MS_MAX);
+  t.is(decodedWait(made({ ...move, reason: 0, retryAfterMs: 0 }, seen(HELLO)).bytes).reason, 'load');
+  // Aimed elsewhere: to another client, as from a stranger.
+  const aimed = made(
+    { ...move, to: { kind: 'client', pick: 1 }, from: { kind: 'stranger', pick: 2 } },
+    seen(HELLO),
+  );
+  t.deepEqual(aimed.to, BUDI);
+  t.deepEqual(aimed.from, strangerAddress(2));
+  // A session packet, or bytes no handshake is made of, carry no nonce to forge a WAIT for.
+  t.is(craft(move, seen(SESSION_PACKET), KNOWLEDGE), undefined);
+  t.is(craft(move, seen(new Uint8Array([1, 2, 3])), KNOWLEDGE), undefined);
+});
+
+/** A JOIN of another handshake (another nonce). */
+const JOIN_NONCE = NONCE.map((byte) => byte ^ 0xff);
+const JOIN = encodePacket({
+  type: 'join',
+  clientNonce: JOIN_NONCE,
+  timeSlot: 9,
+  cookie: new Uint8Array(16).fill(7),
+  share: new Uint8Array(32).fill(9),
+});
+
+test('a forged WAIT is made when a JOIN goes by: from that JOIN, or an earlier datagram of a handshake', (t) => {
+  const sends = [
+    { atMs: 100, bytes: HELLO },
+    { atMs: 200, bytes: SESSION_PACKET },
+    { atMs: 300, bytes: JOIN },
+  ];
+  const move: AdversaryMove = {
+    ...AT_ONCE,
+    atMs: 150,
+    kind: 'forge-wait',
+    reason: 2,
+    retryAfterMs: 1500,
+    ...AS_SEEN,
+  };
+  // Armed at 150 ms, it lets the session packet at 200 ms go by and fires on the JOIN at 300 ms.
+  for (const [back, nonce] of [
+    [0, JOIN_NONCE],
+    [1, NONCE],
+  ] as const) {
+    const { received, report } = adversaryRun({ startAtMs: 0, moves: [{ ...move, back }] }, sends);
+    t.like(report, { injectionCount: 1, idle: 0, reached: { server: 0, client: 1, nobody: 0 } });
+    t.like(report.injected, { 'forge-wait': 1 });
+    t.like(report.spoofedAs, { server: 1 });
+    const forged = received.filter(({ node }) => node === 'c0');
+    t.deepEqual(
+      forged.map(({ t: at, from }) => [at, from.port]),
+      [[305, SERVER.port]],
+    );
+    const wait = decodedWait(forged[0]?.bytes ?? new Uint8Array());
+    t.deepEqual(wait.clientNonce, nonce);
+    t.like(wait, { reason: 'host-quota', retryAfterMs: 1500 });
+  }
+  // Without a JOIN it never fires; on a JOIN with nothing of the server's seen, it has nothing to work from.
+  t.like(adversaryRun({ startAtMs: 0, moves: [move] }, sends.slice(0, 2)).report, {
+    injectionCount: 0,
+    idle: 0,
+  });
+  t.like(adversaryRun({ startAtMs: 0, moves: [{ ...move, of: 'server' }] }, sends).report, {
+    injectionCount: 0,
+    idle: 1,
+  });
+});
+
 test('the wire log finds a secret within one datagram, never across two', (t) => {
   const log = new WireLog();
   const text = new TextEncoder();
@@ -284,5 +389,27 @@ test('a scenario with an adversary replays from its token (g3.), and a scenario 
   t.deepEqual(decodeReplayToken(token).adversary, plan);
   t.true(isAdversaryPlan(plan));
   t.false(isAdversaryPlan({ ...plan, moves: [{ ...AT_ONCE, kind: 'extend', extra: 'xyz', ...AS_SEEN }] }));
+  // A forged WAIT's fields: a reason index and a u32 retry-after.
+  const waitPlan: AdversaryPlan = {
+    startAtMs: 0,
+    moves: [{ ...AT_ONCE, kind: 'forge-wait', reason: 2, retryAfterMs: RETRY_AFTER_MS_MAX, ...AS_SEEN }],
+  };
+  t.true(isAdversaryPlan(waitPlan));
+  t.deepEqual(decodeReplayToken(encodeReplayToken({ ...scenario, adversary: waitPlan })).adversary, waitPlan);
+  for (const bad of [
+    { reason: -1, retryAfterMs: 0 },
+    { reason: 0, retryAfterMs: RETRY_AFTER_MS_MAX + 1 },
+    { reason: 0 },
+    { reason: 0, retryAfterMs: 1.5 },
+  ]) {
+    t.false(isAdversaryPlan({ ...plan, moves: [{ ...AT_ONCE, kind: 'forge-wait', ...bad, ...AS_SEEN }] }));
+  }
+  // A token written before forged WAITs (this scenario with three earlier kinds) still replays.
+  const older =
+    'g3.nZLNTsMwEITfZc6uFFBByDfEDamoEtwqDouzaaM6duTd_kRR3h05aWmBE9y833pndmT3EOYS9sZANtQyLKQh72GQYmxgezTcfHB6irugCzrCzg2EReoYLuzBILHjoM-xvsL388HA-ZqDCuzq3cCTcnDdQmDvDCraeX0bbXt4DmvdwBYnPk4MBi0lrbWO4SRxbvbwUWTJKfuOY-Wu9bUj5W-QPXW_wELGBYsr-cvahYFLJBsW2Iq8sMEhxbBeksghpvKMB4MNk3_UHOemKAoDDuVU3o6lKLcX3ekKlXtOQqnLEUQp6TRRGDRxnz1XPeiMPshtx0OsYEGhw1eCEW_rUMIicesp9zRm2RMlmQlzwGBQpek1f3YG8x-zyrPT0e2V057TY078H6kqpjXPWnJb1lnY5Z-G_Ca5fplK24OP5NR3sPk__Tnh-zB8Ag';
+  t.deepEqual(
+    decodeReplayToken(older).adversary?.moves.map((move) => move.kind),
+    ['replay', 'reflect', 'forge-packet-number'],
+  );
   t.deepEqual(bytesOfHex(hexOf(SESSION_PACKET)), SESSION_PACKET);
 });

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { decodePacket, encodePacket, type WaitReason } from '../../engine/index.ts';
 import { formatAddress, type PeerAddress } from '../../engine/port.ts';
 import type { InjectionFate, SentDatagram, SimNetwork } from './network.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -22,7 +23,10 @@ export const ADVERSARY_NODE = 'adversary';
  * - `reflect`: a copy sent back to its sender as from its receiver, or to the server as from a member;
  * - `forge-random`: bytes of the tape's own, nothing seen in them;
  * - `forge-header`: a seen datagram's header with a body of the tape's;
- * - `forge-packet-number`: a seen session packet under another packet number (its body, or the tape's).
+ * - `forge-packet-number`: a seen session packet under another packet number (its body, or the tape's);
+ * - `forge-wait`: a WAIT (the server's "not now, come back later", not authenticated) for a handshake
+ *   seen on the wire, with the tape's reason and retry-after, made when a JOIN goes by (what a WAIT
+ *   answers), from that JOIN or another datagram that carries a client nonce.
  */
 export const INJECTION_KINDS = [
   'replay',
@@ -33,6 +37,7 @@ export const INJECTION_KINDS = [
   'forge-random',
   'forge-header',
   'forge-packet-number',
+  'forge-wait',
 ] as const;
 export type InjectionKind = (typeof INJECTION_KINDS)[number];
 
@@ -52,7 +57,10 @@ export type SourceFilter = 'any' | 'client' | 'server';
 
 /** When a move fires, what it works from, and when what it makes goes out. */
 export interface MoveTiming {
-  /** The move fires on the first datagram the adversary sees at or after this virtual time. */
+  /**
+   * The move fires on the first datagram the adversary sees at or after this virtual time (a
+   * `forge-wait`, on the first JOIN: a WAIT answers a JOIN, so it is armed then and waits for one).
+   */
   readonly atMs: number;
   /** It works from the `back`-th datagram before that one (0: that very one), among those `of` allows. */
   readonly back: number;
@@ -101,6 +109,13 @@ export type AdversaryMove = MoveTiming &
         /** The body after the header; the seen packet's own when absent. */
         readonly body?: Hex;
       } & Aim)
+    | ({
+        readonly kind: 'forge-wait';
+        /** The reason it gives: an index into {@link FORGED_WAIT_REASONS}, modulo their count. */
+        readonly reason: number;
+        /** The retry-after it asks for: a u32, 0 to 2^32 − 1 ms. */
+        readonly retryAfterMs: number;
+      } & Aim)
   );
 
 /**
@@ -146,6 +161,48 @@ export const WIRE_ANATOMY: WireAnatomy = {
       ? PACKET_NUMBER_OFFSET
       : undefined,
 };
+
+/** The reasons a forged WAIT may give (protocol v2's WAIT reasons, in their order on the wire). */
+export const FORGED_WAIT_REASONS: readonly WaitReason[] = ['load', 'throttled', 'host-quota'];
+
+/** The largest retry-after a WAIT can carry: it is a u32 on the wire. */
+export const RETRY_AFTER_MS_MAX = 0xffff_ffff;
+
+/** A handshake seen on the wire: its client nonce, and which end of it sent the datagram. */
+export interface SeenHandshake {
+  readonly clientNonce: Uint8Array;
+  /** A HELLO or a JOIN (the client's); otherwise a CHALLENGE, ACCEPT, REFUSE or WAIT (the server's). */
+  readonly byClient: boolean;
+}
+
+/**
+ * The handshake a datagram belongs to, if it is a handshake packet: every one carries its client
+ * nonce in the clear, and what type of packet it is says who sent it.
+ */
+export function seenHandshake(datagram: Uint8Array): SeenHandshake | undefined {
+  const decoded = decodePacket(datagram);
+  if (!decoded.ok) {
+    return undefined;
+  }
+  const packet = decoded.packet;
+  switch (packet.type) {
+    case 'hello':
+    case 'join':
+      return { clientNonce: packet.clientNonce, byClient: true };
+    case 'challenge':
+    case 'accept':
+    case 'refuse':
+    case 'wait':
+      return { clientNonce: packet.clientNonce, byClient: false };
+    default:
+      return undefined;
+  }
+}
+
+function isJoin(datagram: Uint8Array): boolean {
+  const decoded = decodePacket(datagram);
+  return decoded.ok && decoded.packet.type === 'join';
+}
 
 export function hexOf(bytes: Uint8Array): Hex {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -355,9 +412,40 @@ function renumbered(
 }
 
 /**
+ * A `forge-wait` datagram: a WAIT for the seen handshake's nonce, with the tape's reason and
+ * retry-after. As seen, it goes to the handshake's client as from the server it talks to (the reply
+ * the server would send), whichever end sent the datagram seen; the aim may send it elsewhere.
+ */
+function forgedWait(
+  move: Extract<AdversaryMove, { kind: 'forge-wait' }>,
+  source: SeenDatagram,
+  knowledge: Knowledge,
+): Crafted | undefined {
+  const handshake = seenHandshake(source.bytes);
+  if (handshake === undefined) {
+    return undefined;
+  }
+  const reason = FORGED_WAIT_REASONS[move.reason % FORGED_WAIT_REASONS.length] ?? 'load';
+  const bytes = encodePacket({
+    type: 'wait',
+    clientNonce: handshake.clientNonce.slice(),
+    reason,
+    retryAfterMs: Math.min(move.retryAfterMs, RETRY_AFTER_MS_MAX),
+  });
+  const [client, server] = handshake.byClient
+    ? [source.fromAddress, source.to]
+    : [source.to, source.fromAddress];
+  return {
+    bytes,
+    from: pickAddress(move.from, server, knowledge),
+    to: pickAddress(move.to, client, knowledge),
+  };
+}
+
+/**
  * What one move makes of the datagram it works from, or undefined when it can make nothing of it (a
- * datagram with no bytes to flip or cut, a packet number where there is none). Pure: the unit tests
- * hold each kind to what it claims.
+ * datagram with no bytes to flip or cut, a packet number where there is none, a WAIT for a datagram
+ * of no handshake). Pure: the unit tests hold each kind to what it claims.
  */
 export function craft(
   move: AdversaryMove,
@@ -407,6 +495,8 @@ export function craft(
       const forged = renumbered(move, bytes, anatomy);
       return forged === undefined ? undefined : aimed(move, source, knowledge, forged);
     }
+    case 'forge-wait':
+      return forgedWait(move, source, knowledge);
   }
 }
 
@@ -466,8 +556,8 @@ export interface AdversaryOptions {
 
 /**
  * The adversary of one run, attached to a network's tap: it logs every datagram, fires each move of
- * its plan on the first datagram it sees at or after the move's time, and injects what the move makes
- * once the move's delay has passed, within the plan's bounds.
+ * its plan on the first datagram it sees at or after the move's time (a forged WAIT on the first JOIN
+ * then), and injects what the move makes once the move's delay has passed, within the plan's bounds.
  *
  * @example
  * ```ts
@@ -487,6 +577,8 @@ export class Adversary {
   /** The plan's moves in the order they fire (by time, then by place on the tape), with their index. */
   readonly #queue: readonly { readonly move: AdversaryMove; readonly index: number }[];
   #nextMove = 0;
+  /** `forge-wait` moves whose time has come, in the order they came due, each waiting for a JOIN. */
+  readonly #armed: { readonly move: AdversaryMove; readonly index: number }[] = [];
   readonly #clients: PeerAddress[] = [];
   /** Node names by address, as learnt from the wire: for the trace's notes. */
   readonly #names = new Map<string, string>();
@@ -514,8 +606,17 @@ export class Adversary {
     this.#learn(sent.to, sent.toName);
     for (let due = this.#queue[this.#nextMove]; due !== undefined && due.move.atMs <= sent.t; ) {
       this.#nextMove += 1;
-      this.#fire(due.move, due.index);
+      if (due.move.kind === 'forge-wait') {
+        this.#armed.push(due);
+      } else {
+        this.#fire(due.move, due.index);
+      }
       due = this.#queue[this.#nextMove];
+    }
+    if (this.#armed.length > 0 && isJoin(sent.bytes)) {
+      for (const armed of this.#armed.splice(0)) {
+        this.#fire(armed.move, armed.index);
+      }
     }
   }
 
@@ -554,7 +655,8 @@ export class Adversary {
       const fromServer = formatAddress(seen.fromAddress) === server;
       const allowed =
         (move.of === 'any' || (move.of === 'server') === fromServer) &&
-        (move.kind !== 'forge-packet-number' || this.#anatomy.packetNumberOffset(seen.bytes) !== undefined);
+        (move.kind !== 'forge-packet-number' || this.#anatomy.packetNumberOffset(seen.bytes) !== undefined) &&
+        (move.kind !== 'forge-wait' || seenHandshake(seen.bytes) !== undefined);
       if (allowed) {
         found = seen;
         if (skipped === move.back) {
@@ -692,6 +794,13 @@ function kindFieldsValid(move: Record<string, unknown>): boolean {
         (isNaturalNumber(number.ahead) || isNaturalNumber(number.exactly))
       );
     }
+    case 'forge-wait':
+      return (
+        aim &&
+        isNaturalNumber(move.reason) &&
+        isNaturalNumber(move.retryAfterMs) &&
+        move.retryAfterMs <= RETRY_AFTER_MS_MAX
+      );
     default:
       return false;
   }

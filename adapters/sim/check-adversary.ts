@@ -337,6 +337,7 @@ const INJECTED_GOALS: Readonly<Record<`injected-${InjectionKind}`, string>> = {
   'injected-forge-random': 'random bytes injected',
   'injected-forge-header': "a seen datagram's header injected with a random body",
   'injected-forge-packet-number': 'a seen session packet injected under another packet number',
+  'injected-forge-wait': 'a WAIT forged for a seen handshake',
 };
 
 /**

@@ -96,6 +96,32 @@ export function checkCrashTimeouts(run: RunRecord, timeline: Timeline): string[]
 }
 
 /**
+ * When a client that took a WAIT may still, legitimately, be handshaking: the wait it took (as it took
+ * it, within its bounds: up to `waitMaxMs`), then a whole handshake's retries to "unreachable", the
+ * run's longest delay on top. A WAIT is not authenticated, and an adversary that saw a handshake may
+ * forge one with any retry-after: the client waits as told (the server's own answer is still taken
+ * meanwhile, if it comes), so a server that stopped, or an answer the network lost, leaves it waiting,
+ * then retrying, past the end of a run that was long enough without the wait. Undefined: it took none.
+ */
+function waitOverAtMs(run: RunRecord, client: ClientRecord): number | undefined {
+  let waitedUntilMs: number | undefined;
+  for (const { t, event } of client.events) {
+    if (event.type === 'waiting') {
+      waitedUntilMs = t + event.retryAfterMs;
+    }
+  }
+  if (waitedUntilMs === undefined) {
+    return undefined;
+  }
+  const { handshakeRetryCountMax, handshakeRetryInitialMs, handshakeRetryMaxMs } = SIM_CLIENT_CONFIG;
+  let retriesMs = 0;
+  for (let attempt = 0; attempt <= handshakeRetryCountMax; attempt += 1) {
+    retriesMs += Math.min(handshakeRetryMaxMs, handshakeRetryInitialMs * 2 ** attempt);
+  }
+  return waitedUntilMs + retriesMs + maxNetworkDelayMs(run);
+}
+
+/**
  * Once the network has healed and the run has gone on for longer than every timeout, nothing is stuck:
  * every client that did not crash has either closed or is a member the room still holds, having had
  * every message it said sequenced; every QUIT has closed its client; a stopped server has left
@@ -116,6 +142,14 @@ export function checkLiveness(run: RunRecord, timeline: Timeline): string[] {
       continue;
     }
     if (closed) {
+      continue;
+    }
+    // Still handshaking because a WAIT (the server's, or one forged) said to come back later, and the
+    // wait and the retries after it are not over by the end: delayed as the protocol allows, not stuck.
+    if (
+      client.finalState !== '"joined"' &&
+      (waitOverAtMs(run, client) ?? Number.NEGATIVE_INFINITY) > run.scenario.endAtMs
+    ) {
       continue;
     }
     if (run.serverStoppedAtMs !== undefined) {

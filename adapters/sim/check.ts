@@ -570,6 +570,21 @@ function faultFreeJoinProblems(run: RunRecord): string[] {
     ) {
       continue;
     }
+    // Accepted just before the server was killed (an adversary's early copy of its HELLO or JOIN
+    // may bring the ACCEPT out first), never welcomed, and its link died of the silence while the
+    // server was down: it closes (timeout), as a member would.
+    const closedAtMs = client.closedAtMs;
+    if (
+      closed?.type === 'closed' &&
+      closed.reason === 'timeout' &&
+      closedAtMs !== undefined &&
+      client.sessionIds.length > 0 &&
+      run.serverCrashes.some(
+        (crash) => crash.atMs < closedAtMs && (crash.restartedAtMs ?? Number.POSITIVE_INFINITY) >= closedAtMs,
+      )
+    ) {
+      continue;
+    }
     const outcome =
       rejected?.type === 'rejected'
         ? `was refused (${rejected.reason})`

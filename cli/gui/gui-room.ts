@@ -45,6 +45,8 @@ export class GuiRoom {
   #connection: Connection | undefined;
   #actor: ClientActor | undefined;
   #closed: Promise<void> | undefined;
+  /** A login is opening its connection (before its phase says joining). */
+  #opening = false;
   #resolveClosed: (() => void) | undefined;
 
   constructor(options: GuiRoomOptions, publish: (update: GuiUpdate) => void) {
@@ -75,6 +77,19 @@ export class GuiRoom {
     if (this.#phase === 'joining' || this.#phase === 'joined' || this.#phase === 'reconnecting') {
       return { ok: false, error: 'already in a room: leave it first' };
     }
+    if (this.#opening) {
+      // Another page of this window is logging in (its socket is being opened): one login at a time.
+      return { ok: false, error: 'a login is under way' };
+    }
+    this.#opening = true;
+    try {
+      return await this.#login(server, name, password);
+    } finally {
+      this.#opening = false;
+    }
+  }
+
+  async #login(server: string, name: string, password: string): Promise<GuiAnswer> {
     const where = parseServer(server);
     if (!where.ok) {
       return where;
@@ -153,9 +168,13 @@ export class GuiRoom {
     await this.#closed;
   }
 
+  /** Stops the client and closes its socket (again: nothing). */
   async close(): Promise<void> {
     this.#actor?.stop();
-    await this.#connection?.close();
+    this.#actor = undefined;
+    const connection = this.#connection;
+    this.#connection = undefined;
+    await connection?.close();
   }
 
   #onEvent(event: ClientEvent): void {

@@ -85,7 +85,9 @@ export async function startGuiServer(
   const server: Server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) {
-        reply(response, 500, { error: error instanceof Error ? error.message : String(error) });
+        reply(response, error instanceof TooLarge ? 413 : 500, {
+          error: error instanceof Error ? error.message : String(error),
+        });
       } else {
         response.destroy();
       }
@@ -165,6 +167,7 @@ export async function startGuiServer(
     port,
     room,
     close: async () => {
+      await room.close();
       for (const stream of streams) {
         stream.end();
       }
@@ -217,13 +220,15 @@ function tokenMatches(given: string, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+class TooLarge extends Error {}
+
 async function jsonBody(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > BODY_BYTES_MAX) {
-      throw new Error(`the request is over ${BODY_BYTES_MAX} bytes`);
+      throw new TooLarge(`the request is over ${BODY_BYTES_MAX} bytes`);
     }
     chunks.push(chunk as Buffer);
   }

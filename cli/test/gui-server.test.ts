@@ -110,3 +110,28 @@ test('the Server field takes host:port and [IPv6]:port, and says what is wrong w
     t.like(parseServer(wrong), { ok: false }, wrong);
   }
 });
+
+test('two logins at once (two pages of one window) start one session; the other is told why; an oversized body is refused as such', async (t) => {
+  const { port, token } = await gui(t);
+  const headers = {
+    origin: `http://127.0.0.1:${port}`,
+    'content-type': 'application/json',
+    'x-gaschat-token': token,
+  };
+  const login = (name: string) =>
+    ask(port, '/login', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ server: '127.0.0.1:9', name, password: 'x' }),
+    });
+  const answers = await Promise.all([login('dup1'), login('dup2')]);
+  t.deepEqual(answers.map((answer) => answer.status).sort(), [200, 400]);
+  const refused = answers.find((answer) => answer.status === 400);
+  t.regex(JSON.parse(refused?.body ?? '{}').error, /a login is under way|already in a room/);
+  const big = await ask(port, '/say', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ text: 'x'.repeat(20_000) }),
+  });
+  t.is(big.status, 413);
+});

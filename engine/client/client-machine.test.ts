@@ -832,3 +832,38 @@ test('a PACED frame tells the user their texts wait their turn', (t) => {
   const slowed = events.at(-1);
   t.regex(slowed?.type === 'slowed' ? slowed.message : '', /40 at once, then 20 a second/);
 });
+
+test('a QUIT behind more texts than the window waits as long as the server keeps confirming them: every text goes, then the BYE', (t) => {
+  const { clock, client, events, join, session, reliableSent } = handDriven();
+  join();
+  const origin = client.getSnapshot().context.origin;
+  const total = 3 * SAYS_UNCONFIRMED_MAX;
+  for (let line = 1; line <= total; line += 1) {
+    t.true(say(client, `line ${line}`).ok);
+  }
+  client.send({ type: 'chat.quit' });
+  // The server confirms a window's worth every 8 s: slower than the quit timeout, all told.
+  for (let batch = 0; batch < 3; batch += 1) {
+    clock.runUntil(clock.now() + 8000, 100);
+    t.true(client.getSnapshot().matches('leaving'), `still leaving after batch ${batch}`);
+    // A window's worth, 16 to a packet (a datagram holds no more).
+    for (let part = 0; part < SAYS_UNCONFIRMED_MAX / 16; part += 1) {
+      const first = batch * SAYS_UNCONFIRMED_MAX + part * 16 + 1;
+      session(
+        1 + batch * 4 + part,
+        Array.from({ length: 16 }, (_, index) =>
+          message(first + index, 'ana', origin, first + index, `line ${first + index}`),
+        ),
+      );
+    }
+  }
+  clock.runUntil(clock.now() + 100, 100);
+  const sent = reliableSent();
+  // Each line once (retransmissions aside: nobody acknowledges the client here), then the BYE.
+  t.is(new Set(sent.flatMap((frame) => (frame.type === 'say' ? [frame.line] : []))).size, total);
+  t.true(sent.some((frame) => frame.type === 'bye'));
+  const firstBye = sent.findIndex((frame) => frame.type === 'bye');
+  const lastLine = sent.findIndex((frame) => frame.type === 'say' && frame.line === total);
+  t.true(lastLine >= 0 && lastLine < firstBye, 'the last line goes before the BYE');
+  t.false(events.some((event) => event.type === 'closed' && event.reason === 'timeout'));
+});

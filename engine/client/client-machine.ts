@@ -767,6 +767,7 @@ export const clientMachine = setup({
       return reading.kind === 'refuse' && reading.packet.reason === 'version';
     },
     isWait: ({ context, event }) => read(context, event).kind === 'wait',
+    byeHeldBack: ({ context }) => context.session?.byePending === true,
     waitsLeft: ({ context }) => context.waits < context.config.waitCountMax,
     isSessionPacket: ({ context, event }) => read(context, event).kind === 'session',
     isReset: ({ context, event }) => read(context, event).kind === 'reset',
@@ -856,6 +857,8 @@ export const clientMachine = setup({
           entry: 'sendHello',
           on: {
             'datagram.received': [
+              // After a WAIT the exchange under way may still be answered: its ACCEPT is taken.
+              { guard: 'isProvedAccept', target: '#client.joined', actions: 'openSession' },
               { guard: 'isChallenge', target: 'joining', actions: 'takeChallenge' },
               // Only challenges with another key than the one pinned, three of them: the verdict is due
               // (not after every retry), as for ACCEPTs that do not verify.
@@ -965,6 +968,14 @@ export const clientMachine = setup({
     leaving: {
       on: {
         'datagram.received': [
+          // Texts past the window still go before the BYE, as fast as the server confirms them: its
+          // packets show it alive, so the wait for the QUIT's confirmation starts again at each.
+          {
+            guard: and(['isSessionPacket', 'byeHeldBack']),
+            target: 'leaving',
+            reenter: true,
+            actions: 'receive',
+          },
           { guard: 'isSessionPacket', actions: 'receive' },
           { guard: 'isReset', target: 'closed', actions: 'closeReset' },
         ],

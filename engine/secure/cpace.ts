@@ -268,6 +268,11 @@ export function cpaceSecret(scalar: bigint, peerShare: Uint8Array): Uint8Array |
   } catch {
     return undefined;
   }
+  // The identity is refused before the multiplication, which would otherwise be spent on it (a
+  // stranger's cheapest way to cost the server one); K below is then never the identity either.
+  if (peer.is0()) {
+    return undefined;
+  }
   const k = peer.multiply(scalar);
   if (k.is0()) {
     return undefined;

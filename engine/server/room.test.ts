@@ -1001,3 +1001,23 @@ test('a QUIT relays first every text still waiting its turn, in order, then the 
     [1, 2, 3, 4, 5, 6, 'left'],
   );
 });
+
+test('a JOIN whose share the exchange refuses (the identity, 32 zero bytes) is charged like any exchange that proves nothing: replayed, it is throttled', (t) => {
+  const it = room({ crypto: REAL_CRYPTO, config: { ...SERVER_CONFIG_DEFAULT, unprovenPerHostBurst: 3 } });
+  const { challenge } = hello(it, nonce(1), ANA);
+  const zeroShare = encodePacket({
+    type: 'join',
+    clientNonce: challenge.clientNonce,
+    timeSlot: challenge.timeSlot,
+    cookie: challenge.cookie,
+    share: new Uint8Array(32),
+  });
+  const reasons = Array.from({ length: 5 }, () =>
+    emitted(it.datagram(zeroShare, ANA), 'datagram.dropped').map((event) =>
+      event.type === 'datagram.dropped' ? event.reason : '',
+    ),
+  );
+  t.deepEqual(reasons, [['bad-share'], ['bad-share'], ['bad-share'], ['throttled'], ['throttled']]);
+  t.is(it.exchanges(), 3);
+  t.is(it.room.sessions.size, 0);
+});

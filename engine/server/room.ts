@@ -689,6 +689,10 @@ export class Room {
    */
   #open(join: JoinPacket, from: PeerAddress, nonceKey: string): void {
     const crypto = this.#crypto;
+    const nowMs = this.#env.now();
+    // Charged before any curve work: a share the exchange refuses (the identity point costs a scalar
+    // multiplication before it is found out) spends the budget like any exchange that proves nothing.
+    this.#throttle.charge(from.host, nowMs);
     const sid = handshakeSid(join.clientNonce, join.cookie);
     const response = crypto.keyExchange.respond({
       prs: this.#password,
@@ -713,7 +717,6 @@ export class Room {
     const accept = new Uint8Array(clear.length + sealed.length);
     accept.set(clear);
     accept.set(sealed, clear.length);
-    const nowMs = this.#env.now();
     const session = new ServerSession(
       {
         sessionId,
@@ -736,7 +739,6 @@ export class Room {
     );
     this.sessions.set(sessionId, session);
     this.#sessionsByHost.set(from.host, (this.#sessionsByHost.get(from.host) ?? 0) + 1);
-    this.#throttle.charge(from.host, nowMs);
     this.#byNonce.set(nonceKey, session);
     this.recentJoins.set(nonceKey, { sessionId, expiresAtMs: nowMs + 2 * this.config.cookieSlotMs });
     this.#touch(session);

@@ -4,8 +4,10 @@ import {
   type AdversaryMove,
   type AdversaryPlan,
   type Aim,
+  FORGED_WAIT_REASONS,
   hexOf,
   type MoveTiming,
+  RETRY_AFTER_MS_MAX,
   type SourceFilter,
 } from '../adversary.ts';
 import type { Scenario, ScenarioShape } from '../scenario.ts';
@@ -108,6 +110,19 @@ const actionArb: fc.Arbitrary<Omit<AdversaryMove, keyof MoveTiming>> = fc.oneof(
       ...(body === undefined ? {} : { body }),
       ...aim,
     })),
+  fc
+    .record({
+      // The first reason ('load') and no wait at all are the shrink targets; a minute or more (the
+      // longest a client waits), or a u32's largest, sometimes.
+      reason: fc.nat(FORGED_WAIT_REASONS.length - 1),
+      retryAfterMs: fc.oneof(
+        { withCrossShrink: true },
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 10_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: RETRY_AFTER_MS_MAX }) },
+      ),
+      aim: aimArb,
+    })
+    .map(({ reason, retryAfterMs, aim }) => ({ kind: 'forge-wait' as const, reason, retryAfterMs, ...aim })),
 );
 
 export const adversaryMoveArb: fc.Arbitrary<AdversaryMove> = fc

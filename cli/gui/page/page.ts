@@ -63,9 +63,18 @@ async function post(path: string, body: unknown): Promise<{ ok: boolean; error?:
 
 // ---- Rendering: text only. ----
 
-function timeOf(timeMs: number): string {
-  return new Date(timeMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+/** A time as the server sent it, or now for one no date can hold (a hostile server's). */
+function dateOf(timeMs: number): Date {
+  const date = new Date(timeMs);
+  return Number.isNaN(date.getTime()) ? new Date() : date;
 }
+
+function timeOf(timeMs: number): string {
+  return dateOf(timeMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** List items the page keeps at most (the process keeps as many for a reload): the oldest go. */
+const ITEM_COUNT_MAX = 2000;
 
 function span(className: string, text: string): HTMLSpanElement {
   const part = document.createElement('span');
@@ -78,7 +87,7 @@ function itemFor(entry: GuiEntry): HTMLLIElement {
   const item = document.createElement('li');
   const time = document.createElement('time');
   time.className = 'time';
-  time.dateTime = new Date(entry.timeMs).toISOString();
+  time.dateTime = dateOf(entry.timeMs).toISOString();
   time.textContent = timeOf(entry.timeMs);
   item.append(time);
   if (entry.kind === 'notice') {
@@ -119,6 +128,9 @@ function showEntry(entry: GuiEntry): void {
   const existing = items.get(entry.id);
   if (existing === undefined) {
     messages.append(item);
+    while (messages.childElementCount > ITEM_COUNT_MAX) {
+      messages.firstElementChild?.remove();
+    }
     if (entry.kind === 'message' && !entry.self && document.hidden) {
       unread += 1;
       document.title = `(${unread}) gaschat`;
