@@ -43,6 +43,8 @@ const WRONG_KEYS = deriveSessionKeys(new Uint8Array(64).fill(1), new Uint8Array(
 interface AcceptAs {
   readonly password?: string;
   readonly signingSecret?: Uint8Array;
+  /** The source it arrives from (the server's address by default). */
+  readonly from?: PeerAddress;
 }
 
 /**
@@ -56,6 +58,8 @@ function handDriven(
   const crypto = options.crypto ?? CRYPTO;
   const clock = new VirtualClock();
   const datagrams: Uint8Array[] = [];
+  /** Where each datagram went, by index. */
+  const destinations: PeerAddress[] = [];
   const sent: Packet[] = [];
   const events: ClientEvent[] = [];
   const serverRandom = counterRandom(200);
@@ -63,8 +67,9 @@ function handDriven(
     { name: 'ana', password: PASSWORD, server: SERVER, ...(options.config && { config: options.config }) },
     {
       port: {
-        send: (datagram) => {
+        send: (datagram, to) => {
           datagrams.push(datagram);
+          destinations.push(to);
           const decoded = decodePacket(datagram);
           if (decoded.ok) {
             sent.push(decoded.packet);
@@ -129,7 +134,7 @@ function handDriven(
       accepted = made;
       sessionStart = datagrams.length;
     }
-    deliverDatagram(made.datagram);
+    deliverDatagram(made.datagram, as.from ?? SERVER);
     return made;
   };
   /** A SESSION packet from the server, sealed with the session's keys (or `sealWith`). */
@@ -206,6 +211,7 @@ function handDriven(
     sessionPackets,
     reliableSent,
     answerUntilClosed,
+    destinations,
   };
 }
 
@@ -866,4 +872,22 @@ test('a QUIT behind more texts than the window waits as long as the server keeps
   const lastLine = sent.findIndex((frame) => frame.type === 'say' && frame.line === total);
   t.true(lastLine >= 0 && lastLine < firstBye, 'the last line goes before the BYE');
   t.false(events.some((event) => event.type === 'closed' && event.reason === 'timeout'));
+});
+
+test('an ACCEPT arriving from another source (a copy with a spoofed one) does not send the session astray: it goes where the JOIN went', (t) => {
+  const { client, challenge, accept, session, destinations, clock } = handDriven();
+  challenge();
+  accept({ from: STRANGER });
+  const sentBefore = destinations.length;
+  // The server's own packets, from its address, are taken; so are the ACCEPT's source's.
+  session(0, [{ type: 'members', msgSeq: 0, roomSeq: 1, final: true, names: ['ana'] }]);
+  t.is(client.getSnapshot().value, 'joined');
+  t.true(say(client, 'halo').ok);
+  clock.runUntil(clock.now() + 100, 100);
+  const after = destinations.slice(sentBefore - 1);
+  t.true(after.length > 0);
+  t.true(
+    after.every((to) => to.host === SERVER.host && to.port === SERVER.port),
+    JSON.stringify(after),
+  );
 });

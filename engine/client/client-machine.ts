@@ -573,14 +573,16 @@ export const clientMachine = setup({
       // lets go): those said while handshaking and, after a rejoin, those the old server never
       // confirmed, under their numbers.
       link.enqueue({ type: 'claim', name: context.name, originSecret: context.originSecret });
-      // The session's peer is the address the ACCEPT came from: a server on several addresses may
-      // answer from another than the one the client wrote to.
+      // The session sends where the JOIN went (the server is known to receive there), and takes
+      // packets from there or from where the ACCEPT came (a server on several addresses may answer
+      // from another): an ACCEPT copied from a spoofed source cannot send the session astray.
       const session: ClientSession = new ClientSession(
         {
           link,
           protection,
           resetToken: accept.secret.resetToken,
-          server: accept.from,
+          server: context.server,
+          answeredFrom: accept.from,
           serverKeyHex: toHex(context.exchange?.challenge.serverKey ?? new Uint8Array(0)),
         },
         context.env,

@@ -27,13 +27,18 @@ export class ClientSession {
   readonly resetToken: Uint8Array;
   /** The key of the server that signed the handshake (hex), for the welcome. */
   readonly serverKeyHex: string;
-  /** The address the ACCEPT came from: the only one this session takes packets from. */
+  /**
+   * The address the client's JOIN went to, which the server is known to receive on: the session sends
+   * there, whatever the ACCEPT's source said (a source anyone on the path can spoof).
+   */
   readonly server: PeerAddress;
   /** The highest of the client's own lines this session has sent (queued on its link). */
   sentLine = 0;
   /** The user quit while texts were held back by the window: the BYE goes once the last has gone. */
   byePending = false;
   readonly #serverKey: string;
+  /** The address the ACCEPT came from, if another: a server on several addresses may answer from it. */
+  readonly #answeredFromKey: string;
   readonly #env: Environment;
   /** The deadline the timer is armed for, if any. */
   #timerAtMs: number | undefined;
@@ -60,6 +65,8 @@ export class ClientSession {
       readonly protection: SessionProtection;
       readonly resetToken: Uint8Array;
       readonly server: PeerAddress;
+      /** Where the ACCEPT came from: packets are taken from there too (and from `server`). */
+      readonly answeredFrom: PeerAddress;
       readonly serverKeyHex: string;
     },
     env: Environment,
@@ -72,6 +79,7 @@ export class ClientSession {
     this.serverKeyHex = init.serverKeyHex;
     this.server = server;
     this.#serverKey = formatAddress(server);
+    this.#answeredFromKey = formatAddress(init.answeredFrom);
     this.#env = env;
     this.transmit = () => {
       const datagrams = this.#outbox;
@@ -89,7 +97,11 @@ export class ClientSession {
    * session id cannot speak for the server from elsewhere.
    */
   owns(packet: { readonly sessionId: string }, from: PeerAddress): boolean {
-    return packet.sessionId === this.link.sessionId && formatAddress(from) === this.#serverKey;
+    if (packet.sessionId !== this.link.sessionId) {
+      return false;
+    }
+    const fromKey = formatAddress(from);
+    return fromKey === this.#serverKey || fromKey === this.#answeredFromKey;
   }
 
   /** The timer fired: runs the link's due timers. */
