@@ -1,5 +1,6 @@
 import type { WaitReason } from '../codec/frames.ts';
 import type { ServerConfig } from '../config.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 /** The limits the throttle applies; see ServerConfig for each. */
 export type ThrottleLimits = Pick<
@@ -54,13 +55,11 @@ const ADMITTED: ThrottleVerdict = Object.freeze({ ok: true });
 export class LoginThrottle {
   readonly #limits: ThrottleLimits;
   readonly #hosts = new Map<string, HostRecord>();
-  #tokens: number;
-  #tokensAtMs: number;
+  readonly #budget: TokenBucket;
 
   constructor(limits: ThrottleLimits, nowMs: number) {
     this.#limits = limits;
-    this.#tokens = limits.keyExchangeBurst;
-    this.#tokensAtMs = nowMs;
+    this.#budget = new TokenBucket(limits.keyExchangeBurst, limits.keyExchangesPerSecond, nowMs);
   }
 
   /** Hosts remembered now (at most `throttledHostCountMax`). */
@@ -76,11 +75,10 @@ export class LoginThrottle {
       return { ok: false, reason: 'throttled', retryAfterMs: Math.ceil(record.blockedUntilMs - nowMs) };
     }
     // Under load (half the bucket spent) a host with unproven exchanges must leave the rest to others.
-    const tokens = this.#refill(nowMs);
+    const tokens = this.#budget.level(nowMs);
     const reserved = (record?.unproven ?? 0) > 0 ? limits.keyExchangeBurst / 2 : 0;
     if (tokens < reserved + 1) {
-      const retryAfterMs = Math.ceil(((reserved + 1 - tokens) * 1000) / limits.keyExchangesPerSecond);
-      return { ok: false, reason: 'load', retryAfterMs };
+      return { ok: false, reason: 'load', retryAfterMs: this.#budget.msUntil(reserved + 1) };
     }
     return ADMITTED;
   }
@@ -88,7 +86,8 @@ export class LoginThrottle {
   /** A key exchange ran for `host`: one token spent, and one more unproven exchange for the host. */
   charge(host: string, nowMs: number): void {
     const limits = this.#limits;
-    this.#tokens = this.#refill(nowMs) - 1;
+    this.#budget.level(nowMs);
+    this.#budget.take();
     const record = this.#current(host, nowMs) ?? { unproven: 0, lastAtMs: nowMs, blockedUntilMs: 0 };
     record.unproven += 1;
     record.lastAtMs = nowMs;
@@ -144,16 +143,5 @@ export class LoginThrottle {
         this.#hosts.delete(oldest.value);
       }
     }
-  }
-
-  #refill(nowMs: number): number {
-    const limits = this.#limits;
-    const elapsedMs = Math.max(0, nowMs - this.#tokensAtMs);
-    this.#tokensAtMs = nowMs;
-    this.#tokens = Math.min(
-      limits.keyExchangeBurst,
-      this.#tokens + (elapsedMs * limits.keyExchangesPerSecond) / 1000,
-    );
-    return this.#tokens;
   }
 }

@@ -545,13 +545,7 @@ export class Room {
     if (this.#byNonce.get(session.nonceKey) === session) {
       this.#byNonce.delete(session.nonceKey);
     }
-    const host = session.address.host;
-    const hostSessions = (this.#sessionsByHost.get(host) ?? 1) - 1;
-    if (hostSessions > 0) {
-      this.#sessionsByHost.set(host, hostSessions);
-    } else {
-      this.#sessionsByHost.delete(host);
-    }
+    this.#countHostSession(session.address.host, -1);
     session.markClosed();
     this.#touched.delete(session);
     this.#unflushed.delete(session);
@@ -574,6 +568,16 @@ export class Room {
       address: session.addressKey,
       stats: { ...stats },
     });
+  }
+
+  /** One session more (+1) or fewer (-1) for `host`; a host with none is forgotten. */
+  #countHostSession(host: string, change: 1 | -1): void {
+    const count = (this.#sessionsByHost.get(host) ?? 0) + change;
+    if (count > 0) {
+      this.#sessionsByHost.set(host, count);
+    } else {
+      this.#sessionsByHost.delete(host);
+    }
   }
 
   #touch(session: ServerSession): void {
@@ -738,7 +742,7 @@ export class Room {
       this.config,
     );
     this.sessions.set(sessionId, session);
-    this.#sessionsByHost.set(from.host, (this.#sessionsByHost.get(from.host) ?? 0) + 1);
+    this.#countHostSession(from.host, +1);
     this.#byNonce.set(nonceKey, session);
     this.recentJoins.set(nonceKey, { sessionId, expiresAtMs: nowMs + 2 * this.config.cookieSlotMs });
     this.#touch(session);

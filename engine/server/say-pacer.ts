@@ -1,5 +1,6 @@
 import { SAYS_UNCONFIRMED_MAX, type SayFrame } from '../codec/frames.ts';
 import type { ServerConfig } from '../config.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 /** A member's share of the room: `sayBurst` texts at once, then `sayRatePerSecond` (ServerConfig). */
 export type PaceLimits = Pick<ServerConfig, 'sayRatePerSecond' | 'sayBurst'>;
@@ -25,14 +26,12 @@ export type PaceVerdict =
  */
 export class SayPacer {
   readonly #limits: PaceLimits;
-  #tokens: number;
-  #tokensAtMs: number;
+  readonly #bucket: TokenBucket;
   #waiting: SayFrame[] = [];
 
   constructor(limits: PaceLimits, nowMs: number) {
     this.#limits = limits;
-    this.#tokens = limits.sayBurst;
-    this.#tokensAtMs = nowMs;
+    this.#bucket = new TokenBucket(limits.sayBurst, limits.sayRatePerSecond, nowMs);
   }
 
   /** Texts waiting for their turn. */
@@ -42,8 +41,8 @@ export class SayPacer {
 
   /** Takes a text the member sent, in order. */
   offer(say: SayFrame, nowMs: number): PaceVerdict {
-    if (this.#waiting.length === 0 && this.#refill(nowMs) >= 1) {
-      this.#tokens -= 1;
+    if (this.#waiting.length === 0 && this.#bucket.level(nowMs) >= 1) {
+      this.#bucket.take();
       return 'relay';
     }
     if (this.#waiting.length >= SAYS_UNCONFIRMED_MAX) {
@@ -56,12 +55,12 @@ export class SayPacer {
   /** The waiting texts whose turn has come by `nowMs`, oldest first (taken out). */
   due(nowMs: number): SayFrame[] {
     // A hair over, so that the turn computed by nextAtMs is never missed by a rounding.
-    const tokens = Math.floor(this.#refill(nowMs) + 1e-9);
+    const tokens = Math.floor(this.#bucket.level(nowMs) + 1e-9);
     const count = Math.min(tokens, this.#waiting.length);
     if (count === 0) {
       return [];
     }
-    this.#tokens -= count;
+    this.#bucket.take(count);
     return this.#waiting.splice(0, count);
   }
 
@@ -77,15 +76,6 @@ export class SayPacer {
     if (this.#waiting.length === 0) {
       return undefined;
     }
-    const missing = Math.max(0, 1 - this.#tokens);
-    return this.#tokensAtMs + Math.ceil((missing * 1000) / this.#limits.sayRatePerSecond);
-  }
-
-  #refill(nowMs: number): number {
-    const limits = this.#limits;
-    const elapsedMs = Math.max(0, nowMs - this.#tokensAtMs);
-    this.#tokensAtMs = Math.max(this.#tokensAtMs, nowMs);
-    this.#tokens = Math.min(limits.sayBurst, this.#tokens + (elapsedMs * limits.sayRatePerSecond) / 1000);
-    return this.#tokens;
+    return this.#bucket.atMsFor(1);
   }
 }
