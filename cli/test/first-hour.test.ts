@@ -1,16 +1,20 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { GaschatProcess, type JsonLine, PASSWORD, startClient, startServer } from './processes.ts';
+import { GaschatProcess, type JsonLine, MAIN, PASSWORD, startClient, startServer } from './processes.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   readonly version: string;
 };
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+test('the build leaves the command executable, so that npx gaschat runs it in the project folder', (t) => {
+  t.true((statSync(MAIN).mode & 0o111) !== 0, `${MAIN} is not executable`);
+});
 
 test('--help, -h and gaschat help <command> print that command usage and exit 0, starting nothing', async (t) => {
   const cases: [string[], RegExp][] = [
