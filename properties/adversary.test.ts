@@ -19,10 +19,9 @@ const ADVERSARY_GOAL_FAMILY: GoalFamily = { descriptions: ADVERSARY_GOALS, reach
  * holds, nobody is shown what its author did not say, nobody is removed, renamed or refused because of
  * it, and nothing secret travels in the clear.
  *
- * Protocol v1 protects no packet, so this fails against it (a flipped SAY shows another text, a
- * forged packet under a fresh number is taken, every text is in the clear): it is declared with ava's
- * `test.failing` (`failing: false`), and it becomes `test(...)` (`failing: false`) when protocol v2
- * lands, as does `SWARM_ADVERSARY_SHARE` in adapters/sim/swarm.ts turn to 0.25.
+ * Protocol v1 protected no packet, and this property failed against it (a flipped SAY showed another
+ * text, a forged packet under a fresh number was taken); it holds since protocol v2. `failing: true`
+ * is how a property that is known to fail today is declared until what it waits for lands.
  */
 defineProperty(
   'properties/adversary.test.ts',

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test, testProp } from '@fast-check/ava';
 import type { ExecutionContext } from 'ava';
-import type fc from 'fast-check';
+import fc from 'fast-check';
 import { scenarioArb } from '../adapters/sim/arbitraries/scenario.ts';
 import { checkRun, type Invariant, type Violation } from '../adapters/sim/check.ts';
 import { faultFiguresOf } from '../adapters/sim/figures.ts';
@@ -20,6 +20,14 @@ import { describeTape, scenarioSummary } from '../adapters/sim/tape-report.ts';
 export const RUN_COUNT = readPositiveInteger('GASCHAT_RUNS', 150);
 /** How long shrinking a failure may take before the smallest found so far is reported. */
 export const SHRINK_BUDGET_MS = readPositiveInteger('GASCHAT_SHRINK_MS', 60_000);
+/**
+ * How many rounds of {@link RUN_COUNT} runs a property may take to reach its goals. A goal that a run
+ * reaches one time in thirty is missed by 150 runs one suite in a hundred; rather than fail then, the
+ * property draws another round (fresh seed, same invariants), as QuickCheck's `checkCoverage` keeps
+ * testing until coverage is settled. A goal still missed after every round is a generator that does
+ * not go there, and fails the property.
+ */
+export const COVERAGE_ROUNDS_MAX = 4;
 /** Where failing scenarios are written, as replay tokens (the folder is ignored by git). */
 export const FAILURE_FOLDER = '.sim-failures';
 
@@ -152,7 +160,7 @@ class PropertyRun {
   readonly familyGoals: FamilyCoverage | undefined;
   readonly #file: string;
   readonly #invariants: readonly Invariant[];
-  readonly #seed: number | undefined;
+  #seed: number | undefined;
   #runIndex = 0;
   #shrinkStartedAtMs: number | undefined;
   #shrinkSteps = 0;
@@ -163,6 +171,18 @@ class PropertyRun {
     this.#invariants = withRunHealth(invariants);
     this.#seed = seed;
     this.familyGoals = family === undefined ? undefined : new FamilyCoverage(family);
+  }
+
+  /** Starts another round of runs drawn from `seed`: a failure in it is replayed by that seed and its own path. */
+  beginRound(seed: number): void {
+    this.#seed = seed;
+    this.#runIndex = 0;
+  }
+
+  /** The goals of `wanted`, and of the family, that no run has reached yet. */
+  missedGoals(wanted: readonly string[]): string[] {
+    const family = this.familyGoals?.missed ?? [];
+    return [...this.goals.missed.filter((goal) => wanted.includes(goal)), ...family];
   }
 
   /** Whether a run failed: the property then stopped drawing runs, so its coverage says nothing. */
@@ -348,6 +368,17 @@ export function defineProperty(
     if (property.failed) {
       t.log('the property failed, so it stopped drawing runs: its coverage is not judged');
       return;
+    }
+    for (let round = 2; round <= COVERAGE_ROUNDS_MAX && property.missedGoals(goals).length > 0; round += 1) {
+      const roundSeed = ((seed ?? 0) + round - 1) & 0x7fff_ffff;
+      t.log(
+        `after ${property.faults.runs} runs no run had reached ${property.missedGoals(goals).join(', ')}: round ${round} of at most ${COVERAGE_ROUNDS_MAX}, ${RUN_COUNT} more runs (seed ${roundSeed})`,
+      );
+      property.beginRound(roundSeed);
+      fc.assert(
+        fc.property(options.arbitrary ?? scenarioArb, (scenario) => property.judge(scenario).length === 0),
+        propertyParameters(property, roundSeed),
+      );
     }
     property.faults.assertAllHappened(t);
     assertGoalsReached(t, property.goals, property.faults.runs, goals);

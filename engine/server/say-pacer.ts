@@ -25,12 +25,10 @@ export type PaceVerdict =
  * one member's flood its own problem. Its texts wait; nobody else's do.
  */
 export class SayPacer {
-  readonly #limits: PaceLimits;
   readonly #bucket: TokenBucket;
   #waiting: SayFrame[] = [];
 
   constructor(limits: PaceLimits, nowMs: number) {
-    this.#limits = limits;
     this.#bucket = new TokenBucket(limits.sayBurst, limits.sayRatePerSecond, nowMs);
   }
 

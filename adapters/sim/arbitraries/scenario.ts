@@ -369,19 +369,22 @@ function restartAmidTalkArb(
   plans: readonly Omit<ClientPlan, 'address'>[],
   latencyMs: number,
 ): fc.Arbitrary<ServerRestart | undefined> {
-  const sayTimes = plans.flatMap((plan) => plan.says.map((say) => say.atMs));
-  if (restart === undefined || sayTimes.length === 0) {
+  const lines = spokenLines(plans);
+  if (restart === undefined || lines.length === 0) {
     return fc.constant(restart);
   }
   const aimed = fc
-    .record({ say: fc.nat(sayTimes.length - 1), afterMs: fc.integer({ min: 1, max: 40 }) })
-    .map(({ say, afterMs }) => ({ ...restart, atMs: (sayTimes[say] ?? restart.atMs) + latencyMs + afterMs }));
+    .record({ line: fc.nat(lines.length - 1), afterMs: fc.integer({ min: 1, max: 40 }) })
+    .map(({ line, afterMs }) => ({
+      ...restart,
+      atMs: (lines[line]?.atMs ?? restart.atMs) + latencyMs + afterMs,
+    }));
   return fc.oneof({ weight: 1, arbitrary: fc.constant(restart) }, { weight: 3, arbitrary: aimed });
 }
 
 /**
  * Most of the time, some of the server's last words before it is killed are lost: a one-way cut from
- * the server to the author of the last line said before the kill (so the others show it, and the
+ * the server to the author of the last line a member said before the kill (so the others show it, and the
  * author, unconfirmed, resends it after rejoining), or to every client.
  */
 function restartPartitionArb(
@@ -392,16 +395,10 @@ function restartPartitionArb(
     return fc.constant(undefined);
   }
   const nodes = clients.map((_, index) => clientNodeName(index));
-  let lastSayMs = Number.NEGATIVE_INFINITY;
-  let author = nodes[0] ?? SERVER_NODE;
-  clients.forEach((plan, index) => {
-    for (const say of plan.says) {
-      if (say.atMs < restart.atMs && say.atMs > lastSayMs) {
-        lastSayMs = say.atMs;
-        author = nodes[index] ?? author;
-      }
-    }
-  });
+  const lastBefore = spokenLines(clients)
+    .filter((line) => line.atMs < restart.atMs)
+    .at(-1);
+  const author = nodes[lastBefore?.author ?? 0] ?? SERVER_NODE;
   return fc.option(
     fc
       .record({
@@ -451,22 +448,63 @@ function replaysArb(clients: readonly ClientPlan[]): fc.Arbitrary<readonly Repla
 }
 
 /**
- * Half the time, the server is stopped a few milliseconds after some member's line was sent, while
- * it is still on its way: a stopping room must not sequence it.
+ * A member's session is usually open this long after its client began to join: a line planned later
+ * goes out at once, rather than waiting in the client for the handshake.
+ */
+const JOINED_AFTER_MS = 400;
+
+/** A line planned while its client is most likely a member: it knows the password, has joined, and is still there. */
+interface SpokenLine {
+  readonly atMs: number;
+  readonly author: number;
+}
+
+/**
+ * The lines of {@link SpokenLine}, by time: what a fault aimed "amid talk" aims at. A client whose name
+ * an earlier one asks for too (`ANA` and `ana` are one name) is likely refused, and is passed over.
+ */
+function spokenLines(plans: readonly Omit<ClientPlan, 'address'>[]): SpokenLine[] {
+  const firstToAsk = (plan: Omit<ClientPlan, 'address'>, index: number) =>
+    plans.every(
+      (other, otherIndex) =>
+        otherIndex === index ||
+        !other.knowsPassword ||
+        other.name.toLowerCase() !== plan.name.toLowerCase() ||
+        other.joinAtMs > plan.joinAtMs ||
+        (other.joinAtMs === plan.joinAtMs && otherIndex > index),
+    );
+  return plans
+    .flatMap((plan, author) => {
+      const goneAtMs = plan.quitAtMs ?? plan.crashAtMs ?? Number.POSITIVE_INFINITY;
+      return plan.knowsPassword && firstToAsk(plan, author)
+        ? plan.says
+            .filter((say) => say.atMs >= plan.joinAtMs + JOINED_AFTER_MS && say.atMs < goneAtMs)
+            .map((say) => ({ atMs: say.atMs, author }))
+        : [];
+    })
+    .sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Three times in four, the server is stopped a few milliseconds after some member's line was sent,
+ * while it is still on its way: a stopping room must not sequence it.
  */
 function stopAmidTalkArb(
   shutdownAtMs: number | undefined,
   plans: readonly Omit<ClientPlan, 'address'>[],
 ): fc.Arbitrary<number | undefined> {
-  const sayTimes = plans.flatMap((plan) => plan.says.map((say) => say.atMs));
-  if (shutdownAtMs === undefined || sayTimes.length === 0) {
+  const lines = spokenLines(plans);
+  if (shutdownAtMs === undefined || lines.length === 0) {
     return fc.constant(shutdownAtMs);
   }
   return fc.oneof(
-    fc.constant(shutdownAtMs),
-    fc
-      .record({ say: fc.nat(sayTimes.length - 1), afterMs: fc.integer({ min: 0, max: 5 }) })
-      .map(({ say, afterMs }) => (sayTimes[say] ?? shutdownAtMs) + afterMs),
+    { weight: 1, arbitrary: fc.constant(shutdownAtMs) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({ line: fc.nat(lines.length - 1), afterMs: fc.integer({ min: 0, max: 5 }) })
+        .map(({ line, afterMs }) => (lines[line]?.atMs ?? shutdownAtMs) + afterMs),
+    },
   );
 }
 
