@@ -32,8 +32,17 @@ export interface Environment {
   readonly port: DatagramPort;
   /** Schedules the machines' timers (xstate's clock). Must agree with `now`. */
   readonly clock: Clock;
-  /** Milliseconds since the Unix epoch (or since the start of a simulation). */
+  /**
+   * Milliseconds on a clock that never steps back: every timer, deadline, budget and rate is measured
+   * on it (a simulation's virtual time; on real sockets a monotonic clock, which a wall clock set back
+   * an hour does not move, so no paced text waits that hour and no session times out at once).
+   */
   readonly now: () => number;
+  /**
+   * Milliseconds since the Unix epoch, for the one time that leaves the process: a message's time on
+   * the wire. By default `now` (a simulation, a test, an embedder with one clock).
+   */
+  readonly wallNow?: () => number;
   /** Returns `byteCount` unpredictable bytes (a seeded generator in simulations). */
   readonly random: (byteCount: number) => Uint8Array;
   /**

@@ -56,9 +56,14 @@ function afterTurn(work: () => void): void {
 }
 
 /**
- * The real world for the engine: this endpoint's port, Node's setTimeout/clearTimeout as the clock,
- * Date.now, crypto.randomBytes, setImmediate for the end of a turn, and {@link NODE_CRYPTO}.
+ * Whole milliseconds on a monotonic clock, near the Unix epoch: the process's start on the wall clock
+ * plus the monotonic time since. Setting the wall clock does not move it, forward or back. Whole, as
+ * Date.now's are: the engine has only ever seen whole milliseconds.
  */
+export function monotonicNow(): number {
+  return Math.floor(performance.timeOrigin + performance.now());
+}
+
 /**
  * The protocol's cryptography with node:crypto's ChaCha20-Poly1305 (OpenSSL's) for the packets: the
  * same primitive as @noble's, interoperable byte for byte, and about twice as fast on full datagrams
@@ -66,6 +71,19 @@ function afterTurn(work: () => void): void {
  */
 export const NODE_CRYPTO: CryptoSuite = { ...REAL_CRYPTO, aead: nodeChaCha20Poly1305 };
 
+/**
+ * The real world for the engine: this endpoint's port, Node's setTimeout/clearTimeout as the clock,
+ * {@link monotonicNow} for every timer and budget, Date.now for a message's time, crypto.randomBytes,
+ * setImmediate for the end of a turn, and {@link NODE_CRYPTO}.
+ */
 export function realEnvironment(port: DatagramPort): Environment {
-  return { port, clock: realClock, now: Date.now, random: randomView, afterTurn, crypto: NODE_CRYPTO };
+  return {
+    port,
+    clock: realClock,
+    now: monotonicNow,
+    wallNow: () => Date.now(),
+    random: randomView,
+    afterTurn,
+    crypto: NODE_CRYPTO,
+  };
 }

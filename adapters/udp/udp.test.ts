@@ -270,6 +270,22 @@ test('realEnvironment gives the port, the real time, random bytes and Node timer
   t.is(fired, 1);
 });
 
+test("realEnvironment's clock for timers and budgets does not follow the wall clock set an hour back; a message's time does", (t) => {
+  const env = realEnvironment({ send: () => {} });
+  const before = env.now();
+  const wallNow = Date.now;
+  // Synchronous, so no other test runs while the wall clock reads an hour early.
+  Date.now = () => wallNow() - 3_600_000;
+  try {
+    const after = env.now();
+    t.true(after >= before && after - before < 60_000, `${before} then ${after}`);
+    t.true(Number.isInteger(after));
+    t.true(Math.abs((env.wallNow?.() ?? 0) - (wallNow() - 3_600_000)) < 1000);
+  } finally {
+    Date.now = wallNow;
+  }
+});
+
 test('a delay longer than one Node timer allows does not fire early', async (t) => {
   const env = realEnvironment({ send: () => {} });
   let fired = false;

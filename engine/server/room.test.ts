@@ -67,6 +67,8 @@ function room(
     readonly crypto?: CryptoSuite;
     readonly identitySecret?: Uint8Array;
     readonly config?: ServerConfig;
+    /** The wall clock, when it is not the room's clock. */
+    readonly wallNow?: () => number;
   } = {},
 ): Harness {
   let nowMs = 0;
@@ -87,6 +89,7 @@ function room(
     clock: { setTimeout: () => 0, clearTimeout: () => undefined },
     afterTurn: () => undefined,
     now: () => nowMs,
+    ...(options.wallNow === undefined ? {} : { wallNow: options.wallNow }),
     random: counterRandom(),
     crypto,
   };
@@ -969,6 +972,18 @@ test('a member over its share has its texts wait their turn, in order, none lost
   t.deepEqual(lines(later), [5, 6]);
   t.deepEqual(emitted(later, 'member.paced'), [], 'told once');
   t.is(it.room.members.size, 2);
+});
+
+test("a message carries the wall clock's time, and pacing runs on the clock that never steps back: the wall clock set an hour back delays no waiting text", (t) => {
+  let wallMs = 1_800_000_000_000;
+  const it = room({ config: PACED_CONFIG, wallNow: () => wallMs });
+  member(it, 2, BUDI, 'budi');
+  const ana = member(it, 1, ANA, 'ana');
+  const times = (effects: readonly RoomEffect[]) =>
+    emitted(effects, 'message.received').map((event) => event.type === 'message.received' && event.timeMs);
+  t.deepEqual(times(sendAll(it, ana, ...says(1, 4))), [wallMs, wallMs, wallMs], 'three relayed, one waits');
+  wallMs -= 3_600_000;
+  t.deepEqual(times(it.runTimersUntil(500)), [wallMs], 'its turn comes on time, stamped with the wall clock');
 });
 
 test('a member with more texts waiting than a client may have unconfirmed is a flooder: removed (flooding), the others stay', (t) => {

@@ -438,8 +438,8 @@ export class Room {
     }
     this.#roomSeq += 1;
     const roomSeq = this.#roomSeq;
-    // The wire carries whole milliseconds; a clock with a fractional reading (performance.now) is floored.
-    const timeMs = Math.floor(this.#env.now());
+    // The wall clock's time (the message's time, shown to people); whole milliseconds on the wire.
+    const timeMs = Math.floor((this.#env.wallNow ?? this.#env.now)());
     const text = say.text;
     const { origin, name: from } = author;
     this.#emit({
