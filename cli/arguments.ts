@@ -36,6 +36,8 @@ export const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
     'logins-per-second',
     'say-rate',
     'say-burst',
+    'room-say-rate',
+    'room-say-burst',
   ],
   client: ['username', 'password', 'json', 'idle-timeout-ms', 'server-key', 'state-dir'],
   gui: ['open', 'server-key', 'state-dir'],

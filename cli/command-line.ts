@@ -26,6 +26,8 @@ export function parseArguments() {
       loginsPerSecond: { type: 'string' },
       sayRate: { type: 'string' },
       sayBurst: { type: 'string' },
+      roomSayRate: { type: 'string' },
+      roomSayBurst: { type: 'string' },
       serverKey: { type: 'string' },
       runs: { type: 'string' },
       seed: { type: 'string' },

@@ -39,7 +39,7 @@ const DROP_WORDS: Record<DropReason, string> = {
 /** The causes that need more words than their name. */
 const CAUSE_WORDS: Partial<Record<SessionDeath, string>> = {
   'send-queue-full':
-    "send-queue-full: it could not take the room's messages as fast as the members' shares let them come",
+    "send-queue-full: it could not take the room's messages as fast as the room's share lets them come",
   flooding: 'flooding: it sent more messages than a client may have unconfirmed, past its share',
 };
 
@@ -71,6 +71,8 @@ export function formatServerEvent(
       return `${stamp} ${chalk.cyan('relayed')}  #${event.roomSeq} to ${plural(event.recipientCount, 'member')}`;
     case 'member.paced':
       return `${stamp} ${chalk.yellow('paced')}    ${chalk.bold(event.name)} from ${event.address}: sends faster than a member's share (${event.burst} at once, then ${event.ratePerSecond} a second); its messages wait their turn`;
+    case 'room.busy':
+      return `${stamp} ${chalk.yellow('busy')}     the members together send faster than the room's share (${event.burst} at once, then ${event.ratePerSecond} a second): ${plural(event.waitingCount, 'message')} from ${plural(event.authorCount, 'member')} wait their turn, the members taking turns`;
     case 'member.left': {
       const why =
         event.reason === 'quit'

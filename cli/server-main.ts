@@ -1,4 +1,4 @@
-import { SAYS_UNCONFIRMED_MAX } from '../engine/index.ts';
+import { SAYS_UNCONFIRMED_MAX, SERVER_CONFIG_DEFAULT } from '../engine/index.ts';
 import { expectArguments, passwordFlag, portArgument, UsageError, wholeNumber } from './arguments.ts';
 import { BoundedWriter } from './bounded-output.ts';
 import type { CommandContext } from './command-line.ts';
@@ -19,6 +19,13 @@ function serverLimits(flags: CommandContext['cli']['flags']): ServerLimits {
     keyExchangesPerSecond: limit(flags.loginsPerSecond, '--logins-per-second', 10_000),
     sayRatePerSecond: limit(flags.sayRate, '--say-rate', 100_000),
     sayBurst: limit(flags.sayBurst, '--say-burst', SAYS_UNCONFIRMED_MAX),
+    roomSayRatePerSecond: limit(flags.roomSayRate, '--room-say-rate', 10_000_000),
+    // Half a member's send queue at most: the room's burst alone must not fill it.
+    roomSayBurst: limit(
+      flags.roomSayBurst,
+      '--room-say-burst',
+      SERVER_CONFIG_DEFAULT.link.sendQueueCountMax / 2,
+    ),
   };
   for (const [key, value] of Object.entries(given) as [keyof ServerLimits, number | undefined][]) {
     if (value !== undefined) {

@@ -55,6 +55,15 @@ export interface ServerConfig {
    */
   readonly sayRatePerSecond: number;
   readonly sayBurst: number;
+  /**
+   * The room's share, all members together: `roomSayBurst` texts relayed at once, then
+   * `roomSayRatePerSecond` (RoomShare). A relayed text goes into every member's send queue, so this
+   * bounds what the members together put there: the burst is at most half of `sendQueueCountMax`.
+   * Past it texts wait their turn at the server, the authors taking turns; a member is removed as too
+   * slow only when it cannot take the room's rate.
+   */
+  readonly roomSayRatePerSecond: number;
+  readonly roomSayBurst: number;
   readonly link: LinkConfig;
 }
 
@@ -125,6 +134,10 @@ export const SERVER_CONFIG_DEFAULT = {
   // Far above anyone typing; a bot pasting a page is paced, not cut off.
   sayRatePerSecond: 20,
   sayBurst: 40,
+  // Twelve members' whole bursts at once, half a send queue; 200 a second is 51,200 deliveries a second
+  // in a full room of 256, a load one server carries (the relay bench's carry more).
+  roomSayRatePerSecond: 200,
+  roomSayBurst: 512,
   link: LINK_CONFIG_DEFAULT,
 } as const satisfies ServerConfig;
 
@@ -167,7 +180,14 @@ export function resolveConfig<T extends { readonly link: LinkConfig }>(
       `config ackRangeCountMax is ${merged.link.ackRangeCountMax}; an ACK frame carries at most ${ACK_RANGE_COUNT_MAX} ranges`,
     );
   }
-  const server = merged as Partial<Record<'cookieSlotMs' | 'firstContactTimeoutMs' | 'sayBurst', number>>;
+  const server = merged as Partial<
+    Record<'cookieSlotMs' | 'firstContactTimeoutMs' | 'sayBurst' | 'roomSayBurst', number>
+  >;
+  if (server.roomSayBurst !== undefined && 2 * server.roomSayBurst > merged.link.sendQueueCountMax) {
+    throw new RangeError(
+      `config roomSayBurst is ${server.roomSayBurst}; it may be at most half of sendQueueCountMax (${merged.link.sendQueueCountMax}), or the room's burst alone could fill a member's send queue`,
+    );
+  }
   if (server.sayBurst !== undefined && server.sayBurst > SAYS_UNCONFIRMED_MAX) {
     throw new RangeError(
       `config sayBurst is ${server.sayBurst}; a client has at most ${SAYS_UNCONFIRMED_MAX} messages unconfirmed, so a burst above that is never used`,

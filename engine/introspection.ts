@@ -50,8 +50,11 @@ export function visitServerTables(server: Actor<typeof roomMachine>, visit: Tabl
   visit('room.throttledHosts', room.throttledHostCount, room.config.throttledHostCountMax, 'room');
   // Every host counted holds a session.
   visit('room.hostsWithSessions', room.hostsWithSessions, room.config.sessionCountMax, 'room');
+  // Each author's texts waiting for the room's share count among its unconfirmed ones (below).
+  visit('room.sharedSays', room.sharedSayCount, room.config.memberCountMax * SAYS_UNCONFIRMED_MAX, 'room');
   for (const [sessionId, session] of room.sessions) {
-    visit('session.pacedSays', session.pacer.waitingCount, SAYS_UNCONFIRMED_MAX, `session ${sessionId}`);
+    const waiting = session.pacer.waitingCount + room.sharedSaysOf(session);
+    visit('session.pacedSays', waiting, SAYS_UNCONFIRMED_MAX, `session ${sessionId}`);
     visitLink(sessionId, session.link, visit);
   }
 }

@@ -11,5 +11,7 @@ defineProperty(
     'shutdown-with-members',
     'cookie-expired',
     'death-never-heard-from',
+    'text-paced',
+    'room-busy',
   ],
 );

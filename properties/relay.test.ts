@@ -22,5 +22,7 @@ defineProperty(
     'quiet-room',
     'rejoined',
     'resent-repeat',
+    'text-paced',
+    'room-busy',
   ],
 );

@@ -44,6 +44,8 @@ export const GOALS = {
   'joins-past-table': 'more joins over a run than the table of recent joins holds',
   rejoined: 'a client welcomed back after a RESET said the server no longer held its session',
   'resent-repeat': 'a text the room sequenced twice, resent after a rejoin (members show it once)',
+  'text-paced': 'a member over its share of the room: its texts waited their turn at the server',
+  'room-busy': "members together over the room's share: their texts waited, the members taking turns",
 } as const;
 export type Goal = keyof typeof GOALS;
 
@@ -170,6 +172,10 @@ export function goalsReached(run: RunRecord): Set<Goal> {
       // Opened by a key exchange, never spoken on: its client lost the ACCEPT, crashed, or had another
       // password (it cannot open the ACCEPT, so it never speaks).
       reach('death-never-heard-from', event.stats.datagramsReceived === 0);
+    } else if (event.type === 'member.paced') {
+      reach('text-paced', true);
+    } else if (event.type === 'room.busy') {
+      reach('room-busy', true);
     } else if (event.type === 'server.closing') {
       reach('shutdown-with-members', event.memberCount > 0);
     } else if (event.type === 'server.stopped') {

@@ -143,6 +143,13 @@ export const SIM_SERVER_CONFIG = {
   shutdownTimeoutMs: 1000,
   // Small, so that a member list is split over several MEMBERS frames in rooms of a few members.
   membersPerFrameMax: 3,
+  // A small share, so that a burst of a member's lines is paced (and the rest wait their turn).
+  sayBurst: 6,
+  sayRatePerSecond: 5,
+  // And a small room's share (under half the send queue of 48), so that members bursting together
+  // wait their turns; fast enough that a big room's every line (12 × 24) is through in 18 s.
+  roomSayBurst: 8,
+  roomSayRatePerSecond: 16,
   link: SIM_LINK_CONFIG,
 } as const satisfies ConfigOverrides<ServerConfig>;
 

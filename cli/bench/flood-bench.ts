@@ -45,8 +45,9 @@ async function join(
   name: string,
   server: PeerAddress,
   onEvent: (event: ClientEvent) => void,
+  host = '127.0.0.1',
 ): Promise<Member> {
-  const endpoint = await openUdp({ host: '127.0.0.1', port: 0 });
+  const endpoint = await openUdp({ host, port: 0 });
   const actor = createClient({ name, password: PASSWORD, server }, realEnvironment(endpoint.port));
   endpoint.onDatagram((datagram, from) => actor.send({ type: 'datagram.received', datagram, from }));
   const welcomed = new Promise<void>((resolve, reject) => {
@@ -163,6 +164,83 @@ export async function honestUnderFlood(
     };
   } finally {
     clearInterval(flooding);
+    for (const member of members) {
+      member.actor.stop();
+      await member.endpoint.close();
+    }
+    server.child.kill('SIGKILL');
+  }
+}
+
+export interface ChorusResult {
+  readonly memberCount: number;
+  readonly burst: number;
+  /** Lines every member should see: everyone else's. */
+  readonly wanted: number;
+  /** The fewest of them a member saw. */
+  readonly fewestSeen: number;
+  /** From the burst until every member had seen every other's lines, or the wait gave up. */
+  readonly settledMs: number;
+  readonly troubles: readonly string[];
+}
+
+/**
+ * Many honest members each saying a whole burst in the same instant (members answering one event at
+ * once, or bots), against a real server process: whether every line reaches everyone, how soon, and
+ * whether anyone was removed. Each member runs on an address of its own (127.0.0.2, .3, ...), as the
+ * server holds only a few sessions per address.
+ */
+export async function chorus(
+  memberCount: number,
+  burst: number,
+  settleMaxMs: number,
+  serverMain?: string,
+): Promise<ChorusResult> {
+  const server = await startServerProcess({ readLog: true, ...(serverMain && { serverMain }) });
+  const troubles: string[] = [];
+  const seen = new Map<string, number>();
+  const members: Member[] = [];
+  try {
+    for (let index = 0; index < memberCount; index += 1) {
+      const name = `m${index}`;
+      members.push(
+        await join(
+          name,
+          server.address,
+          (event) => {
+            if (event.type === 'message' && !event.self) {
+              seen.set(name, (seen.get(name) ?? 0) + 1);
+            } else if (event.type === 'left' && event.reason === 'timeout') {
+              troubles.push(`saw a member leave (timeout, as seen by ${name})`);
+            } else if (event.type === 'closed' || event.type === 'reconnecting') {
+              troubles.push(`${event.type} (${event.message})`);
+            }
+          },
+          `127.0.0.${2 + index}`,
+        ),
+      );
+    }
+    const text = 'y'.repeat(60);
+    for (const member of members) {
+      for (let line = 0; line < burst; line += 1) {
+        member.actor.send({ type: 'chat.say', text });
+      }
+    }
+    const wanted = (memberCount - 1) * burst;
+    const fewest = () => Math.min(...members.map((member) => seen.get(member.name) ?? 0));
+    const startedAt = performance.now();
+    while (fewest() < wanted && performance.now() - startedAt < settleMaxMs) {
+      await sleep(20);
+    }
+    return {
+      memberCount,
+      burst,
+      wanted,
+      fewestSeen: fewest(),
+      settledMs: performance.now() - startedAt,
+      troubles,
+    };
+  } finally {
     for (const member of members) {
       member.actor.stop();
       await member.endpoint.close();

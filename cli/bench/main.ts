@@ -5,7 +5,7 @@ import { SERVER_CONFIG_DEFAULT } from '../../engine/index.ts';
 import { floodUnreadLog, wrongPasswordRate } from './abuse-bench.ts';
 import { benchCrypto, benchPake, formatCryptoBench } from './crypto-bench.ts';
 import { countRelayEvents } from './events-bench.ts';
-import { honestUnderFlood } from './flood-bench.ts';
+import { chorus, honestUnderFlood } from './flood-bench.ts';
 import { benchIdleSessions } from './idle-bench.ts';
 import { LossyProxy, type ProxyFaults } from './lossy-proxy.ts';
 import {
@@ -570,6 +570,30 @@ async function abuse(): Promise<void> {
       'what happened',
     ],
     floodRows,
+  );
+  console.log(
+    "Many honest members each saying a whole burst (40 lines) in the same instant, each from an address of its own: the members' bursts together are past a member's send queue (1,024 frames) from 26 members on.\n",
+  );
+  const chorusRows: (string | number)[][] = [];
+  for (const memberCount of quick ? [32] : [16, 32, 48]) {
+    const result = await chorus(memberCount, 40, 30_000, serverMain);
+    chorusRows.push([
+      memberCount,
+      result.wanted,
+      result.fewestSeen,
+      result.fewestSeen === result.wanted ? (result.settledMs / 1000).toFixed(1) : 'not in 30 s',
+      result.troubles.length === 0 ? 'none' : summariseTroubles(result.troubles),
+    ]);
+  }
+  table(
+    [
+      'members',
+      "lines each should see (everyone else's)",
+      'fewest a member saw',
+      'all seen by everyone in (s)',
+      'what happened',
+    ],
+    chorusRows,
   );
 }
 

@@ -294,6 +294,7 @@ test('options of another command, unknown or repeated options, and odd values ar
     [['server', '-p', '8080', '-p', '8081'], /--port can only be set once/],
     [['server', '--password', ''], /--password is empty/],
     [['server', '--idle-timeout-ms', '1e3'], /--idle-timeout-ms is "1e3"/],
+    [['server', '--room-say-burst', '600'], /--room-say-burst is "600"; give a whole number from 1 to 512/],
     [['client', '127.0.0.1:8080', '8080', '-u', 'ana'], /port glued on/],
     [['client', '', '8080', '-u', 'ana'], /the host is empty/],
   ];

@@ -31,6 +31,7 @@ const WRONG_PASSWORD = 'bukan';
 const IDENTITY = new Uint8Array(32).fill(42);
 const ANA: PeerAddress = { host: '10.0.0.2', port: 5000 };
 const BUDI: PeerAddress = { host: '10.0.0.3', port: 5001 };
+const CITRA: PeerAddress = { host: '10.0.0.4', port: 5002 };
 const LINK = SERVER_CONFIG_DEFAULT.link;
 /** The stand-in key exchange and signature (adapters/sim/sim-crypto.ts): real sealing, fast handshakes. */
 const STAND_IN = simCrypto(new SealedBook());
@@ -984,6 +985,105 @@ test("a message carries the wall clock's time, and pacing runs on the clock that
   t.deepEqual(times(sendAll(it, ana, ...says(1, 4))), [wallMs, wallMs, wallMs], 'three relayed, one waits');
   wallMs -= 3_600_000;
   t.deepEqual(times(it.runTimersUntil(500)), [wallMs], 'its turn comes on time, stamped with the wall clock');
+});
+
+/** Who said which line, in the order the room sequenced them. */
+function relayedLines(effects: readonly RoomEffect[]): string[] {
+  return emitted(effects, 'message.received').map((event) =>
+    event.type === 'message.received' ? `${event.from}${event.line}` : '',
+  );
+}
+
+const SHARED_CONFIG = { ...SERVER_CONFIG_DEFAULT, roomSayRatePerSecond: 2, roomSayBurst: 4 };
+
+test("members sending together past the room's share take turns: its burst at once, then one text each in turn at its rate; nobody is told PACED, and the log says once that the room is busy", (t) => {
+  const it = room({ config: SHARED_CONFIG });
+  const ana = member(it, 1, ANA, 'ana');
+  const budi = member(it, 2, BUDI, 'budi');
+  const citra = member(it, 3, CITRA, 'citra');
+  const first = sendAll(it, ana, ...says(1, 6));
+  t.deepEqual(relayedLines(first), ['ana1', 'ana2', 'ana3', 'ana4']);
+  t.like(emitted(first, 'room.busy'), [{ waitingCount: 1, authorCount: 1, ratePerSecond: 2, burst: 4 }]);
+  const later = [
+    ...sendAll(it, budi, { type: 'say', line: 1, text: 'halo' }),
+    ...sendAll(it, citra, { type: 'say', line: 1, text: 'hai' }),
+  ];
+  t.deepEqual(relayedLines(later), []);
+  t.deepEqual(emitted(later, 'room.busy'), [], 'said once');
+  t.deepEqual(emitted([...first, ...later], 'member.paced'), [], 'nobody is over its own share');
+  t.is(it.room.sharedSayCount, 4);
+  // Budi's and Citra's lines wait behind one of Ana's, not behind all of them.
+  t.deepEqual(relayedLines(it.runTimersUntil(500)), ['ana5']);
+  t.deepEqual(relayedLines(it.runTimersUntil(1000)), ['budi1']);
+  t.deepEqual(relayedLines(it.runTimersUntil(1500)), ['citra1']);
+  t.deepEqual(relayedLines(it.runTimersUntil(2000)), ['ana6']);
+  t.is(it.room.sharedSayCount, 0);
+  t.is(it.room.members.size, 3);
+});
+
+test("32 members each sending a whole burst (40) in the same instant: the room's share lets 512 go, the rest wait their turns, and nobody is removed as too slow", (t) => {
+  const it = room();
+  const clients = Array.from({ length: 32 }, (_, index) =>
+    member(it, 10 + index, { host: `10.0.1.${index + 1}`, port: 5000 }, `m${index}`),
+  );
+  const effects = clients.flatMap((client) => sendAll(it, client, ...says(1, 40)));
+  t.is(emitted(effects, 'message.received').length, SERVER_CONFIG_DEFAULT.roomSayBurst);
+  t.deepEqual(emitted(effects, 'member.left'), [], 'a send queue holds the room’s burst twice over');
+  t.is(it.room.members.size, 32);
+  t.is(it.room.sharedSayCount, 32 * 40 - SERVER_CONFIG_DEFAULT.roomSayBurst);
+  t.deepEqual(emitted(effects, 'member.paced'), [], 'each is within its own share');
+});
+
+test("a QUIT relays first what waited for the room's share, then what waited for the member's own, in order, then the member leaves", (t) => {
+  const it = room({
+    config: {
+      ...SERVER_CONFIG_DEFAULT,
+      sayBurst: 2,
+      sayRatePerSecond: 1,
+      roomSayBurst: 3,
+      roomSayRatePerSecond: 1,
+    },
+  });
+  const ana = member(it, 1, ANA, 'ana');
+  const budi = member(it, 2, BUDI, 'budi');
+  t.deepEqual(relayedLines(sendAll(it, budi, ...says(1, 2))), ['budi1', 'budi2']);
+  // ana1 takes the room's last token; ana2 has one of Ana's own but waits for the room's; ana3 and
+  // ana4 wait for Ana's own.
+  t.deepEqual(relayedLines(sendAll(it, ana, ...says(1, 4))), ['ana1']);
+  const anaSession = it.room.members.get('ana');
+  t.is(anaSession === undefined ? -1 : it.room.sharedSaysOf(anaSession), 1);
+  const bye = sendAll(it, ana, { type: 'bye' });
+  t.deepEqual(
+    bye.flatMap((effect) =>
+      effect.kind === 'emit' && effect.event.type === 'message.received'
+        ? [`${effect.event.from}${effect.event.line}`]
+        : effect.kind === 'emit' && effect.event.type === 'member.left'
+          ? ['left']
+          : [],
+    ),
+    ['ana2', 'ana3', 'ana4', 'left'],
+  );
+  t.is(it.room.sharedSayCount, 0);
+});
+
+test("a member's texts waiting for the room's share count toward what a client may have unconfirmed: one past it is flooding", (t) => {
+  const config = {
+    ...SERVER_CONFIG_DEFAULT,
+    sayBurst: SAYS_UNCONFIRMED_MAX,
+    sayRatePerSecond: 1,
+    roomSayBurst: 1,
+    roomSayRatePerSecond: 1,
+  };
+  const within = room({ config });
+  const ana = member(within, 1, ANA, 'ana');
+  member(within, 2, BUDI, 'budi');
+  // One relayed, 63 waiting for the room, one waiting for Ana's own share: 64 waiting, the window.
+  const held = sendAll(within, ana, ...says(1, SAYS_UNCONFIRMED_MAX + 1));
+  t.deepEqual(emitted(held, 'member.left'), []);
+  t.is(within.room.sharedSayCount, SAYS_UNCONFIRMED_MAX - 1);
+  const past = sendAll(within, ana, { type: 'say', line: SAYS_UNCONFIRMED_MAX + 2, text: 'one more' });
+  t.like(emitted(past, 'member.left'), [{ name: 'ana', cause: 'flooding' }]);
+  t.is(within.room.sharedSayCount, 0, 'what it had waiting is forgotten with it');
 });
 
 test('a member with more texts waiting than a client may have unconfirmed is a flooder: removed (flooding), the others stay', (t) => {

@@ -46,6 +46,7 @@ import {
   rotateSecrets,
 } from './handshake.ts';
 import { LoginThrottle } from './login-throttle.ts';
+import { RoomShare } from './room-share.ts';
 import { createServerStats, type DropReason, type ServerEvent, type ServerStats } from './server-events.ts';
 import { ServerSession, type SessionDeath } from './session.ts';
 
@@ -125,6 +126,10 @@ export class Room {
   /** Sessions held per source host (IP address), for `sessionsPerHostMax`; a host with none is absent. */
   readonly #sessionsByHost = new Map<string, number>();
   readonly #throttle: LoginThrottle;
+  /** What every member's send queue takes from the room together: texts past it wait their turn. */
+  readonly #share: RoomShare<ServerSession>;
+  /** When the log last said that texts wait for the room's share. */
+  #busyToldAtMs: number | undefined;
   /** The number of the last room event (joined, message, left); the room's single order. */
   #roomSeq = 0;
   readonly stats: ServerStats = createServerStats();
@@ -157,6 +162,7 @@ export class Room {
     this.#resetKey = resetKeyOf(secrets.identitySecret);
     this.#env = env;
     this.#throttle = new LoginThrottle(config, env.now());
+    this.#share = new RoomShare(config, env.now());
     this.#secrets = {
       slot: Math.floor(env.now() / config.cookieSlotMs),
       current: env.random(COOKIE_SECRET_BYTES),
@@ -166,6 +172,16 @@ export class Room {
 
   get roomSeq(): number {
     return this.#roomSeq;
+  }
+
+  /** Texts waiting for the room's share, all members together. */
+  get sharedSayCount(): number {
+    return this.#share.waitingCount;
+  }
+
+  /** Texts of one member waiting for the room's share (with its own waiting, at most SAYS_UNCONFIRMED_MAX). */
+  sharedSaysOf(session: ServerSession): number {
+    return this.#share.waitingOf(session);
   }
 
   /** Hosts the login throttle remembers now (at most `throttledHostCountMax`). */
@@ -268,9 +284,12 @@ export class Room {
     for (const session of this.#deadlines.takeDue(nowMs)) {
       session.link.handleTimeout(nowMs);
       for (const say of session.pacer.due(nowMs)) {
-        this.#relay(session, say);
+        this.#admit(session, say, nowMs);
       }
       this.#touch(session);
+    }
+    for (const [author, say] of this.#share.due(nowMs)) {
+      this.#relay(author, say);
     }
   }
 
@@ -321,7 +340,12 @@ export class Room {
       }
       this.#unflushed.clear();
     }
-    const earliestMs = deadlines.earliest();
+    const sessionsMs = deadlines.earliest();
+    const shareMs = this.#share.nextAtMs();
+    const earliestMs =
+      shareMs === undefined || sessionsMs === undefined
+        ? (sessionsMs ?? shareMs)
+        : Math.min(sessionsMs, shareMs);
     const timer = timerChangeFor(earliestMs, this.#timerAtMs, nowMs);
     this.#timerAtMs = earliestMs;
     const effects = this.#effects.length === 0 ? NO_EFFECTS : this.#effects;
@@ -370,8 +394,9 @@ export class Room {
       }
     }
     if (input.bye) {
-      // What the member said before its QUIT is relayed before it leaves, however fast it came.
-      for (const say of session.pacer.takeAll()) {
+      // What the member said before its QUIT is relayed before it leaves, however fast it came: what
+      // waited for the room's share first, then what waited for its own.
+      for (const say of [...this.#share.takeAll(session), ...session.pacer.takeAll()]) {
         this.#relay(session, say);
       }
       this.#leave(session, { reason: 'quit' });
@@ -402,9 +427,9 @@ export class Room {
     }
     const nowMs = this.#env.now();
     const waitingBefore = author.pacer.waitingCount;
-    switch (author.pacer.offer(say, nowMs)) {
+    switch (author.pacer.offer(say, nowMs, this.#share.waitingOf(author))) {
       case 'relay':
-        this.#relay(author, say);
+        this.#admit(author, say, nowMs);
         return true;
       case 'wait':
         if (
@@ -427,6 +452,27 @@ export class Room {
       case 'overflow':
         this.#leave(author, { reason: 'timeout', cause: 'flooding' });
         return false;
+    }
+  }
+
+  /**
+   * A text its author's share let through, offered to the room's (RoomShare): relayed now, or when
+   * its author's turn comes. The log says so once in a while when texts wait for the room.
+   */
+  #admit(author: ServerSession, say: SayFrame, nowMs: number): void {
+    if (this.#share.offer(author, say, nowMs)) {
+      this.#relay(author, say);
+      return;
+    }
+    if (this.#busyToldAtMs === undefined || nowMs - this.#busyToldAtMs >= PACED_NOTICE_INTERVAL_MS) {
+      this.#busyToldAtMs = nowMs;
+      this.#emit({
+        type: 'room.busy',
+        waitingCount: this.#share.waitingCount,
+        authorCount: this.#share.authorCount,
+        ratePerSecond: this.config.roomSayRatePerSecond,
+        burst: this.config.roomSayBurst,
+      });
     }
   }
 
@@ -481,6 +527,7 @@ export class Room {
     session: ServerSession,
     leave: { readonly reason: 'quit' } | { readonly reason: 'timeout'; readonly cause: SessionDeath },
   ): void {
+    this.#share.forget(session);
     if (session.member) {
       session.member = false;
       this.members.delete(nameKey(session.name));

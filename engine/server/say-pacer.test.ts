@@ -54,3 +54,10 @@ test('the bucket refills to its burst and no further', (t) => {
   const verdicts = [1, 2, 3].map((line) => pacer.offer(say(line), 60_000));
   t.deepEqual(verdicts, ['relay', 'relay', 'wait']);
 });
+
+test("texts waiting further on (for the room's share) count toward the window: with them, one more is overflow", (t) => {
+  const pacer = new SayPacer({ sayRatePerSecond: 1, sayBurst: 5 }, 0);
+  t.is(pacer.offer(say(1), 0, SAYS_UNCONFIRMED_MAX - 1), 'relay');
+  t.is(pacer.offer(say(2), 0, SAYS_UNCONFIRMED_MAX), 'overflow');
+  t.is(pacer.waitingCount, 0);
+});

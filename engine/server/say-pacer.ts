@@ -37,14 +37,17 @@ export class SayPacer {
     return this.#waiting.length;
   }
 
-  /** Takes a text the member sent, in order. */
-  offer(say: SayFrame, nowMs: number): PaceVerdict {
+  /**
+   * Takes a text the member sent, in order. `waitingElsewhere` are its texts that passed here and wait
+   * further on (for the room's share): a client's unconfirmed texts are all of them together.
+   */
+  offer(say: SayFrame, nowMs: number, waitingElsewhere = 0): PaceVerdict {
+    if (this.#waiting.length + waitingElsewhere >= SAYS_UNCONFIRMED_MAX) {
+      return 'overflow';
+    }
     if (this.#waiting.length === 0 && this.#bucket.level(nowMs) >= 1) {
       this.#bucket.take();
       return 'relay';
-    }
-    if (this.#waiting.length >= SAYS_UNCONFIRMED_MAX) {
-      return 'overflow';
     }
     this.#waiting.push(say);
     return 'wait';

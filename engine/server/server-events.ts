@@ -100,6 +100,18 @@ export type ServerEvent =
       readonly ratePerSecond: number;
       readonly burst: number;
     }
+  /**
+   * Texts wait for the room's share (`roomSayRatePerSecond`, `roomSayBurst`): the members together send
+   * faster than it, and take turns. Said at most once every ten seconds.
+   */
+  | {
+      readonly type: 'room.busy';
+      /** Texts waiting for the room, and the members they are from, when it was said. */
+      readonly waitingCount: number;
+      readonly authorCount: number;
+      readonly ratePerSecond: number;
+      readonly burst: number;
+    }
   | {
       readonly type: 'member.left';
       readonly roomSeq: number;

@@ -108,6 +108,11 @@ interface PlanShape {
   readonly wrongPasswords: boolean;
   /** Some clients say all their messages at once, a burst that fills the window and the queues. */
   readonly burst: boolean;
+  /**
+   * When set, every burst begins at this time, as members answering one event at once: together they
+   * go past the room's share, and take turns.
+   */
+  readonly chorusAtMs?: number;
 }
 
 function messageCountOf(
@@ -134,7 +139,12 @@ function clientPlanArb(shape: PlanShape): fc.Arbitrary<Omit<ClientPlan, 'address
       joinAtMs: fc.integer({ min: 0, max: Math.floor(activeMs * shape.joinWindow) }),
       sayOffsetsMs: fc.array(fc.integer({ min: 0, max: Math.floor(activeMs * shape.sayWindow) }), shape.says),
       texts: fc.array(shape.text, { minLength: shape.says.maxLength, maxLength: shape.says.maxLength }),
-      bursty: shape.burst ? fc.boolean() : fc.constant(false),
+      // In a chorus everyone bursts.
+      bursty: shape.burst
+        ? shape.chorusAtMs === undefined
+          ? fc.boolean()
+          : fc.constant(true)
+        : fc.constant(false),
       leave: fc.oneof(
         { weight: shape.leave.stay, arbitrary: fc.constant(undefined) },
         {
@@ -154,9 +164,11 @@ function clientPlanArb(shape: PlanShape): fc.Arbitrary<Omit<ClientPlan, 'address
       ),
     })
     .map(({ name, knowsPassword, joinAtMs, sayOffsetsMs, texts, bursty, leave }) => {
-      // A burst says everything within a few ms of its first message.
+      // A burst says everything within a few ms of its first message (or of the chorus).
+      const startMs =
+        shape.chorusAtMs === undefined ? (sayOffsetsMs[0] ?? 0) : Math.max(0, shape.chorusAtMs - joinAtMs);
       const offsets = bursty
-        ? sayOffsetsMs.map((offset, index) => (sayOffsetsMs[0] ?? 0) + index * 3 + (offset % 3))
+        ? sayOffsetsMs.map((offset, index) => startMs + index * 3 + (offset % 3))
         : sayOffsetsMs;
       const says: Say[] = offsets
         .map((offset, index) => ({ atMs: joinAtMs + offset, text: texts[index] ?? 'halo' }))
@@ -717,29 +729,36 @@ function runShape(
         };
       });
     case 'big':
-      return fixed(active, (activeMs) => ({
-        ...common,
-        activeMs,
-        clientCount: clientsOf(6, 12),
-        plan: {
-          ...basePlan(activeMs),
-          // Mostly distinct names, so that the room fills before the names run out.
-          names: fc.constantFrom(...NAMES, ...MORE_NAMES),
-          says: messageCountOf(options, 24, 0, 'max'),
-          burst: true,
-          leave: { stay: 6, quit: 1, crash },
-        },
-        // Fewer places than clients, so the room fills.
-        room: (clientCount) =>
-          fc
-            .integer({ min: Math.max(2, clientCount - 6), max: Math.max(2, clientCount - 2) })
-            .map((memberCountMax) => ({
-              memberCountMax,
-              sessionCountMax: 2 * memberCountMax,
-              // A table of recent joins smaller than the room, so that it fills over a run.
-              recentJoinCountMax: Math.max(2, memberCountMax - 2),
-            })),
-      }));
+      // Half the time the bursts come together, once most clients have joined.
+      return fc
+        .option(fc.integer({ min: Math.floor(active * 0.65), max: Math.floor(active * 0.8) }), {
+          nil: undefined,
+          freq: 2,
+        })
+        .map((chorusAtMs) => ({
+          ...common,
+          activeMs: active,
+          clientCount: clientsOf(6, 12),
+          plan: {
+            ...basePlan(active),
+            // Mostly distinct names, so that the room fills before the names run out.
+            names: fc.constantFrom(...NAMES, ...MORE_NAMES),
+            says: messageCountOf(options, 24, 0, 'max'),
+            burst: true,
+            ...(chorusAtMs === undefined ? {} : { chorusAtMs }),
+            leave: { stay: 6, quit: 1, crash },
+          },
+          // Fewer places than clients, so the room fills.
+          room: (clientCount) =>
+            fc
+              .integer({ min: Math.max(2, clientCount - 6), max: Math.max(2, clientCount - 2) })
+              .map((memberCountMax) => ({
+                memberCountMax,
+                sessionCountMax: 2 * memberCountMax,
+                // A table of recent joins smaller than the room, so that it fills over a run.
+                recentJoinCountMax: Math.max(2, memberCountMax - 2),
+              })),
+        }));
     case 'addresses':
       return fixed(active, (activeMs) => ({
         ...common,
