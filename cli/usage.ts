@@ -62,8 +62,9 @@ ${COLOUR_OPTIONS}
     --say-burst N           messages one member may send at once (default 40, at most 64); past
                             its share a member's messages wait their turn, in order, and it is told
     --room-say-rate N       messages a second the members may send together (default 200)
-    --room-say-burst N      messages the members may send together at once (default 512, at most
-                            512); past the room's share messages wait, the members taking turns
+    --room-say-burst N      messages the members may send together at once (default 512, the most:
+                            half a member's send queue); past the room's share messages wait their
+                            turn at the server, the members taking turns
 
   The server prints its key's fingerprint (server key: SHA256:...) at start. It keeps the key in its
   state directory, so that a restarted server is the same server to its clients.
