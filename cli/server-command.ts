@@ -164,7 +164,7 @@ export async function runServer(options: ServerCommandOptions, io: Output): Prom
     const config = server.getSnapshot().context.room.config;
     io.out(
       io.chalk.dim(
-        `limits: ${config.memberCountMax} members, ${config.sessionsPerHostMax} sessions per address, ${config.keyExchangesPerSecond} logins a second, ${config.sayRatePerSecond} messages a second per member (${config.sayBurst} at once), ${config.roomSayRatePerSecond} for the room (${config.roomSayBurst} at once)`,
+        `limits: ${config.memberCountMax} members, ${config.sessionsPerHostMax} sessions per address, ${config.keyExchangesPerSecond} logins a second, ${config.sayRatePerSecond} messages a second per member (${config.sayBurst} at once) and ${config.roomSayRatePerSecond} for the whole room (${config.roomSayBurst} at once)`,
       ),
     );
     io.out(io.chalk.dim('press Ctrl-C to stop'));

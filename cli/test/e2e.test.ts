@@ -305,6 +305,26 @@ test('options of another command, unknown or repeated options, and odd values ar
   }
 });
 
+test("the server prints its limits at start, the room's share among them, as its options set them", async (t) => {
+  const server = new GaschatProcess([
+    'server',
+    '127.0.0.1',
+    '-p',
+    '0',
+    '--password',
+    PASSWORD,
+    '--say-rate',
+    '7',
+    '--room-say-rate',
+    '50',
+    '--room-say-burst',
+    '100',
+  ]);
+  t.teardown(() => server.kill('SIGKILL'));
+  const limits = await server.waitForText('limits:');
+  t.regex(limits, /7 messages a second per member \(40 at once\) and 50 for the whole room \(100 at once\)/);
+});
+
 test('a restarted server keeps its identity, and its RESET tells a client at once to join again', async (t) => {
   const first = await startServer(t);
   const key = first.server.json.find((line) => line.type === 'listening')?.serverKey;
