@@ -228,7 +228,7 @@ export interface MessageFrame {
   readonly type: 'message';
   readonly msgSeq: number;
   readonly roomSeq: number;
-  /** When the server sequenced it, in the server's `now()` milliseconds. */
+  /** When the server sequenced it: the server's wall clock (`Environment.wallNow`), in milliseconds since the epoch. */
   readonly timeMs: number;
   readonly from: string;
   /** The author's origin and number for the text (its CLAIM's and SAY's): who resent what. */

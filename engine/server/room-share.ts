@@ -105,6 +105,12 @@ export class RoomShare<Owner> {
     this.takeAll(owner);
   }
 
+  /** Forgets every waiting text (the room stops: it sequences nothing more). */
+  clear(): void {
+    this.#waiting.clear();
+    this.#count = 0;
+  }
+
   /** When the next waiting text's turn comes; undefined when none waits. */
   nextAtMs(): number | undefined {
     return this.#waiting.size === 0 ? undefined : this.#bucket.atMsFor(1);

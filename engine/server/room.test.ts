@@ -1034,7 +1034,18 @@ test("32 members each sending a whole burst (40) in the same instant: the room's
   t.deepEqual(emitted(effects, 'member.paced'), [], 'each is within its own share');
 });
 
-test("a QUIT relays first what waited for the room's share, then what waited for the member's own, in order, then the member leaves", (t) => {
+/** The room's texts and departures in order: `ana2`, `left ana`. */
+function roomEvents(effects: readonly RoomEffect[]): string[] {
+  return effects.flatMap((effect) =>
+    effect.kind === 'emit' && effect.event.type === 'message.received'
+      ? [`${effect.event.from}${effect.event.line}`]
+      : effect.kind === 'emit' && effect.event.type === 'member.left'
+        ? [`left ${effect.event.name}`]
+        : [],
+  );
+}
+
+test("a QUIT takes its turns in the room's share: what waited there, then what waited for the member's own share, in order, and the member leaves after the last", (t) => {
   const it = room({
     config: {
       ...SERVER_CONFIG_DEFAULT,
@@ -1052,18 +1063,63 @@ test("a QUIT relays first what waited for the room's share, then what waited for
   t.deepEqual(relayedLines(sendAll(it, ana, ...says(1, 4))), ['ana1']);
   const anaSession = it.room.members.get('ana');
   t.is(anaSession === undefined ? -1 : it.room.sharedSaysOf(anaSession), 1);
-  const bye = sendAll(it, ana, { type: 'bye' });
+  // Budi's line comes after Ana's QUIT, and still gets its turn before Ana's last two.
+  const bye = [
+    ...sendAll(it, ana, { type: 'bye' }),
+    ...sendAll(it, budi, { type: 'say', line: 3, text: 'dah' }),
+  ];
+  t.deepEqual(roomEvents(bye), [], 'the room has no token: nothing jumps it');
+  t.is(it.room.sharedSayCount, 3, "Ana's three; Budi's waits for his own share until 1000");
   t.deepEqual(
-    bye.flatMap((effect) =>
-      effect.kind === 'emit' && effect.event.type === 'message.received'
-        ? [`${effect.event.from}${effect.event.line}`]
-        : effect.kind === 'emit' && effect.event.type === 'member.left'
-          ? ['left']
-          : [],
-    ),
-    ['ana2', 'ana3', 'ana4', 'left'],
+    [1000, 2000, 3000, 4000].flatMap((atMs) => roomEvents(it.runTimersUntil(atMs))),
+    ['ana2', 'budi3', 'ana3', 'ana4', 'left ana'],
   );
   t.is(it.room.sharedSayCount, 0);
+  t.is(it.room.members.size, 1);
+});
+
+test("members quitting together while the room's share is spent wait their turns: nobody's send queue overflows, nobody is removed", (t) => {
+  const it = room();
+  const clients = Array.from({ length: 32 }, (_, index) =>
+    member(it, 10 + index, { host: `10.0.2.${index + 1}`, port: 5000 }, `q${index}`),
+  );
+  const said = clients.flatMap((client) => sendAll(it, client, ...says(1, SAYS_UNCONFIRMED_MAX)));
+  t.is(emitted(said, 'message.received').length, SERVER_CONFIG_DEFAULT.roomSayBurst);
+  const quits = clients.slice(16, 24).flatMap((client) => sendAll(it, client, { type: 'bye' }));
+  t.deepEqual(emitted(quits, 'message.received'), [], 'the quitters wait for the room like everyone');
+  t.deepEqual(emitted([...said, ...quits], 'member.left'), []);
+  t.is(it.room.members.size, 32);
+});
+
+test('a stopping room forgets what waited for its share, and a member found dead at a timer says nothing more', (t) => {
+  const it = room({ config: SHARED_CONFIG });
+  const ana = member(it, 1, ANA, 'ana');
+  member(it, 2, BUDI, 'budi');
+  sendAll(it, ana, ...says(1, 8));
+  t.is(it.room.sharedSayCount, 4);
+  it.room.shutdown();
+  t.is(it.room.sharedSayCount, 0);
+  t.deepEqual(relayedLines(it.runTimersUntil(5000)), []);
+
+  const other = room({ config: { ...SHARED_CONFIG, roomSayRatePerSecond: 1 } });
+  const citra = member(other, 3, CITRA, 'citra');
+  member(other, 2, BUDI, 'budi');
+  sendAll(other, citra, ...says(1, 40));
+  // Nobody here acknowledges anything: the links die at the retransmission limit. The timer event that
+  // finds Citra's dead relays nothing of what she had waiting (taken one timer at a time).
+  const batches: string[][] = [];
+  for (let atMs = 0; atMs <= 60_000 && other.timerAtMs !== undefined; atMs = other.timerAtMs) {
+    batches.push(roomEvents(other.runTimersUntil(other.timerAtMs)));
+  }
+  const death = batches.find((batch) => batch.includes('left citra'));
+  t.not(death, undefined, batches.flat().join(' '));
+  t.deepEqual(
+    death?.filter((event) => event.startsWith('citra')),
+    [],
+    'nothing of hers in the event that found her dead',
+  );
+  t.true(batches.flat().filter((event) => event.startsWith('citra')).length < 40, 'some were never relayed');
+  t.is(other.room.sharedSayCount, 0);
 });
 
 test("a member's texts waiting for the room's share count toward what a client may have unconfirmed: one past it is flooding", (t) => {

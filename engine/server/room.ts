@@ -271,6 +271,8 @@ export class Room {
       this.#touch(session);
     }
     this.#shutdown = { memberCount, confirmedCount: 0 };
+    // A stopping room sequences nothing more: nothing waits for its share.
+    this.#share.clear();
     this.#emit({ type: 'server.closing', memberCount });
   }
 
@@ -283,13 +285,22 @@ export class Room {
     const nowMs = this.#env.now();
     for (const session of this.#deadlines.takeDue(nowMs)) {
       session.link.handleTimeout(nowMs);
-      for (const say of session.pacer.due(nowMs)) {
-        this.#admit(session, say, nowMs);
+      // A member found dead now says nothing more: what it had waiting is forgotten as it leaves.
+      if (session.link.dead === undefined) {
+        for (const say of session.pacer.due(nowMs)) {
+          this.#admit(session, say, nowMs);
+        }
       }
       this.#touch(session);
     }
     for (const [author, say] of this.#share.due(nowMs)) {
+      if (author.link.dead !== undefined) {
+        continue;
+      }
       this.#relay(author, say);
+      if (author.quitting && this.#share.waitingOf(author) === 0) {
+        this.#leave(author, { reason: 'quit' });
+      }
     }
   }
 
@@ -393,14 +404,27 @@ export class Room {
         return;
       }
     }
-    if (input.bye) {
-      // What the member said before its QUIT is relayed before it leaves, however fast it came: what
-      // waited for the room's share first, then what waited for its own.
-      for (const say of [...this.#share.takeAll(session), ...session.pacer.takeAll()]) {
-        this.#relay(session, say);
-      }
-      this.#leave(session, { reason: 'quit' });
+    if (input.bye && !session.quitting) {
+      this.#quit(session);
     }
+  }
+
+  /**
+   * A member's BYE. What it said before goes first: what waits for its own share joins what waits for
+   * the room's (its own rate no longer matters, it is leaving), and it leaves once the room has
+   * relayed the last of it, in its turns like anyone's. A QUIT never jumps the room's share: members
+   * quitting together would otherwise put everything they had waiting into every queue at once.
+   */
+  #quit(session: ServerSession): void {
+    const nowMs = this.#env.now();
+    for (const say of session.pacer.takeAll()) {
+      this.#admit(session, say, nowMs);
+    }
+    if (session.member && this.#shutdown === undefined && this.#share.waitingOf(session) > 0) {
+      session.quitting = true;
+      return;
+    }
+    this.#leave(session, { reason: 'quit' });
   }
 
   /**
@@ -422,7 +446,8 @@ export class Room {
    * more texts waiting than a client may have unconfirmed is a flooder: it is removed. False then.
    */
   #offer(author: ServerSession, say: SayFrame): boolean {
-    if (!author.member || this.#shutdown !== undefined) {
+    // A quitting member's BYE was its last word.
+    if (!author.member || this.#shutdown !== undefined || author.quitting) {
       return true;
     }
     const nowMs = this.#env.now();
@@ -593,6 +618,7 @@ export class Room {
       this.#byNonce.delete(session.nonceKey);
     }
     this.#countHostSession(session.address.host, -1);
+    this.#share.forget(session);
     session.markClosed();
     this.#touched.delete(session);
     this.#unflushed.delete(session);

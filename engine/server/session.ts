@@ -72,6 +72,11 @@ export class ServerSession {
   readonly pacer: SayPacer;
   /** When its client was last told it is paced (a PACED frame), if ever. */
   pacedToldAtMs: number | undefined;
+  /**
+   * Its BYE came while its texts waited for the room's share: it leaves once the room has relayed
+   * the last of them (in its turns, like anyone's), and takes no more texts meanwhile.
+   */
+  quitting = false;
   /** Whether a packet of its peer has opened: its client holds the room password (the throttle is told). */
   proven = false;
   /** True once admitted (its claim granted); false again once it has quit or been dropped. */

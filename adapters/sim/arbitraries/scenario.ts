@@ -175,7 +175,12 @@ function clientPlanArb(shape: PlanShape): fc.Arbitrary<Omit<ClientPlan, 'address
         .sort((a, b) => a.atMs - b.atMs);
       const plan = { name, knowsPassword, joinAtMs, says };
       if (leave?.kind === 'quit') {
-        return { ...plan, quitAtMs: joinAtMs + leave.afterMs };
+        // In a chorus a quitter leaves right after its burst, while its lines wait for the room's share.
+        const quitAtMs =
+          shape.chorusAtMs !== undefined && bursty
+            ? Math.max(joinAtMs, shape.chorusAtMs) + 80 + (leave.afterMs % 200)
+            : joinAtMs + leave.afterMs;
+        return { ...plan, quitAtMs };
       }
       if (leave?.kind === 'crash') {
         return { ...plan, crashAtMs: joinAtMs + leave.afterMs };
