@@ -22,7 +22,7 @@ export const RUN_COUNT = readPositiveInteger('GASCHAT_RUNS', 150);
 export const SHRINK_BUDGET_MS = readPositiveInteger('GASCHAT_SHRINK_MS', 60_000);
 /**
  * How many rounds of {@link RUN_COUNT} runs a property may take to reach its goals. A goal that a run
- * reaches one time in thirty is missed by 150 runs one suite in a hundred; rather than fail then, the
+ * reaches one time in thirty is missed by 150 runs about one suite in 150; rather than fail then, the
  * property draws another round (fresh seed, same invariants), as QuickCheck's `checkCoverage` keeps
  * testing until coverage is settled. A goal still missed after every round is a generator that does
  * not go there, and fails the property.
