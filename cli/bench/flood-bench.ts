@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openUdp, realEnvironment, type UdpEndpoint } from '../../adapters/udp/index.ts';
 import { type ClientActor, type ClientEvent, createClient, type PeerAddress } from '../../engine/index.ts';
-import { startServerProcess } from './abuse-bench.ts';
+import { type ServerProcess, startServerProcess } from './abuse-bench.ts';
 import { percentile } from './relay-bench.ts';
 
 /**
@@ -63,6 +63,15 @@ async function join(
   actor.start();
   await welcomed;
   return { name, actor, endpoint };
+}
+
+/** Stops every member's client and closes its socket, then kills the server. */
+async function closeAll(members: readonly Member[], server: ServerProcess): Promise<void> {
+  for (const member of members) {
+    member.actor.stop();
+    await member.endpoint.close();
+  }
+  server.child.kill('SIGKILL');
 }
 
 export async function honestUnderFlood(
@@ -164,11 +173,7 @@ export async function honestUnderFlood(
     };
   } finally {
     clearInterval(flooding);
-    for (const member of members) {
-      member.actor.stop();
-      await member.endpoint.close();
-    }
-    server.child.kill('SIGKILL');
+    await closeAll(members, server);
   }
 }
 
@@ -241,10 +246,6 @@ export async function chorus(
       troubles,
     };
   } finally {
-    for (const member of members) {
-      member.actor.stop();
-      await member.endpoint.close();
-    }
-    server.child.kill('SIGKILL');
+    await closeAll(members, server);
   }
 }

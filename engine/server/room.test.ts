@@ -989,8 +989,24 @@ test("a message carries the wall clock's time, and pacing runs on the clock that
 
 /** Who said which line, in the order the room sequenced them. */
 function relayedLines(effects: readonly RoomEffect[]): string[] {
-  return emitted(effects, 'message.received').map((event) =>
-    event.type === 'message.received' ? `${event.from}${event.line}` : '',
+  return roomEvents(effects).filter((event) => !event.startsWith('left '));
+}
+
+/** The room's texts and departures in order: `ana2`, `left ana`. */
+function roomEvents(effects: readonly RoomEffect[]): string[] {
+  return effects.flatMap((effect) =>
+    effect.kind === 'emit' && effect.event.type === 'message.received'
+      ? [`${effect.event.from}${effect.event.line}`]
+      : effect.kind === 'emit' && effect.event.type === 'member.left'
+        ? [`left ${effect.event.name}`]
+        : [],
+  );
+}
+
+/** `count` members on hosts of their own (`10.0.SUBNET.x`), each having read what the room sent it. */
+function crowd(it: Harness, count: number, subnet: number): Connected[] {
+  return Array.from({ length: count }, (_, index) =>
+    member(it, 10 + index, { host: `10.0.${subnet}.${index + 1}`, port: 5000 }, `m${subnet}-${index}`),
   );
 }
 
@@ -1023,9 +1039,7 @@ test("members sending together past the room's share take turns: its burst at on
 
 test("32 members each sending a whole burst (40) in the same instant: the room's share lets 512 go, the rest wait their turns, and nobody is removed as too slow", (t) => {
   const it = room();
-  const clients = Array.from({ length: 32 }, (_, index) =>
-    member(it, 10 + index, { host: `10.0.1.${index + 1}`, port: 5000 }, `m${index}`),
-  );
+  const clients = crowd(it, 32, 1);
   const effects = clients.flatMap((client) => sendAll(it, client, ...says(1, 40)));
   t.is(emitted(effects, 'message.received').length, SERVER_CONFIG_DEFAULT.roomSayBurst);
   t.deepEqual(emitted(effects, 'member.left'), [], 'a send queue holds the room’s burst twice over');
@@ -1033,17 +1047,6 @@ test("32 members each sending a whole burst (40) in the same instant: the room's
   t.is(it.room.sharedSayCount, 32 * 40 - SERVER_CONFIG_DEFAULT.roomSayBurst);
   t.deepEqual(emitted(effects, 'member.paced'), [], 'each is within its own share');
 });
-
-/** The room's texts and departures in order: `ana2`, `left ana`. */
-function roomEvents(effects: readonly RoomEffect[]): string[] {
-  return effects.flatMap((effect) =>
-    effect.kind === 'emit' && effect.event.type === 'message.received'
-      ? [`${effect.event.from}${effect.event.line}`]
-      : effect.kind === 'emit' && effect.event.type === 'member.left'
-        ? [`left ${effect.event.name}`]
-        : [],
-  );
-}
 
 test("a QUIT takes its turns in the room's share: what waited there, then what waited for the member's own share, in order, and the member leaves after the last", (t) => {
   const it = room({
@@ -1080,9 +1083,7 @@ test("a QUIT takes its turns in the room's share: what waited there, then what w
 
 test("members quitting together while the room's share is spent wait their turns: nobody's send queue overflows, nobody is removed", (t) => {
   const it = room();
-  const clients = Array.from({ length: 32 }, (_, index) =>
-    member(it, 10 + index, { host: `10.0.2.${index + 1}`, port: 5000 }, `q${index}`),
-  );
+  const clients = crowd(it, 32, 2);
   const said = clients.flatMap((client) => sendAll(it, client, ...says(1, SAYS_UNCONFIRMED_MAX)));
   t.is(emitted(said, 'message.received').length, SERVER_CONFIG_DEFAULT.roomSayBurst);
   const quits = clients.slice(16, 24).flatMap((client) => sendAll(it, client, { type: 'bye' }));
@@ -1160,17 +1161,7 @@ test('a QUIT relays first every text still waiting its turn, in order, then the 
   const ana = member(it, 1, ANA, 'ana');
   member(it, 2, BUDI, 'budi');
   const effects = sendAll(it, ana, ...says(1, 6), { type: 'bye' });
-  t.deepEqual(
-    effects
-      .filter((effect) => effect.kind === 'emit')
-      .flatMap((effect) =>
-        effect.kind === 'emit' &&
-        (effect.event.type === 'message.received' || effect.event.type === 'member.left')
-          ? [effect.event.type === 'message.received' ? effect.event.line : 'left']
-          : [],
-      ),
-    [1, 2, 3, 4, 5, 6, 'left'],
-  );
+  t.deepEqual(roomEvents(effects), ['ana1', 'ana2', 'ana3', 'ana4', 'ana5', 'ana6', 'left ana']);
 });
 
 test('a JOIN whose share the exchange refuses (the identity, 32 zero bytes) is charged like any exchange that proves nothing: replayed, it is throttled', (t) => {

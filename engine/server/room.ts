@@ -510,7 +510,7 @@ export class Room {
     this.#roomSeq += 1;
     const roomSeq = this.#roomSeq;
     // The wall clock's time (the message's time, shown to people); whole milliseconds on the wire.
-    const timeMs = Math.floor((this.#env.wallNow ?? this.#env.now)());
+    const timeMs = Math.floor(this.#env.wallNow?.() ?? this.#env.now());
     const text = say.text;
     const { origin, name: from } = author;
     this.#emit({
@@ -552,7 +552,6 @@ export class Room {
     session: ServerSession,
     leave: { readonly reason: 'quit' } | { readonly reason: 'timeout'; readonly cause: SessionDeath },
   ): void {
-    this.#share.forget(session);
     if (session.member) {
       session.member = false;
       this.members.delete(nameKey(session.name));
